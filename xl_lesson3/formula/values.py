@@ -19,63 +19,19 @@ tensor: it sits in ``text``, a numpy object array that never depends on the solv
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import IntEnum
 
 import numpy as np
 import torch
 
-
-class ErrorCode(IntEnum):
-    """Excel's error values; the int is what ``Block.err`` stores."""
-
-    NONE = 0
-    NULL = 1
-    DIV0 = 2
-    VALUE = 3
-    REF = 4
-    NAME = 5
-    NUM = 6
-    NA = 7
-
-    @property
-    def text(self) -> str:
-        return ERROR_TEXT[self]
-
-    @classmethod
-    def from_text(cls, text: str) -> ErrorCode:
-        return _TEXT_TO_ERROR[text.upper()]
-
-
-ERROR_TEXT = {
-    ErrorCode.NONE: "",
-    ErrorCode.NULL: "#NULL!",
-    ErrorCode.DIV0: "#DIV/0!",
-    ErrorCode.VALUE: "#VALUE!",
-    ErrorCode.REF: "#REF!",
-    ErrorCode.NAME: "#NAME?",
-    ErrorCode.NUM: "#NUM!",
-    ErrorCode.NA: "#N/A",
-}
-_TEXT_TO_ERROR = {text: code for code, text in ERROR_TEXT.items() if text}
-
-
-class Kind(IntEnum):
-    """What a cell holds, for Excel's coercion rules; the int is what ``Block.kind`` stores."""
-
-    NUMBER = 0
-    BOOL = 1
-    TEXT = 2
-    BLANK = 3
-
-
-@dataclass(frozen=True)
-class ExcelError:
-    """An error value as a Python scalar (what `evaluate` returns for a cell holding one)."""
-
-    code: ErrorCode
-
-    def __str__(self) -> str:
-        return self.code.text
+# The scalar types live in a torch-free module (the workbook model and parse/plan use them);
+# they are re-exported here, where the function library has always imported them from.
+from xl_lesson3.formula.scalars import (  # noqa: F401
+    _TEXT_TO_ERROR,
+    ERROR_TEXT,
+    ErrorCode,
+    ExcelError,
+    Kind,
+)
 
 
 @dataclass(frozen=True)

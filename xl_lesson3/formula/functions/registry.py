@@ -91,9 +91,14 @@ def register(
     return decorate
 
 
+# Spellings of a name that are not part of it: Excel's file prefixes for newer functions and
+# UDFs, and the Office.js custom-function namespace our add-in registers under (XLWINGS.RELU).
+_PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLUDF.", "XLWINGS.")
+
+
 def _normalise(name: str) -> str:
-    name = name.upper()
-    for prefix in ("_XLFN._XLWS.", "_XLFN.", "_XLUDF."):
+    name = name.strip().upper()
+    for prefix in _PREFIXES:
         if name.startswith(prefix):
             return name[len(prefix):]
     return name

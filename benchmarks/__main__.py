@@ -1,0 +1,157 @@
+"""`python -m benchmarks [--quick] [--device D] [--out benchmarks/RESULTS.md] [--only KEY ...]`.
+
+Runs every benchmark in one process, one after the other (so they do not compete for the CPU), and
+writes the Markdown report and a JSON file with the same stem. A benchmark that fails is reported
+as failed (traceback on stderr) and the others still run; the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import importlib.util
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from benchmarks.common import BenchConfig
+from benchmarks.report import (
+    Section,
+    Table,
+    git_commit,
+    library_versions,
+    machine_info,
+    python_command,
+    write_report,
+)
+
+# key → module with run(config) -> Section, in report order.
+SECTIONS = {
+    "solver": "benchmarks.solver_vs_baseline",
+    "scaling": "benchmarks.scaling",
+    "many_params": "benchmarks.many_params",
+    "formula_eval": "benchmarks.formula_eval",
+    "pets": "benchmarks.pets_throughput",
+}
+DEFAULT_OUT = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes (under 5 minutes)")
+    parser.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"),
+        help="where the scaling and many-parameter runs go besides the CPU (auto: cuda if present)",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown report path")
+    parser.add_argument(
+        "--only", nargs="+", choices=tuple(SECTIONS), metavar="KEY",
+        help=f"run only these sections ({', '.join(SECTIONS)})",
+    )
+    parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # smoke test sizes
+    return parser.parse_args(argv)
+
+
+def resolve_devices(requested: str) -> tuple[tuple[str, ...], str | None]:
+    """("cpu",) plus "cuda" when asked for (or auto) and present; and a note when CUDA was
+    asked for but is missing."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if requested == "cuda" and not cuda:
+        return ("cpu",), "--device cuda was asked for, but CUDA is not available: CPU only"
+    if requested in ("cuda", "auto") and cuda:
+        return ("cpu", "cuda"), None
+    return ("cpu",), None
+
+
+def run_section(key: str, config: BenchConfig) -> Section | None:
+    """Run one section; None when its module does not exist (the pets benchmark is optional)."""
+    module_name = SECTIONS[key]
+    if importlib.util.find_spec(module_name) is None:
+        return None
+    start = time.perf_counter()
+    print(f"[benchmarks] {key} ...", file=sys.stderr, flush=True)
+    try:
+        module = importlib.import_module(module_name)
+        if key == "pets":
+            device = "cuda" if "cuda" in config.devices else "cpu"
+            section = section_from_dict(key, module.run(config.quick or config.tiny, device))
+        else:
+            section = module.run(config)
+    except Exception as exc:  # a failed benchmark is reported as failed; the others still run
+        traceback.print_exc()
+        section = Section(key, key, status=f"failed: {type(exc).__name__}: {exc}")
+    section.seconds = time.perf_counter() - start
+    print(f"[benchmarks] {key}: {section.status} ({section.seconds:.1f} s)", file=sys.stderr)
+    return section
+
+
+def section_from_dict(key: str, result: dict) -> Section:
+    """A Section from a plain dict: keys title, status, headlines, notes, markdown, and either
+    tables ([{caption, headers, rows}]) or headers + rows; anything else becomes a two-column table."""
+    known = {"title", "status", "headlines", "notes", "markdown", "tables", "headers", "rows",
+             "caption", "data"}
+    section = Section(
+        key,
+        result.get("title", "Pets: training throughput"),
+        status=result.get("status", "ok"),
+        headlines=list(result.get("headlines", [])),
+        notes=list(result.get("notes", [])),
+        data=result,
+    )
+    for table in result.get("tables", []):
+        section.tables.append(Table(table.get("caption", ""), table["headers"], table["rows"]))
+    if "headers" in result and "rows" in result:
+        section.tables.append(Table(result.get("caption", ""), result["headers"], result["rows"]))
+    if "markdown" in result:
+        section.notes.insert(0, str(result["markdown"]))
+    extra = [[k, v] for k, v in result.items() if k not in known and not isinstance(v, (dict, list))]
+    if extra and not section.tables and "markdown" not in result:
+        section.tables.append(Table("", ["quantity", "value"], extra))
+    return section
+
+
+def _terminate(signum, _frame):
+    # Turn SIGTERM into SystemExit so `finally` blocks (which stop soffice) run.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    devices, device_note = resolve_devices(args.device)
+    config = BenchConfig(quick=args.quick, devices=devices, tiny=args.tiny)
+    start = time.perf_counter()
+    sections = []
+    for key in args.only or SECTIONS:
+        section = run_section(key, config)
+        if section is not None:
+            sections.append(section)
+    if device_note:
+        for section in sections:
+            if section.key in ("scaling", "many_params"):
+                section.notes.append(device_note)
+    from benchmarks.libreoffice_uno import soffice_version
+
+    header = {
+        "command": python_command(),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(),
+        "mode": config.mode,
+        "seconds": time.perf_counter() - start,
+        "machine": machine_info(",".join(devices)),
+        "versions": library_versions(soffice_version()),
+    }
+    out_json = write_report(args.out, header, sections)
+    print(f"[benchmarks] wrote {args.out} and {out_json}", file=sys.stderr)
+    return 1 if any(s.status.startswith("failed") for s in sections) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Engine values against LibreOffice's forced recalculation, for every formula cell.
+
+Three workbooks, one soffice run each: the corpus (`corpus.py`: every operator, reference form,
+structured-reference form and library function), the Titanic-like sheets (`titanic_like.py`),
+and, when it exists, the lesson's own ``workbooks/titanic.xlsx``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from tests.formula.corpus import CALC, build_corpus
+from tests.formula.titanic_like import build_titanic_like
+from tests.libreoffice import recalculate
+from xl_lesson3.formula.ast import Call, walk
+from xl_lesson3.formula.compile import compile_program
+from xl_lesson3.formula.evaluate import evaluate_cells, evaluate_workbook
+from xl_lesson3.formula.functions.registry import lookup, supported_names
+from xl_lesson3.formula.parse import parse_formula
+from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.load import load_workbook
+
+REL = 1e-9
+TITANIC = Path(__file__).resolve().parents[2] / "workbooks" / "titanic.xlsx"
+
+
+def agrees(ours: object, theirs: object) -> bool:
+    """Numbers within REL; text, booleans and error values exactly (errors by their text)."""
+    if isinstance(ours, bool) or isinstance(theirs, bool):
+        return type(ours) is type(theirs) and ours == theirs
+    if isinstance(ours, float) and isinstance(theirs, (int, float)):
+        return math.isclose(ours, theirs, rel_tol=REL, abs_tol=1e-12)
+    if ours is None:
+        return theirs in (None, 0)  # a formula showing a blank reads back as 0 or empty
+    return str(ours) == str(theirs)
+
+
+def disagreements(path: Path) -> list[str]:
+    model = load_workbook(path)
+    ours = evaluate_workbook(model)
+    theirs = recalculate(path)
+    found = []
+    for cell, value in sorted(ours.items()):
+        expected = theirs[cell.sheet].cell(cell.row, cell.col).value
+        if not agrees(value, expected):
+            found.append(
+                f"{cell} {model.cells.get(cell)}: ours {value!r}, LibreOffice {expected!r}"
+            )
+    return found
+
+
+@pytest.mark.libreoffice
+def test_corpus_agrees_with_libreoffice(tmp_path):
+    path = build_corpus(tmp_path / "corpus.xlsx")
+    assert disagreements(path) == []
+
+
+def test_corpus_covers_every_spreadsheet_function():
+    """Every registered function that LibreOffice also has appears in the corpus."""
+    used = set()
+    texts = [formula for _, formula in CALC] + [
+        "=MMULT(People[[SibSp]:[Ones]],$K$5:$L$7)",
+        "=TRANSPOSE(People[Age])",
+    ]
+    for text in texts:
+        used |= {node.name for node in walk(parse_formula(text)) if isinstance(node, Call)}
+    ours_only = {
+        name for name in supported_names() if lookup(name).category in ("xl-lesson3", "addin")
+    }
+    assert set(supported_names()) - ours_only - used == set()
+
+
+@pytest.mark.libreoffice
+def test_titanic_like_agrees_with_libreoffice(tmp_path):
+    book = build_titanic_like(tmp_path / "titanic_like.xlsx", 60)
+    assert disagreements(book.path) == []
+    theirs = recalculate(book.path)
+    model = load_workbook(book.path)
+    for objective, variables in [
+        (book.loss, book.nnet_variables),
+        (book.mmult_loss, book.mmult_params),
+    ]:
+        program = compile_program(model, objective, variables)
+        expected = theirs[objective.sheet].cell(objective.row, objective.col).value
+        assert program(program.initial).item() == pytest.approx(expected, rel=REL)
+
+
+def _solver_cells(model, sheet: str) -> tuple[CellAddress, list[CellAddress]]:
+    """The objective and changing cells stored in the sheet's hidden solver names."""
+    names = {(n.name, n.scope): n.text for n in model.defined_names}
+    objective = CellAddress.parse(names[("solver_opt", sheet)])
+    changing = RangeAddress.parse(names[("solver_adj", sheet)]).cells()
+    return objective, changing
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(not TITANIC.exists(), reason="workbooks/titanic.xlsx not built yet")
+def test_lesson_workbook_losses_agree_with_libreoffice():
+    model = load_workbook(TITANIC)
+    theirs = recalculate(TITANIC)
+    for sheet in ("linear", "nnet", "mmult"):
+        objective, changing = _solver_cells(model, sheet)
+        expected = theirs[sheet].cell(objective.row, objective.col).value
+        (evaluated,) = evaluate_cells(model, [objective])
+        assert evaluated == pytest.approx(expected, rel=REL)
+        program = compile_program(model, objective, changing)
+        assert program(program.initial).item() == pytest.approx(expected, rel=REL)

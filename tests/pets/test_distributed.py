@@ -1,0 +1,48 @@
+"""DDP under torchrun: two CPU processes (gloo) train on the tiny set; rank 0 exports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pets.conftest import ARCH, CLASSES
+
+
+def torchrun() -> list[str]:
+    found = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", "torch.distributed.run"]
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes(pet_images: Path, tmp_path: Path) -> None:
+    from xl_lesson3.pets.export import load_model
+
+    out = tmp_path / "ddp-model"
+    command = [
+        *torchrun(), "--standalone", "--nproc_per_node", "2", "-m", "xl_lesson3.pets", "train",
+        "--data", str(pet_images), "--out", str(out), "--arch", ARCH, "--no-pretrained",
+        "--size", "64", "--batch-size", "8", "--epochs", "1", "--freeze-epochs", "1",
+        "--workers", "0", "--device", "cpu", "--json",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    printed = json.loads(done.stdout)  # rank 0 alone prints the JSON summary
+    assert [row["phase"] for row in printed["history"]] == [
+        "head only, body frozen", "whole network"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["training"]["world_size"] == 2
+    assert config["categories"] == list(CLASSES)
+    # Each rank trained full batches of 8 from its half (DistributedSampler pads to equal
+    # halves); the recorded train loss counts both ranks' images.
+    per_rank = -(-config["training"]["n_train"] // 2)
+    assert printed["history"][-1]["train_images"] == 2 * (per_rank // 8) * 8
+    model, _ = load_model(out)
+    assert model.head.fc.out_features == len(CLASSES)

@@ -1,0 +1,212 @@
+"""The ribbon's macros: Python functions that take the calling `xlwings.Book`.
+
+Each one reads the workbook into the engine's model (`xl_lesson3.workbook.load_xlwings`), calls
+the core (`xl_lesson3.addin.workflow`, the engine, the solver) and writes results back through
+xlwings. With xlwings Server the writes are recorded as actions that the add-in applies in
+Excel when the script returns; with desktop Excel they happen at once.
+
+`formulas` is the formula payload the Lesson 3 ribbon sends (xlwings Server's own payload has
+values only); with desktop Excel leave it out and the formulas are read from the book.
+
+The buttons: Solve, Reset parameters, Evaluate, Build Titanic sheets, Loss chart. From desktop
+Excel's VBA: ``RunPython "import udfs.macros; udfs.macros.run('solve')"``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import xlwings as xw
+
+from xl_lesson3.addin import workflow
+from xl_lesson3.errors import BadInputError
+from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.load_xlwings import load_book
+
+HISTORY_SHEET = "Loss history"
+SOLVE_TITLE = "xl-lesson3: last Solve"
+EVALUATE_TITLE = "xl-lesson3: Evaluate"
+
+
+@xw.script
+def solve(
+    book: xw.Book,
+    formulas: list | None = None,
+    steps: int = workflow.DEFAULT_STEPS,
+    lr: float = workflow.DEFAULT_LR,
+):
+    """Train the active sheet's Solver model (or the selected cells) and write the result back.
+
+    `steps`, `lr`: Adam steps and learning rate (the ribbon button uses the defaults).
+    """
+    model = load_book(book, formulas)
+    sheet = book.sheets.active
+    target = workflow.find_target(model, sheet.name, _selection(book))
+    status = _StatusBar(book)
+    status.show(f"Lesson 3: solving {target.sheet} ({len(target.variables)} parameters)...")
+    started = time.perf_counter()
+    outcome = workflow.train(model, target, steps=int(steps), lr=float(lr), progress=status.show)
+    seconds = time.perf_counter() - started
+    _write_values(book, outcome.values, target.areas)
+    _write_block(
+        book,
+        model,
+        target.sheet,
+        SOLVE_TITLE,
+        [
+            ("Objective", str(target.objective)),
+            ("Parameters", f"{len(target.variables)} ({target.source})"),
+            ("Loss before", outcome.loss_before),
+            ("Loss after", outcome.loss_after),
+            ("Steps", outcome.steps),
+            ("Device", outcome.device),
+            ("Seconds", round(seconds, 2)),
+        ],
+    )
+    _write_history(book, outcome.history)
+    sheet.activate()  # desktop Excel activates a newly added history sheet
+    status.show(
+        f"Lesson 3: loss {outcome.loss_before:.6g} -> {outcome.loss_after:.6g} "
+        f"in {outcome.steps} steps ({seconds:.1f} s)"
+    )
+    return book
+
+
+@xw.script
+def reset_parameters(book: xw.Book, formulas: list | None = None):
+    """Set the changing cells to RAND()-0.5 values from a fixed seed, as the lesson does."""
+    model = load_book(book, formulas)
+    target = workflow.find_target(model, book.sheets.active.name, _selection(book))
+    _write_values(book, workflow.reset_values(target), target.areas)
+    return book
+
+
+@xw.script
+def evaluate(book: xw.Book, formulas: list | None = None):
+    """Write the total loss and the accuracy at a 0.5 threshold into a labelled block."""
+    model = load_book(book, formulas)
+    target = workflow.find_target(model, book.sheets.active.name, _selection(book))
+    result = workflow.evaluate_target(model, target)
+    accuracy = "n/a (no Pred/Survived columns)" if result.accuracy is None else result.accuracy
+    _write_block(
+        book,
+        model,
+        target.sheet,
+        EVALUATE_TITLE,
+        [
+            ("Total loss", result.loss),
+            ("Accuracy (pred >= 0.5)", accuracy),
+            ("Rows", result.n_rows),
+        ],
+    )
+    return book
+
+
+@xw.script
+def build_titanic_sheets(book: xw.Book, formulas: list | None = None):
+    """Add the lesson's Titanic sheets (data, linear, nnet, mmult, About) to this workbook."""
+    from xl_lesson3.addin.titanic_sheets import titanic_sheet_contents
+    from xl_lesson3.titanic.layout import SHEETS
+
+    existing = {sheet.name for sheet in book.sheets}
+    clashes = [name for name in SHEETS if name in existing]
+    if clashes:
+        raise BadInputError(
+            f"{', '.join(clashes)}: sheet(s) already in this workbook; "
+            "rename or delete them first, or use a new workbook"
+        )
+    contents = titanic_sheet_contents()
+    last = book.sheets[len(book.sheets) - 1]
+    for name in contents.sheet_names:
+        last = book.sheets.add(name=name, after=last)
+    for name in contents.sheet_names:
+        sheet = book.sheets[name]
+        for area, rows in contents.values[name]:
+            sheet.range(area.coordinate).value = rows
+        for table in contents.tables[name]:
+            sheet.tables.add(source=sheet.range(table.ref.coordinate), name=table.name)
+        for area, rows in contents.formulas[name]:
+            sheet.range(area.coordinate).formula = rows
+    for scope, name, text in contents.names:
+        owner = book if scope is None else book.sheets[scope]
+        owner.names.add(name, "=" + text)
+    book.sheets[contents.sheet_names[0]].activate()
+    return book
+
+
+@xw.script
+def loss_chart(book: xw.Book, formulas: list | None = None):
+    """Chart the loss history that the last Solve wrote to the "Loss history" sheet."""
+    names = [sheet.name for sheet in book.sheets]
+    if HISTORY_SHEET not in names:
+        raise BadInputError(f"{HISTORY_SHEET}: no such sheet; press Solve first")
+    sheet = book.sheets[HISTORY_SHEET]
+    used = sheet.used_range
+    source = sheet.range((1, 1), (used.row + used.shape[0] - 1, 2))
+    chart = sheet.charts.add(left=200, top=10, width=480, height=300)
+    chart.chart_type = "line"
+    chart.set_source_data(source)
+    sheet.activate()
+    return book
+
+
+def run(name: str) -> None:
+    """Run macro `name` on the workbook that called Python (desktop Excel's RunPython)."""
+    macros = {
+        "solve": solve,
+        "reset_parameters": reset_parameters,
+        "evaluate": evaluate,
+        "build_titanic_sheets": build_titanic_sheets,
+        "loss_chart": loss_chart,
+    }
+    if name not in macros:
+        raise BadInputError(f"{name}: no such macro (macros: {', '.join(macros)})")
+    macros[name](xw.Book.caller())
+
+
+class _StatusBar:
+    """Progress in Excel's status bar where the connection has one (desktop Excel)."""
+
+    def __init__(self, book) -> None:
+        self.book = book
+        self.enabled = True
+
+    def show(self, message: str) -> None:
+        if not self.enabled:
+            return
+        try:
+            self.book.app.status_bar = message
+        except NotImplementedError:  # xlwings Server: Office.js has no status bar
+            self.enabled = False
+
+
+def _selection(book) -> RangeAddress | None:
+    rng = book.selection
+    if rng is None:
+        return None
+    rows, cols = rng.shape
+    return RangeAddress(
+        rng.sheet.name, rng.row, rng.column, rng.row + rows - 1, rng.column + cols - 1
+    )
+
+
+def _write_values(book, values: dict[CellAddress, float], areas) -> None:
+    for area, rows in workflow.areas_of(values, areas):
+        book.sheets[area.sheet].range(area.coordinate).value = rows
+
+
+def _write_block(book, model, sheet: str, title: str, rows: list[tuple[str, object]]) -> None:
+    block = workflow.result_block(model, sheet, title, len(rows) + 1)
+    content = [[title, None], *[[label, value] for label, value in rows]]
+    book.sheets[sheet].range(block.coordinate).value = content
+
+
+def _write_history(book, history) -> None:
+    names = [sheet.name for sheet in book.sheets]
+    if HISTORY_SHEET in names:
+        sheet = book.sheets[HISTORY_SHEET]
+        sheet.clear_contents()
+    else:
+        sheet = book.sheets.add(name=HISTORY_SHEET, after=book.sheets[len(names) - 1])
+    rows = [["Step", "Loss"], *[[step, loss] for step, loss in enumerate(history)]]
+    sheet.range((1, 1), (len(rows), 2)).value = rows

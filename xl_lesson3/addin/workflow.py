@@ -1,0 +1,260 @@
+"""What the ribbon's buttons do, on a `WorkbookModel`: no xlwings here, only cells in and out.
+
+Each step takes the workbook model (read from Excel by `xl_lesson3.workbook.load_xlwings`) and
+returns the cells to write, so the macros in `udfs.macros` stay a thin read → call → write.
+
+- `find_target`: what to train: the sheet's Solver model (objective, changing cells), or the
+  selected cells with the sheet's "Total loss" cell as the objective;
+- `reset_values`: RAND()-0.5 for every changing cell, from a seed;
+- `evaluate_target`: the objective recomputed by the engine, and the accuracy at 0.5 of the
+  prediction column against the target column (found by their headers);
+- `result_block`: where a labelled result block goes (the same place every time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from xl_lesson3.errors import BadInputError, SolverModelError, located
+from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.model import WorkbookModel
+
+DEFAULT_SEED = 42
+DEFAULT_STEPS = 1000
+DEFAULT_LR = 0.05
+LOSS_LABELS = ("total loss", "loss", "avg loss", "average loss")
+PREDICTION_HEADERS = ("pred", "preds", "prediction", "predictions")
+TARGET_HEADERS = ("survived", "target", "y", "label", "dep")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a Solve trains: the objective cell, the changing areas, and min or max."""
+
+    sheet: str
+    objective: CellAddress
+    areas: tuple[RangeAddress, ...]
+    goal: str = "min"
+    source: str = "Solver model"  # or "selection"
+    non_negative: bool = False
+
+    @property
+    def variables(self) -> tuple[CellAddress, ...]:
+        """Every changing cell, area by area, row by row; overlapping areas count once."""
+        return tuple(dict.fromkeys(cell for area in self.areas for cell in area.cells()))
+
+
+def find_target(model: WorkbookModel, sheet: str, selection: RangeAddress | None) -> Target:
+    """The sheet's Solver model; without one, the selection as the parameters.
+
+    Without a Solver model the objective is the formula cell right of a "Total loss" label.
+    """
+    from xl_lesson3.solver.excel_model import read_solver_model, sheet_solver_names
+
+    if "solver_opt" in sheet_solver_names(model, sheet):
+        solver_model = read_solver_model(model, sheet)
+        goal = solver_model.goal
+        if not isinstance(goal, str):
+            raise SolverModelError(
+                located(sheet, "a Solver 'Value Of' goal is not supported by the Solve button")
+            )
+        return Target(
+            sheet,
+            solver_model.objective,
+            tuple(solver_model.changing),
+            goal,
+            non_negative=solver_model.non_negative,
+        )
+    if selection is None or selection.sheet != sheet:
+        raise BadInputError(
+            located(sheet, "no Solver model on this sheet; select the parameter cells first")
+        )
+    return Target(sheet, loss_cell(model, sheet), (selection,), "min", source="selection")
+
+
+def loss_cell(model: WorkbookModel, sheet: str) -> CellAddress:
+    """The formula cell right of the first "Total loss"/"Loss" label on `sheet`."""
+    for address, cell in sorted(model.cells.items()):
+        if address.sheet != sheet or not isinstance(cell.value, str):
+            continue
+        if cell.value.strip().lower().rstrip(":") in LOSS_LABELS:
+            right = model.cell(address.offset(cols=1))
+            if right is not None and right.formula is not None:
+                return right.address
+    raise BadInputError(
+        located(sheet, 'no Solver model and no "Total loss" label beside a formula cell')
+    )
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """Trained values per changing cell, the objective before and after, and its history."""
+
+    values: dict[CellAddress, float]
+    loss_before: float
+    loss_after: float
+    steps: int
+    device: str
+    history: tuple[float, ...]  # the objective before each step, then after the last
+
+
+def train(
+    model: WorkbookModel,
+    target: Target,
+    *,
+    steps: int = DEFAULT_STEPS,
+    lr: float = DEFAULT_LR,
+    device: str = "auto",
+    progress: Callable[[str], None] | None = None,
+) -> TrainOutcome:
+    """Compile the sheet's objective and run Adam on the changing cells from their current values.
+
+    A "max" goal maximises; a Solver model's "make unconstrained variables non-negative" box
+    clamps the parameters at 0 after every step.
+    """
+    from xl_lesson3.addin.fit import resolve_device
+    from xl_lesson3.formula.compile import compile_program
+
+    dev = resolve_device(device)
+    program = compile_program(model, target.objective, target.variables, device=dev)
+    sign = -1.0 if target.goal == "max" else 1.0
+    params = program.initial.clone().unsqueeze(0).requires_grad_(True)  # (1, n_vars)
+    optimizer = torch.optim.Adam([params], lr=lr)
+    history = []
+    report_every = max(1, steps // 10)
+    with torch.enable_grad():
+        for step in range(steps):
+            optimizer.zero_grad(set_to_none=True)
+            objective = program(params)[0]
+            (sign * objective).backward()
+            history.append(objective.item())
+            optimizer.step()
+            if target.non_negative:
+                with torch.no_grad():
+                    params.clamp_(min=0.0)
+            if progress is not None and (step + 1) % report_every == 0:
+                progress(f"Lesson 3: step {step + 1}/{steps}, loss {history[-1]:.6g}")
+    with torch.no_grad():
+        history.append(program(params)[0].item())
+    trained = params.detach()[0].cpu().tolist()
+    return TrainOutcome(
+        values=dict(zip(program.variables, trained)),
+        loss_before=history[0] if steps else history[-1],
+        loss_after=history[-1],
+        steps=steps,
+        device=dev.type,
+        history=tuple(history),
+    )
+
+
+def reset_values(target: Target, seed: int = DEFAULT_SEED) -> dict[CellAddress, float]:
+    """RAND()-0.5 for every changing cell, in [-0.5, 0.5), the same for the same seed."""
+    generator = torch.Generator().manual_seed(int(seed))
+    draws = torch.rand(len(target.variables), generator=generator, dtype=torch.float64) - 0.5
+    return {cell: float(value) for cell, value in zip(target.variables, draws.tolist())}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Total loss, and accuracy at 0.5 when the sheet has prediction and target columns."""
+
+    loss: float
+    accuracy: float | None
+    n_rows: int
+
+
+def evaluate_target(
+    model: WorkbookModel, target: Target, overrides: Mapping[CellAddress, float] | None = None
+) -> Evaluation:
+    """Recompute the sheet with the engine and measure the model on it."""
+    from xl_lesson3.formula.evaluate import evaluate_workbook
+
+    values = evaluate_workbook(model, overrides=dict(overrides or {}))
+    loss = _number(values.get(target.objective, model_value(model, target.objective)))
+    columns = _prediction_columns(model, target.sheet)
+    if columns is None:
+        return Evaluation(loss=loss, accuracy=None, n_rows=0)
+    header_row, pred_col, target_col = columns
+    hits, n_rows = 0, 0
+    row = header_row + 1
+    while True:
+        y = _maybe_number(model_value(model, CellAddress(target.sheet, row, target_col)))
+        if y is None:
+            break
+        pred_address = CellAddress(target.sheet, row, pred_col)
+        pred = _maybe_number(values.get(pred_address, model_value(model, pred_address)))
+        hits += int(pred is not None and (pred >= 0.5) == (y >= 0.5))
+        n_rows += 1
+        row += 1
+    return Evaluation(loss=loss, accuracy=hits / n_rows if n_rows else None, n_rows=n_rows)
+
+
+def model_value(model: WorkbookModel, address: CellAddress):
+    cell = model.cell(address)
+    return None if cell is None else cell.value
+
+
+def _prediction_columns(model: WorkbookModel, sheet: str) -> tuple[int, int, int] | None:
+    """(header row, prediction column, target column) from the first row holding both headers."""
+    headers: dict[int, dict[str, int]] = {}
+    for address, cell in model.cells.items():
+        if address.sheet == sheet and isinstance(cell.value, str) and cell.formula is None:
+            text = cell.value.strip().lower()
+            row = headers.setdefault(address.row, {})
+            if text in PREDICTION_HEADERS:
+                row.setdefault("pred", address.col)
+            elif text in TARGET_HEADERS:
+                row.setdefault("target", address.col)
+    for row in sorted(headers):
+        if {"pred", "target"} <= headers[row].keys():
+            return row, headers[row]["pred"], headers[row]["target"]
+    return None
+
+
+def _number(value) -> float:
+    number = _maybe_number(value)
+    if number is None:
+        raise BadInputError(f"expected a number, got {value!r}")
+    return number
+
+
+def _maybe_number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def result_block(model: WorkbookModel, sheet: str, title: str, height: int) -> RangeAddress:
+    """Two columns × `height` rows for a labelled block titled `title`.
+
+    Where a block with this title already is (its title cell), it is reused, so pressing a
+    button twice overwrites rather than piles up; otherwise it goes two columns right of the
+    used range, from row 1.
+    """
+    for address, cell in model.cells.items():
+        if address.sheet == sheet and cell.value == title and cell.formula is None:
+            return RangeAddress(
+                sheet, address.row, address.col, address.row + height - 1, address.col + 1
+            )
+    used = model.used_range(sheet)
+    col = used.max_col + 2
+    return RangeAddress(sheet, 1, col, height, col + 1)
+
+
+def areas_of(values: Mapping[CellAddress, float], areas: Sequence[RangeAddress]):
+    """Group per-cell values into one list of rows per area (for writing a range at once)."""
+    grouped = []
+    for area in areas:
+        rows = []
+        for r in range(area.min_row, area.max_row + 1):
+            rows.append(
+                [
+                    values[CellAddress(area.sheet, r, c)]
+                    for c in range(area.min_col, area.max_col + 1)
+                ]
+            )
+        grouped.append((area, rows))
+    return grouped

@@ -1,0 +1,110 @@
+"""Full recalculation: every needed formula cell computed in dependency order, batch 1.
+
+Cached values in the workbook are never read: input cells fill numpy grids (`grid.ValueGrid`),
+each unit of the plan reads its references from the grids as one block, runs through the same
+function library the compiler uses, and writes its cells back. The compiler folds constants with
+`run_units` too, so evaluation and compilation cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from xl_lesson3.errors import UnknownReferenceError
+from xl_lesson3.formula.ast import BoundRef
+from xl_lesson3.formula.functions import registry
+from xl_lesson3.formula.grid import ValueGrid
+from xl_lesson3.formula.interpret import Dynamic, UnitContext, lower_unit, ref_indices
+from xl_lesson3.formula.plan import Plan, Unit, build_plan
+from xl_lesson3.formula.values import Block
+from xl_lesson3.workbook.address import MAX_COL, MAX_ROW, CellAddress, RangeAddress
+from xl_lesson3.workbook.model import WorkbookModel
+
+Target = CellAddress | RangeAddress | str
+
+
+def grid_resolver(grid: ValueGrid):
+    """References read straight from the grids: every value is known."""
+
+    def resolve(ref: BoundRef, ctx: UnitContext) -> Block:
+        rows, cols = ref_indices(ref, ctx)
+        return grid.gather(ref.sheet, rows, cols)
+
+    return resolve
+
+
+def run_units(units: Iterable[Unit], grid: ValueGrid) -> None:
+    """Compute `units` (in plan order) from the grid and store their cells in it."""
+    resolve = grid_resolver(grid)
+    for unit in units:
+        value = lower_unit(UnitContext(unit, resolve))
+        if isinstance(value, Dynamic):  # cannot happen: the grid knows every value
+            raise TypeError(f"{unit.anchor}: unexpected dynamic value during evaluation")
+        grid.write(unit.output, value)
+
+
+def plan_for(model: WorkbookModel, targets: Iterable[CellAddress | RangeAddress]) -> Plan:
+    """The plan for `targets`, with the function registry's checks."""
+    return build_plan(model, targets, functions=registry)
+
+
+def evaluate_workbook(
+    model: WorkbookModel, overrides: Mapping[CellAddress, Any] | None = None
+) -> dict[CellAddress, Any]:
+    """Recalculate every formula cell; `overrides` replace input cells' values first.
+
+    Returns each formula cell's value (array formulas: every cell of the block) as a Python
+    value: float, str, bool, None or `ExcelError`.
+    """
+    formula_cells = [addr for addr, cell in model.cells.items() if cell.formula is not None]
+    plan = plan_for(model, formula_cells)
+    grid = ValueGrid(model, overrides)
+    run_units(plan.units, grid)
+    return {cell: grid.get(cell) for unit in plan.units for cell in unit.output.cells()}
+
+
+def evaluate_cells(
+    model: WorkbookModel,
+    refs: Sequence[Target],
+    overrides: Mapping[CellAddress, Any] | None = None,
+) -> list[Any]:
+    """The values of `refs` (cells, or ranges as lists of rows), computing only what they need.
+
+    Text references must name their sheet (``Sheet1!B3``, ``'My Sheet'!A1:B2``).
+    """
+    ranges = [_as_range(model, ref) for ref in refs]
+    plan = plan_for(model, ranges)
+    grid = ValueGrid(model, overrides)
+    run_units(plan.units, grid)
+    results: list[Any] = []
+    for ref, rng in zip(refs, ranges, strict=True):
+        if rng.is_cell and not (isinstance(ref, RangeAddress)):
+            results.append(grid.get(rng.top_left))
+            continue
+        results.append(
+            [
+                [
+                    grid.get(CellAddress(rng.sheet, row, col))
+                    for col in range(rng.min_col, rng.max_col + 1)
+                ]
+                for row in range(rng.min_row, rng.max_row + 1)
+            ]
+        )
+    return results
+
+
+def _as_range(model: WorkbookModel, ref: Target) -> RangeAddress:
+    if isinstance(ref, CellAddress):
+        rng = RangeAddress.from_cell(ref)
+    elif isinstance(ref, RangeAddress):
+        rng = ref
+    else:
+        rng = RangeAddress.parse(ref)
+    if not model.sheet_exists(rng.sheet):
+        raise UnknownReferenceError(f"{ref}: no sheet named {rng.sheet!r}")
+    used = model.used_range(rng.sheet)
+    # Whole rows/columns clip to the used area, as formulas do.
+    max_row = max(used.max_row, rng.min_row) if rng.max_row == MAX_ROW else rng.max_row
+    max_col = max(used.max_col, rng.min_col) if rng.max_col == MAX_COL else rng.max_col
+    return RangeAddress(rng.sheet, rng.min_row, rng.min_col, max_row, max_col)

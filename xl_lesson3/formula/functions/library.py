@@ -1,0 +1,16 @@
+"""Imports every category module once, so their `register` decorators fill the registry.
+
+`registry.lookup` imports this module on first use. Operators are not registered functions:
+the engine takes them from `operators.BINARY_OPERATORS` / `operators.UNARY_OPERATORS`.
+"""
+
+from __future__ import annotations
+
+from xl_lesson3.formula.functions import (  # noqa: F401
+    aggregate,
+    custom,
+    logical,
+    math,
+    matrix,
+    solve_udf,
+)

@@ -1,0 +1,128 @@
+"""Logical functions: IF, IFERROR, AND, OR, NOT.
+
+IF and IFERROR are not lazy: a vectorised run of ``IF(A2>0, ..., ...)`` picks a different branch
+in different cells, so both branches are computed for the whole run and one ``torch.where``
+chooses per cell. ``where`` (not a blend like ``c*a + (1-c)*b``) is what keeps gradients sane:
+its backward sends the gradient only to the chosen branch, so a branch that is inf or NaN in
+cells where it is not chosen adds nothing. Functions that can blow up (SQRT, LN, ``/``) also
+guard their own inputs ("double where"), so their backward never meets ``0 * inf`` either.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from xl_lesson3.formula.functions.aggregate import read_arguments
+from xl_lesson3.formula.functions.coercion import (
+    CONDITION,
+    LOGICAL_DIRECT,
+    LOGICAL_RANGE,
+    as_result,
+    coerce,
+)
+from xl_lesson3.formula.functions.registry import register
+from xl_lesson3.formula.functions.shapes import (
+    align,
+    error_where,
+    first_error,
+    is_plain,
+    kind_constant,
+    merge_errors,
+    same_for_every_restart,
+    select,
+    text_array,
+)
+from xl_lesson3.formula.values import Block, ErrorCode, Kind
+
+CATEGORY = "Logical"
+
+
+def false_block(like: Block) -> Block:
+    """The boolean FALSE as a (1, 1, 1, 1) block with `like`'s dtype and device."""
+    num = torch.zeros((1, 1, 1, 1), dtype=like.num.dtype, device=like.num.device)
+    return Block(num, kind=kind_constant(Kind.BOOL, num))
+
+
+def choose(chosen: torch.Tensor, first: Block, second: Block) -> Block:
+    """Cell by cell, `first` where `chosen` is true and `second` elsewhere (blocks aligned)."""
+    num = torch.where(chosen, first.num, second.num)
+    kind = select(chosen, first.kind, second.kind)
+    text = None
+    if first.text is not None or second.text is not None:
+        picks = same_for_every_restart(chosen.expand_as(num), "the branch IF chooses")
+        text = np.where(picks, text_array(first), text_array(second))
+    return Block(num, err=select(chosen, first.err, second.err), kind=kind, text=text)
+
+
+@register("IF", min_args=2, max_args=3, category=CATEGORY, array_result=True)
+def if_(condition: Block, value_if_true: Block, value_if_false: Block | None = None) -> Block:
+    """IF(logical_test, value_if_true, [value_if_false]); a missing else gives FALSE.
+
+    The test reads numbers as ``<> 0``, blank as FALSE, the text "TRUE"/"FALSE" as booleans
+    and other text as #VALUE!; an error in the test is the result.
+    """
+    if value_if_false is None:
+        value_if_false = false_block(value_if_true)
+    condition, value_if_true, value_if_false = align(condition, value_if_true, value_if_false)
+    test = coerce(condition, CONDITION)
+    chosen = test.num != 0
+    if test.err is None and is_plain(value_if_true, value_if_false):
+        return Block(torch.where(chosen, value_if_true.num, value_if_false.num))
+    result = choose(chosen, value_if_true, value_if_false)
+    return as_result(result.with_(err=merge_errors(test.err, result.err)))
+
+
+@register("IFERROR", min_args=2, max_args=2, category=CATEGORY, array_result=True)
+def iferror(value: Block, value_if_error: Block) -> Block:
+    """IFERROR(value, value_if_error): `value_if_error` in the cells where `value` is an error.
+
+    inf and NaN count as errors too (#NUM! in Excel, which never holds them), e.g. an
+    overflowing ``1E300*1E300``, which the fast path of ``*`` does not flag.
+    """
+    value, value_if_error = align(value, value_if_error)
+    failed = ~torch.isfinite(value.num)
+    if value.err is not None:
+        failed = failed | (value.err != 0)
+    return as_result(choose(failed, value_if_error, value.with_(err=None)))
+
+
+def _logical(args: tuple[Block, ...], want_all: bool) -> Block:
+    """AND (`want_all`) or OR over every counted value; #VALUE! when nothing counts."""
+    parts = read_arguments(args, LOGICAL_RANGE, LOGICAL_DIRECT)
+    hits = None
+    counted = None
+    like = args[0].num
+    for part in parts:
+        match = (part.num == 0) if want_all else (part.num != 0)
+        if part.include is not None:
+            match = match & part.include
+        n_hits = match.to(like.dtype).sum(dim=(-2, -1), keepdim=True)
+        hits = n_hits if hits is None else hits + n_hits
+        n_counted = part.count()
+        counted = n_counted if counted is None else counted + n_counted
+    values = (hits == 0) if want_all else (hits > 0)
+    err = merge_errors(
+        *(first_error(part.err) for part in parts), error_where(counted == 0, ErrorCode.VALUE)
+    )
+    return Block(values.to(like.dtype), err=err, kind=kind_constant(Kind.BOOL, like))
+
+
+@register("AND", min_args=1, max_args=255, category=CATEGORY, differentiable=False)
+def and_(*args: Block) -> Block:
+    """AND(logical1, ...): TRUE when every value is TRUE (non-zero); ranges skip text/blanks."""
+    return _logical(args, want_all=True)
+
+
+@register("OR", min_args=1, max_args=255, category=CATEGORY, differentiable=False)
+def or_(*args: Block) -> Block:
+    """OR(logical1, ...): TRUE when any value is TRUE (non-zero); ranges skip text/blanks."""
+    return _logical(args, want_all=False)
+
+
+@register("NOT", min_args=1, max_args=1, category=CATEGORY, differentiable=False, array_result=True)
+def not_(logical: Block) -> Block:
+    """NOT(logical): elementwise negation; blank is FALSE so NOT(blank) is TRUE."""
+    test = coerce(logical, CONDITION)
+    values = (test.num == 0).to(logical.num.dtype)
+    return Block(values, err=test.err, kind=kind_constant(Kind.BOOL, values))

@@ -1,0 +1,434 @@
+"""Plan: the formula cells a set of targets needs, grouped into units, in dependency order.
+
+A *unit* is what the compiler turns into one batch of tensor operations:
+- a **run**: consecutive cells down one column whose formulas bind to the same R1C1 tree
+  (``=SUMPRODUCT(D2:M2,$P$1:$Y$1)``, ``=SUMPRODUCT(D3:M3,$P$1:$Y$1)``, ...); or
+- an **array formula**: one formula filling a block (``{=MMULT(...)}``).
+
+Only cells the targets depend on are parsed (lazily), so a broken formula elsewhere does not
+matter. Everything here is iterative: chains of thousands of cells must not hit Python's
+recursion limit. A run that depends on itself (a running total ``=C2+B3``) or on another run in a
+zig-zag is split into single cells before ordering; a cycle that remains among single cells is a
+real circular reference and is reported with its path. Unsupported functions anywhere in the
+slice are reported together. No torch here.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from xl_lesson3.errors import CircularReferenceError, UnsupportedFunctionError, located
+from xl_lesson3.formula.ast import BoundRef, Call, Node, walk
+from xl_lesson3.formula.bind import bind_formula
+from xl_lesson3.formula.parse import parse_formula
+from xl_lesson3.formula.r1c1 import r1c1_key
+from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.model import WorkbookModel
+
+
+class FunctionCatalog(Protocol):
+    """What the planner needs to know about functions (the registry module satisfies it)."""
+
+    def is_supported(self, name: str) -> bool: ...
+
+    def supported_names(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A run of identical (R1C1) formulas down a column, or one array formula's block.
+
+    `output` is the block of cells the unit writes: ``length`` × 1 for a run, the array's ref for
+    an array formula. `body` is the bound formula (R1C1 offsets from each cell). `reads` holds,
+    per reference, the rectangle the whole unit reads; `deps` the units that write into them.
+    """
+
+    index: int
+    body: Node
+    output: RangeAddress
+    is_array: bool
+    reads: tuple[RangeAddress, ...] = ()
+    deps: tuple[int, ...] = ()
+
+    @property
+    def anchor(self) -> CellAddress:
+        """The first cell: where messages about this unit point."""
+        return self.output.top_left
+
+    @property
+    def length(self) -> int:
+        """Cells in the run (1 for an array formula, whose shape lives in `output`)."""
+        return 1 if self.is_array else self.output.shape[0]
+
+    @property
+    def rows(self) -> range:
+        """The formula rows of a run (the anchor row for an array formula)."""
+        return range(self.output.min_row, self.output.min_row + self.length)
+
+    def refs(self) -> list[BoundRef]:
+        return [node for node in walk(self.body) if isinstance(node, BoundRef)]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Units in an order where every unit comes after the units it reads."""
+
+    model: WorkbookModel
+    units: tuple[Unit, ...]
+    index: UnitIndex = field(repr=False)
+
+    def position(self, cell: CellAddress) -> tuple[int, int] | None:
+        """(unit index, flat position in the unit's output) of a formula cell, or None."""
+        return self.index.locate(cell)
+
+    def unit_of(self, cell: CellAddress) -> Unit | None:
+        found = self.index.locate(cell)
+        return None if found is None else self.units[found[0]]
+
+
+class UnitIndex:
+    """Which unit writes which cells: per sheet column, the sorted row intervals of outputs.
+
+    Outputs never overlap, so in each column the intervals are disjoint and one bisection finds
+    the first that can meet a row range. Far cheaper than a map from every cell.
+    """
+
+    def __init__(self, units: Iterable[Unit]) -> None:
+        columns: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+        for unit in units:
+            out = unit.output
+            for col in range(out.min_col, out.max_col + 1):
+                columns.setdefault((out.sheet, col), []).append(
+                    (out.min_row, out.max_row, unit.index)
+                )
+        self.columns = {key: sorted(spans) for key, spans in columns.items()}
+        self.ends = {key: [span[1] for span in spans] for key, spans in self.columns.items()}
+        self.units = {unit.index: unit for unit in units}
+
+    def overlapping(self, rng: RangeAddress) -> set[int]:
+        """Indices of the units writing any cell of `rng`."""
+        found: set[int] = set()
+        for col in range(rng.min_col, rng.max_col + 1):
+            spans = self.columns.get((rng.sheet, col))
+            if not spans:
+                continue
+            i = bisect.bisect_left(self.ends[(rng.sheet, col)], rng.min_row)
+            while i < len(spans) and spans[i][0] <= rng.max_row:
+                found.add(spans[i][2])
+                i += 1
+        return found
+
+    def locate(self, cell: CellAddress) -> tuple[int, int] | None:
+        spans = self.columns.get((cell.sheet, cell.col))
+        if not spans:
+            return None
+        i = bisect.bisect_left(self.ends[(cell.sheet, cell.col)], cell.row)
+        if i == len(spans) or spans[i][0] > cell.row:
+            return None
+        unit = self.units[spans[i][2]]
+        out = unit.output
+        return unit.index, (cell.row - out.min_row) * out.shape[1] + (cell.col - out.min_col)
+
+
+def build_plan(
+    model: WorkbookModel,
+    targets: Iterable[CellAddress | RangeAddress],
+    *,
+    functions: FunctionCatalog | None = None,
+) -> Plan:
+    """Plan the formula cells `targets` depend on (the targets included).
+
+    `functions` tells which functions exist (pass the registry module; passed in so that this
+    module stays torch-free); every call to a missing one in the slice is reported in one error.
+    """
+    bodies = _discover(model, targets)
+    if functions is not None:
+        _check_functions(bodies, functions)
+    units = _group(model, bodies)
+    ordered = _renumber(_order(model, units, bodies))
+    return Plan(model, tuple(ordered), UnitIndex(ordered))
+
+
+def _renumber(ordered: list[Unit]) -> list[Unit]:
+    """Make each unit's index its position in the plan (deps renumbered to match)."""
+    new_index = {unit.index: i for i, unit in enumerate(ordered)}
+    return [
+        Unit(i, u.body, u.output, u.is_array, u.reads, tuple(sorted(new_index[d] for d in u.deps)))
+        for i, u in enumerate(ordered)
+    ]
+
+
+# -- discovery ----------------------------------------------------------------------------------
+
+
+def _producers(model: WorkbookModel, rng: RangeAddress) -> list[CellAddress]:
+    """Formula cells that write into `rng`: its own formula cells and overlapping arrays."""
+    found = model.formula_cells_in(rng)
+    for anchor, array in model.array_formulas.items():
+        ref = array.ref
+        if (
+            ref.sheet == rng.sheet
+            and ref.min_row <= rng.max_row
+            and rng.min_row <= ref.max_row
+            and ref.min_col <= rng.max_col
+            and rng.min_col <= ref.max_col
+        ):
+            found.append(anchor)
+    return found
+
+
+def _discover(
+    model: WorkbookModel, targets: Iterable[CellAddress | RangeAddress]
+) -> dict[CellAddress, Node]:
+    """Breadth-first over references: every needed formula cell → its bound formula.
+
+    Copied formulas share one bound tree (the same object), found through their R1C1 key.
+    """
+    queue: deque[CellAddress] = deque()
+    for target in targets:
+        rng = target if isinstance(target, RangeAddress) else RangeAddress.from_cell(target)
+        queue.extend(_producers(model, rng))
+    bodies: dict[CellAddress, Node] = {}
+    binder = _Binder(model)
+    seen: set[tuple] = set()
+    formula_cells = model.formula_cell_set
+    has_arrays = bool(model.array_formulas)
+    while queue:
+        cell = queue.popleft()
+        if cell in bodies:
+            continue
+        body, refs = binder.bind(cell)
+        bodies[cell] = body
+        for ref in refs:
+            bounds = ref.bounds(cell.row, cell.col)
+            if bounds in seen:
+                continue
+            seen.add(bounds)
+            sheet, r1, c1, r2, c2 = bounds
+            if r1 == r2 and c1 == c2 and not has_arrays:  # the common case: one plain cell
+                target = CellAddress(sheet, r1, c1)
+                if target in formula_cells and target not in bodies:
+                    queue.append(target)
+            else:
+                rng = RangeAddress(sheet, r1, c1, r2, c2)
+                queue.extend(p for p in _producers(model, rng) if p not in bodies)
+    return bodies
+
+
+class _Binder:
+    """Parse and bind formula cells, once per R1C1 shape (see `r1c1`)."""
+
+    def __init__(self, model: WorkbookModel) -> None:
+        self.model = model
+        self.cache: dict[tuple, tuple[Node, list[BoundRef]]] = {}
+
+    def bind(self, cell: CellAddress) -> tuple[Node, list[BoundRef]]:
+        formula = self.model.cells[cell].formula
+        shape = r1c1_key(formula, cell.row, cell.col)
+        key = None
+        if shape is not None:
+            key = (cell.sheet, cell.col, shape, self.model.row_context(cell))
+            found = self.cache.get(key)
+            if found is not None:
+                return found
+        body = bind_formula(self.model, cell, parse_formula(formula, str(cell)))
+        result = (body, [node for node in walk(body) if isinstance(node, BoundRef)])
+        if key is not None:
+            self.cache[key] = result
+        return result
+
+
+def _check_functions(bodies: Mapping[CellAddress, Node], functions: FunctionCatalog) -> None:
+    missing: dict[str, CellAddress] = {}
+    checked: dict[int, list[str]] = {}  # bound trees are shared by copied formulas: walk once
+    for cell, body in bodies.items():
+        names = checked.get(id(body))
+        if names is None:
+            names = [
+                node.name
+                for node in walk(body)
+                if isinstance(node, Call) and not functions.is_supported(node.name)
+            ]
+            checked[id(body)] = names
+        for name in names:
+            if name not in missing or cell < missing[name]:
+                missing[name] = cell
+    if missing:
+        ordered = sorted(missing.items(), key=lambda item: item[1])
+        first_name, first_cell = ordered[0]
+        others = "; ".join(f"{cell}: {name}" for name, cell in ordered[1:])
+        message = f"{first_name} is not supported"
+        if others:
+            message += f" (also unsupported: {others})"
+        message += f" (supported: {', '.join(functions.supported_names())})"
+        raise UnsupportedFunctionError(located(str(first_cell), message))
+
+
+# -- grouping -----------------------------------------------------------------------------------
+
+
+def _group(model: WorkbookModel, bodies: Mapping[CellAddress, Node]) -> list[Unit]:
+    """Arrays become units; other cells join runs of equal bodies in consecutive rows."""
+    units: list[Unit] = []
+    singles: list[CellAddress] = []
+    known: dict[int, bool] = {}
+
+    def groupable(body: Node) -> bool:
+        if id(body) not in known:
+            known[id(body)] = _groupable(body)
+        return known[id(body)]
+
+    for cell in bodies:
+        array = model.array_formulas.get(cell)
+        if array is not None:
+            units.append(Unit(len(units), bodies[cell], array.ref, True))
+        else:
+            singles.append(cell)
+    singles.sort(key=lambda c: (c.sheet, c.col, c.row))
+    start = 0
+    for i in range(1, len(singles) + 1):
+        if i < len(singles):
+            prev, cell = singles[i - 1], singles[i]
+            if (
+                cell.sheet == prev.sheet
+                and cell.col == prev.col
+                and cell.row == prev.row + 1
+                and _same(bodies[cell], bodies[prev])
+                and groupable(bodies[cell])
+            ):
+                continue
+        first, last = singles[start], singles[i - 1]
+        output = RangeAddress(first.sheet, first.row, first.col, last.row, first.col)
+        units.append(Unit(len(units), bodies[first], output, False))
+        start = i
+    return units
+
+
+def _same(a: Node, b: Node) -> bool:
+    return a is b or a == b
+
+
+def _groupable(body: Node) -> bool:
+    """False when a range has one end anchored and one moving (``SUM($A$1:A5)``): its size
+    changes from row to row, so the cells cannot share one (rows, cols) block shape."""
+    return all(
+        ref.row1.absolute == ref.row2.absolute for ref in walk(body) if isinstance(ref, BoundRef)
+    )
+
+
+def _split(unit: Unit, bodies: Mapping[CellAddress, Node], index: int) -> list[Unit]:
+    return [
+        Unit(index + k, bodies[cell], RangeAddress.from_cell(cell), False)
+        for k, cell in enumerate(unit.output.cells())
+    ]
+
+
+def _with_deps(units: list[Unit]) -> list[Unit]:
+    """Fill `reads` (per reference, the rectangle the whole unit reads) and `deps`."""
+    index = UnitIndex(units)
+    done = []
+    for unit in units:
+        reads, deps = [], set()
+        first, last = unit.output.min_row, unit.output.min_row + unit.length - 1
+        col = unit.output.min_col
+        for ref in unit.refs():
+            a, b = ref.at(first, col), ref.at(last, col)
+            rng = RangeAddress(
+                a.sheet,
+                min(a.min_row, b.min_row),
+                min(a.min_col, b.min_col),
+                max(a.max_row, b.max_row),
+                max(a.max_col, b.max_col),
+            )
+            reads.append(rng)
+            deps |= index.overlapping(rng)
+        done.append(
+            Unit(
+                unit.index, unit.body, unit.output, unit.is_array, tuple(reads), tuple(sorted(deps))
+            )
+        )
+    return done
+
+
+# -- ordering -----------------------------------------------------------------------------------
+
+
+def _order(model: WorkbookModel, units: list[Unit], bodies: Mapping[CellAddress, Node]):
+    """Topological order (Kahn); split runs caught in cycles, then report real cycles."""
+    while True:
+        units = _with_deps(units)
+        order, stuck = _kahn(units)
+        if not stuck:
+            return [units[i] for i in order]
+        cyclic = _trim_sinks(units, stuck)
+        splittable = [i for i in cyclic if units[i].length > 1]
+        if not splittable:
+            raise _circular_error(units, cyclic)
+        rebuilt: list[Unit] = []
+        split_set = set(splittable)
+        for unit in units:
+            if unit.index in split_set:
+                rebuilt.extend(_split(unit, bodies, len(rebuilt)))
+            else:
+                rebuilt.append(Unit(len(rebuilt), unit.body, unit.output, unit.is_array))
+        units = rebuilt
+
+
+def _kahn(units: list[Unit]) -> tuple[list[int], set[int]]:
+    dependents: list[list[int]] = [[] for _ in units]
+    missing = [0] * len(units)
+    for unit in units:
+        for dep in unit.deps:
+            dependents[dep].append(unit.index)
+            missing[unit.index] += 1
+    ready = deque(i for i, count in enumerate(missing) if count == 0)
+    order = []
+    while ready:
+        i = ready.popleft()
+        order.append(i)
+        for j in dependents[i]:
+            missing[j] -= 1
+            if missing[j] == 0:
+                ready.append(j)
+    return order, {i for i, count in enumerate(missing) if count > 0}
+
+
+def _trim_sinks(units: list[Unit], stuck: set[int]) -> set[int]:
+    """Drop units that only sit downstream of a cycle; what stays lies on (or between) cycles."""
+    alive = set(stuck)
+    users = {i: 0 for i in alive}
+    for i in alive:
+        for dep in units[i].deps:
+            if dep in alive:
+                users[dep] += 1
+    sinks = deque(i for i, n in users.items() if n == 0)
+    while sinks:
+        i = sinks.popleft()
+        alive.discard(i)
+        for dep in units[i].deps:
+            if dep in alive:
+                users[dep] -= 1
+                if users[dep] == 0:
+                    sinks.append(dep)
+    return alive
+
+
+def _circular_error(units: list[Unit], cyclic: set[int]) -> CircularReferenceError:
+    """Walk dependencies inside the cyclic set until a unit repeats; name that loop."""
+    start = min(cyclic, key=lambda i: units[i].anchor)
+    path, seen = [start], {start: 0}
+    while True:
+        nxt = next(dep for dep in units[path[-1]].deps if dep in cyclic)
+        if nxt in seen:
+            loop = path[seen[nxt] :] + [nxt]
+            break
+        seen[nxt] = len(path)
+        path.append(nxt)
+    names = " → ".join(str(units[i].anchor) for i in loop)
+    return CircularReferenceError(
+        located(str(units[loop[0]].anchor), f"circular reference: {names}")
+    )

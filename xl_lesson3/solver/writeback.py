@@ -1,0 +1,102 @@
+"""Write a solution back into the workbook file, changing nothing but what the solution changed.
+
+The output is the input file with the changing cells' new values and the new cached values of
+the formula cells that depend on them. Which formula cells those are is decided by recalculating
+the workbook twice with the engine, before and after, and keeping the cells whose value moved:
+cells that do not depend on the changing cells keep their bytes, even where the engine's last
+digit would differ from Excel's. The patch goes through `patch_workbook`, which copies every other
+zip part byte for byte and replaces the destination atomically; a failed (diverged, no better
+point) solution is never written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from xl_lesson3.errors import BadInputError, SolverError, WorkbookIOError, located
+from xl_lesson3.solver.api import SolveResult
+from xl_lesson3.workbook.address import CellAddress
+from xl_lesson3.workbook.model import WorkbookModel
+
+
+def default_output(src: Path) -> Path:
+    """``BOOK-solved.xlsx`` next to ``BOOK.xlsx`` (the suffix, .xlsm too, is kept)."""
+    return src.with_name(f"{src.stem}-solved{src.suffix}")
+
+
+def backup_path(src: Path) -> Path:
+    """``BOOK.bak.xlsx`` next to ``BOOK.xlsx``."""
+    return src.with_name(f"{src.stem}.bak{src.suffix}")
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b or (_is_num(a) and _is_num(b) and a == b)
+
+
+def _is_num(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def changed_cells(
+    workbook: WorkbookModel, values: Mapping[CellAddress, float]
+) -> dict[CellAddress, object]:
+    """Changing cells with their new values, plus every formula cell whose value they change."""
+    from xl_lesson3.formula.evaluate import evaluate_workbook
+
+    before = evaluate_workbook(workbook)
+    after = evaluate_workbook(workbook, overrides=dict(values))
+    changed: dict[CellAddress, object] = dict(values)
+    for address, value in after.items():
+        if address not in before or not _same(before[address], value):
+            changed[address] = value
+    return changed
+
+
+def write_solution(
+    result: SolveResult,
+    out: str | Path | None = None,
+    *,
+    in_place: bool = False,
+    backup: bool = True,
+) -> Path:
+    """Write `result` into a copy of its workbook (or into it, `in_place`); returns the path.
+
+    Default output: ``BOOK-solved.xlsx`` next to the input. `in_place` keeps ``BOOK.bak.xlsx``
+    unless `backup` is False. Raises SolverError for a failed result (nothing is written).
+    """
+    src = result.workbook.source_path
+    if src is None:
+        raise BadInputError("the workbook was not read from a file, so there is no file to write")
+    src = Path(src)
+    if result.failed:
+        raise SolverError(located(str(result.objective), f"{result.status}; nothing written"))
+    if in_place and out is not None:
+        raise BadInputError("--out and --in-place: give one of them")
+    dst = src if in_place else Path(out) if out is not None else default_output(src)
+    cells = changed_cells(result.workbook, result.values)
+    if in_place and backup:
+        _copy_atomically(src, backup_path(src))
+    from xl_lesson3.workbook.xlsx_patch import patch_workbook
+
+    return patch_workbook(src, dst, values=cells)
+
+
+def _copy_atomically(src: Path, dst: Path) -> None:
+    try:
+        handle, tmp = tempfile.mkstemp(prefix=".xl3-", suffix=dst.suffix, dir=dst.parent)
+        os.close(handle)
+        try:
+            shutil.copy2(src, tmp)
+            os.replace(tmp, dst)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        raise WorkbookIOError(f"{dst}: cannot write the backup ({exc.strerror or exc})") from exc

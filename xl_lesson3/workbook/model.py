@@ -1,0 +1,268 @@
+"""A read-only snapshot of a workbook: cells, Excel tables, defined names and array formulas.
+
+The formula engine reads only this model, never openpyxl or xlwings objects, so a workbook loaded
+from a file (`xl_lesson3.workbook.load`) and one read live from Excel fill the same structure.
+Values are plain Python: float/int/str/bool/None, or `ExcelError` for an error value. A formula
+cell keeps its formula text (starting with ``=``) and, in ``value``, whatever cached result the
+source had (the engine never reads it).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from xl_lesson3.errors import UnknownReferenceError
+from xl_lesson3.formula.scalars import ExcelError  # noqa: F401  (cell values may be errors)
+from xl_lesson3.workbook.address import CellAddress, RangeAddress
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One non-empty cell: its value, and its formula text (``=...``) when it has one."""
+
+    address: CellAddress
+    value: Any = None
+    formula: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """An Excel table (ListObject): name, full range (headers and totals included), columns."""
+
+    name: str
+    ref: RangeAddress
+    columns: tuple[str, ...]
+    header_row_count: int = 1
+    totals_row_count: int = 0
+
+    @property
+    def sheet(self) -> str:
+        return self.ref.sheet
+
+    @property
+    def first_data_row(self) -> int:
+        return self.ref.min_row + self.header_row_count
+
+    @property
+    def last_data_row(self) -> int:
+        return self.ref.max_row - self.totals_row_count
+
+    def column_index(self, name: str) -> int | None:
+        """The sheet column of table column `name` (case-insensitive, as Excel matches), or None."""
+        wanted = name.strip().lower()
+        for offset, column in enumerate(self.columns):
+            if column.lower() == wanted:
+                return self.ref.min_col + offset
+        return None
+
+
+@dataclass(frozen=True)
+class DefinedName:
+    """A defined name; `text` is what it refers to, without the leading ``=``.
+
+    ``scope`` is the sheet name for a sheet-scoped name, None for a workbook-scoped one. The text
+    may be a range (``Sheet1!$A$1:$B$3``), a constant (``0.5``) or a formula.
+    """
+
+    name: str
+    text: str
+    scope: str | None = None
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class ArrayFormula:
+    """A legacy (CSE) or spilled array formula: one formula filling the block `ref`."""
+
+    ref: RangeAddress
+    text: str
+
+
+@dataclass(frozen=True)
+class WorkbookModel:
+    """A frozen snapshot of a workbook, the only thing the formula engine reads."""
+
+    sheet_names: tuple[str, ...]
+    cells: Mapping[CellAddress, Cell]
+    tables: Mapping[str, Table] = field(default_factory=dict)
+    defined_names: tuple[DefinedName, ...] = ()
+    array_formulas: Mapping[CellAddress, ArrayFormula] = field(default_factory=dict)
+    source_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cells", MappingProxyType(dict(self.cells)))
+        object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
+        object.__setattr__(self, "array_formulas", MappingProxyType(dict(self.array_formulas)))
+        object.__setattr__(self, "_index", _Index(self))
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_cells(
+        cls,
+        cells: Mapping[str | CellAddress, Any],
+        *,
+        sheet_names: Iterable[str] = (),
+        tables: Iterable[Table] = (),
+        defined_names: Iterable[DefinedName] = (),
+        array_formulas: Iterable[ArrayFormula] = (),
+        source_path: Path | None = None,
+    ) -> WorkbookModel:
+        """Build a model from ``{"Sheet1!A1": 2, "Sheet1!B1": "=A1*3"}``-style plain data.
+
+        A string starting with ``=`` is a formula; anything else is a value. Sheets are ordered as
+        in `sheet_names`, then in first-seen order. Array formulas put their text on the top-left
+        cell too.
+        """
+        names = list(dict.fromkeys(sheet_names))
+        built: dict[CellAddress, Cell] = {}
+        for key, value in cells.items():
+            address = key if isinstance(key, CellAddress) else CellAddress.parse(key)
+            if address.sheet not in names:
+                names.append(address.sheet)
+            if isinstance(value, str) and value.startswith("=") and len(value) > 1:
+                built[address] = Cell(address, None, value)
+            elif value is not None:
+                built[address] = Cell(address, value, None)
+        arrays = {}
+        for array in array_formulas:
+            arrays[array.ref.top_left] = array
+            built[array.ref.top_left] = Cell(array.ref.top_left, None, array.text)
+        table_map = {t.name: t for t in tables}
+        for table in table_map.values():
+            if table.sheet not in names:
+                names.append(table.sheet)
+        return cls(tuple(names), built, table_map, tuple(defined_names), arrays, source_path)
+
+    # -- queries ------------------------------------------------------------------------------
+    def cell(self, address: CellAddress) -> Cell | None:
+        return self.cells.get(address)
+
+    def used_range(self, sheet: str) -> RangeAddress:
+        """A1 to the last used row and column of `sheet` (whole-row/column refs clip to it)."""
+        return self._index.used_range(sheet)
+
+    def formula_cells_in(self, rng: RangeAddress) -> list[CellAddress]:
+        """Formula cells (array formulas' top-left included) inside `rng`, column by column."""
+        return self._index.formula_cells_in(rng)
+
+    def array_formula_covering(self, cell: CellAddress) -> ArrayFormula | None:
+        """The array formula whose block contains `cell`, if any."""
+        return self._index.array_covering(cell)
+
+    def table(self, name: str) -> Table:
+        """The table called `name` (case-insensitive), or an UnknownReferenceError."""
+        table = self._index.tables_lower.get(name.lower())
+        if table is None:
+            raise UnknownReferenceError(f"unknown table {name!r}")
+        return table
+
+    def table_at(self, cell: CellAddress) -> Table | None:
+        """The table whose range contains `cell` (for ``[@Col]`` without a table name)."""
+        for table in self.tables.values():
+            if table.ref.contains(cell):
+                return table
+        return None
+
+    def defined_name(self, name: str, sheet: str | None) -> DefinedName | None:
+        """Resolve `name` as seen from `sheet`: a sheet-scoped name wins over a workbook one."""
+        by_key = self._index.names
+        lowered = name.lower()
+        if sheet is not None and (sheet, lowered) in by_key:
+            return by_key[(sheet, lowered)]
+        return by_key.get((None, lowered))
+
+    def row_context(self, cell: CellAddress) -> tuple:
+        """What structured references see of a cell's position: its table, and which tables'
+        data rows include its row (``[#This Row]`` works only there)."""
+        row, col, sheet = cell.row, cell.col, cell.sheet
+        inside = None
+        data_rows = []
+        for name, t_sheet, top, bottom, left, right, first, last in self._index.table_spans:
+            if (
+                inside is None
+                and t_sheet == sheet
+                and top <= row <= bottom
+                and left <= col <= right
+            ):
+                inside = name
+            if first <= row <= last:
+                data_rows.append(name)
+        return inside, tuple(data_rows)
+
+    @property
+    def formula_cell_set(self) -> frozenset[CellAddress]:
+        """Every cell holding a formula (array formulas: their top-left cell)."""
+        return self._index.formula_set
+
+    def sheet_exists(self, sheet: str) -> bool:
+        return sheet in self._index.sheets
+
+
+class _Index:
+    """Lookup structures built once per model (sorted formula rows per column, bounds)."""
+
+    def __init__(self, model: WorkbookModel) -> None:
+        self.sheets = set(model.sheet_names)
+        self.bounds: dict[str, tuple[int, int]] = {}
+        columns: dict[tuple[str, int], list[int]] = {}
+        for address, cell in model.cells.items():
+            rows, cols = self.bounds.get(address.sheet, (1, 1))
+            self.bounds[address.sheet] = (max(rows, address.row), max(cols, address.col))
+            if cell.formula is not None:
+                columns.setdefault((address.sheet, address.col), []).append(address.row)
+        for table in model.tables.values():
+            rows, cols = self.bounds.get(table.sheet, (1, 1))
+            self.bounds[table.sheet] = (max(rows, table.ref.max_row), max(cols, table.ref.max_col))
+        self.formula_rows = {key: sorted(rows) for key, rows in columns.items()}
+        self.formula_set = frozenset(
+            a for a, cell in model.cells.items() if cell.formula is not None
+        )
+        self.table_spans = [
+            (
+                t.name,
+                t.sheet,
+                t.ref.min_row,
+                t.ref.max_row,
+                t.ref.min_col,
+                t.ref.max_col,
+                t.first_data_row,
+                t.last_data_row,
+            )
+            for t in model.tables.values()
+        ]
+        self.formula_cols: dict[str, list[int]] = {}
+        for sheet, col in sorted(self.formula_rows):
+            self.formula_cols.setdefault(sheet, []).append(col)
+        self.arrays = list(model.array_formulas.values())
+        self.tables_lower = {name.lower(): table for name, table in model.tables.items()}
+        self.names = {(n.scope, n.name.lower()): n for n in model.defined_names}
+
+    def used_range(self, sheet: str) -> RangeAddress:
+        rows, cols = self.bounds.get(sheet, (1, 1))
+        return RangeAddress(sheet, 1, 1, rows, cols)
+
+    def formula_cells_in(self, rng: RangeAddress) -> list[CellAddress]:
+        if rng.min_row == rng.max_row and rng.min_col == rng.max_col:  # the common single cell
+            cell = CellAddress(rng.sheet, rng.min_row, rng.min_col)
+            return [cell] if cell in self.formula_set else []
+        found = []
+        cols = self.formula_cols.get(rng.sheet, [])
+        lo = bisect.bisect_left(cols, rng.min_col)
+        hi = bisect.bisect_right(cols, rng.max_col)
+        for col in cols[lo:hi]:
+            rows = self.formula_rows[(rng.sheet, col)]
+            first = bisect.bisect_left(rows, rng.min_row)
+            last = bisect.bisect_right(rows, rng.max_row)
+            found.extend(CellAddress(rng.sheet, row, col) for row in rows[first:last])
+        return found
+
+    def array_covering(self, cell: CellAddress) -> ArrayFormula | None:
+        for array in self.arrays:
+            if array.ref.contains(cell):
+                return array
+        return None

@@ -1,0 +1,305 @@
+"""Write values and defined names into an existing .xlsx without disturbing anything else in it.
+
+A workbook a user has worked on carries charts, images, comments, pivot caches, macros' settings
+and formatting that no Python library round-trips faithfully (openpyxl drops charts and images it
+did not create). So a write-back never loads and re-saves the workbook: it copies every zip part
+byte for byte and rewrites only the XML parts that must change, and within those only the changed
+elements (see `xl_lesson3.workbook.xlsx_cells`). Formulas are never added or removed, so Excel's
+calculation chain (``xl/calcChain.xml``) stays valid and is kept.
+
+The output is written to a temporary file in the destination's folder, flushed to disk, then moved
+over the destination with `os.replace`, so a crash or an error never leaves a half-written
+workbook (and the destination may be the source).
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import posixpath
+import re
+import stat
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape, quoteattr
+
+from xl_lesson3.errors import UnknownReferenceError, WorkbookIOError, located
+from xl_lesson3.workbook.address import CellAddress
+from xl_lesson3.workbook.xlsx_cells import attribute, patch_sheet_xml
+
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+# Elements that follow <definedNames> in CT_Workbook, in schema order (ECMA-376 part 1, A.2).
+_AFTER_DEFINED_NAMES = (
+    "calcPr",
+    "oleSize",
+    "customWorkbookViews",
+    "pivotCaches",
+    "smartTagPr",
+    "smartTagTypes",
+    "webPublishing",
+    "fileRecoveryPr",
+    "webPublishObjects",
+    "extLst",
+)
+# Excel's Solver hides its model's names (solver_opt, solver_adj, ...); so do we.
+HIDDEN_NAME_PREFIXES = ("solver_",)
+
+
+def patch_workbook(
+    src: Path,
+    dst: Path,
+    *,
+    values: Mapping[CellAddress, object] | None = None,
+    defined_names: Mapping[tuple[str, str | None], str | None] | None = None,
+    full_calc_on_load: bool = False,
+) -> Path:
+    """Copy workbook `src` to `dst`, setting cell values and defined names; returns `dst`.
+
+    `values`: cell → value (None, bool, number, str, or an Excel error such as the engine's
+    ``ExcelError``). A formula cell keeps its formula and gets the value as its cached result;
+    any other cell gets the value as a constant. `defined_names`: (name, sheet scope or None for
+    workbook scope) → refers-to text as stored in the file (``nnet!$B$2:$K$3``; a leading ``=``
+    is dropped), or None to remove the name. A new name is hidden when it starts with
+    ``solver_``, as Excel's Solver writes them; a replaced name keeps its attributes.
+    `full_calc_on_load`: ask Excel to recalculate everything when it opens the file (useful after
+    changing inputs without updating the cached results that depend on them).
+    Raises `WorkbookIOError` (nothing written) when `src` is not a workbook or `dst` cannot be
+    written, `UnknownReferenceError` for a sheet the workbook does not have.
+    """
+    src, dst = Path(src), Path(dst)
+    try:
+        # Read the whole source first: on Windows a file still open cannot be replaced, and
+        # dst may be src.
+        package = zipfile.ZipFile(io.BytesIO(src.read_bytes()))
+        replacements = _replacements(package, values or {}, defined_names or {}, full_calc_on_load)
+    except zipfile.BadZipFile as exc:
+        raise WorkbookIOError(f"{src}: not an .xlsx workbook ({exc})") from exc
+    except (KeyError, ValueError, ElementTree.ParseError) as exc:  # ValueError: bad text too
+        raise WorkbookIOError(f"{src}: damaged workbook ({exc})") from exc
+    except OSError as exc:
+        raise WorkbookIOError(f"{src}: cannot read the workbook ({exc.strerror or exc})") from exc
+    with package:
+        write_atomically(dst, lambda out: _copy_package(package, out, replacements))
+    return dst
+
+
+def _replacements(
+    package: zipfile.ZipFile,
+    values: Mapping[CellAddress, object],
+    defined_names: Mapping[tuple[str, str | None], str | None],
+    full_calc_on_load: bool,
+) -> dict[str, bytes]:
+    """Part name → new bytes, for every part that changes."""
+    workbook_part = _workbook_part(package)
+    workbook_xml = package.read(workbook_part).decode("utf-8")
+    sheets = _sheet_parts(package, workbook_part, workbook_xml)
+    by_sheet: dict[str, dict[tuple[int, int], object]] = {}
+    for address, value in values.items():
+        if address.sheet not in sheets:
+            known = ", ".join(sheets)
+            raise UnknownReferenceError(located(str(address), f"no such sheet (sheets: {known})"))
+        by_sheet.setdefault(address.sheet, {})[(address.row, address.col)] = value
+    replacements = {}
+    for sheet, updates in by_sheet.items():
+        part = sheets[sheet]
+        xml = package.read(part).decode("utf-8")
+        replacements[part] = patch_sheet_xml(xml, updates, sheet).encode("utf-8")
+    new_workbook_xml = workbook_xml
+    if defined_names:
+        new_workbook_xml = patch_defined_names(new_workbook_xml, defined_names, list(sheets))
+    if full_calc_on_load:
+        new_workbook_xml = _set_full_calc_on_load(new_workbook_xml)
+    if new_workbook_xml != workbook_xml:
+        replacements[workbook_part] = new_workbook_xml.encode("utf-8")
+    return replacements
+
+
+def _workbook_part(package: zipfile.ZipFile) -> str:
+    """The workbook part's name, found as the package's officeDocument relationship."""
+    rels = ElementTree.fromstring(package.read("_rels/.rels"))
+    for rel in rels.iter(f"{{{_PKG_REL_NS}}}Relationship"):
+        if rel.get("Type", "").endswith("/officeDocument"):  # transitional or strict
+            return _resolve_target("", rel.get("Target", ""))
+    raise KeyError("no officeDocument relationship in _rels/.rels")
+
+
+def _resolve_target(base_dir: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(base_dir, target))
+
+
+def _sheet_parts(package: zipfile.ZipFile, workbook_part: str, workbook_xml: str) -> dict[str, str]:
+    """Sheet name → worksheet part name, in the workbook's sheet order (= localSheetId order)."""
+    base_dir, name = posixpath.split(workbook_part)
+    rels_xml = package.read(posixpath.join(base_dir, "_rels", name + ".rels"))
+    targets = {
+        rel.get("Id"): _resolve_target(base_dir, rel.get("Target", ""))
+        for rel in ElementTree.fromstring(rels_xml).iter(f"{{{_PKG_REL_NS}}}Relationship")
+    }
+    root = ElementTree.fromstring(workbook_xml)
+    return {
+        sheet.get("name"): targets.get(_relationship_id(sheet), "")
+        for sheet in root.iter()
+        if sheet.tag.endswith("}sheet")
+    }
+
+
+def _relationship_id(element: ElementTree.Element) -> str | None:
+    """The ``r:id`` attribute, whichever namespace (transitional or strict) spells it."""
+    for key, value in element.attrib.items():
+        if key.endswith("}id"):
+            return value
+    return None
+
+
+def patch_defined_names(
+    workbook_xml: str,
+    changes: Mapping[tuple[str, str | None], str | None],
+    sheet_names: list[str],
+) -> str:
+    """`workbook_xml` with defined names added, replaced or removed (see `patch_workbook`).
+
+    `sheet_names` in workbook order: a sheet-scoped name stores its sheet's index as
+    ``localSheetId``. Names compare case-insensitively, as in Excel.
+    """
+    prefix_match = re.search(r"<(?:(\w+):)?workbook\b", workbook_xml)
+    prefix = f"{prefix_match.group(1)}:" if prefix_match and prefix_match.group(1) else ""
+    p = re.escape(prefix)
+    block_re = re.compile(rf"<{p}definedNames\b[^>]*?(?:/>|>(.*?)</{p}definedNames>)", re.DOTALL)
+    name_re = re.compile(rf"<{p}definedName\b([^>]*?)(?:/>|>(.*?)</{p}definedName>)", re.DOTALL)
+    wanted = {
+        _name_key(name, scope, sheet_names): (name, text) for (name, scope), text in changes.items()
+    }
+
+    block = block_re.search(workbook_xml)
+    inner = (block.group(1) or "") if block else ""
+    kept = []
+    for match in name_re.finditer(inner):
+        attrs = match.group(1)
+        sheet_id = attribute(attrs, "localSheetId")
+        key = (attribute(attrs, "name") or "").lower(), int(sheet_id) if sheet_id else None
+        if key not in wanted:
+            kept.append(match.group(0))
+            continue
+        _, text = wanted.pop(key)
+        if text is not None:
+            kept.append(
+                f"<{prefix}definedName{attrs}>{escape(_strip_eq(text))}</{prefix}definedName>"
+            )
+    for key in sorted(wanted):
+        name, text = wanted[key]
+        if text is not None:
+            kept.append(_new_defined_name(prefix, name, key[1], text))
+    new_block = f"<{prefix}definedNames>{''.join(kept)}</{prefix}definedNames>" if kept else ""
+    if block:
+        return workbook_xml[: block.start()] + new_block + workbook_xml[block.end() :]
+    if not new_block:
+        return workbook_xml
+    at = _insertion_point(workbook_xml, prefix)
+    return workbook_xml[:at] + new_block + workbook_xml[at:]
+
+
+def _name_key(name: str, scope: str | None, sheet_names: list[str]) -> tuple[str, int | None]:
+    if scope is None:
+        return name.lower(), None
+    if scope not in sheet_names:
+        known = ", ".join(sheet_names)
+        raise UnknownReferenceError(located(name, f"no sheet {scope!r} to scope it to ({known})"))
+    return name.lower(), sheet_names.index(scope)
+
+
+def _strip_eq(text: str) -> str:
+    return text.removeprefix("=")
+
+
+def _new_defined_name(prefix: str, name: str, sheet_id: int | None, text: str) -> str:
+    attrs = f" name={quoteattr(name)}"
+    if sheet_id is not None:
+        attrs += f' localSheetId="{sheet_id}"'
+    if name.lower().startswith(HIDDEN_NAME_PREFIXES):
+        attrs += ' hidden="1"'
+    return f"<{prefix}definedName{attrs}>{escape(_strip_eq(text))}</{prefix}definedName>"
+
+
+def _insertion_point(workbook_xml: str, prefix: str) -> int:
+    """Where a new ``<definedNames>`` goes: before the first element that must follow it."""
+    p = re.escape(prefix)
+    after = "|".join(_AFTER_DEFINED_NAMES)
+    match = re.search(rf"<{p}(?:{after})\b|</{p}workbook>", workbook_xml)
+    if match is None:
+        raise KeyError("workbook.xml has no </workbook>")
+    return match.start()
+
+
+def _set_full_calc_on_load(workbook_xml: str) -> str:
+    """Set ``<calcPr fullCalcOnLoad="1">`` so Excel recalculates the whole workbook on opening."""
+    prefix_match = re.search(r"<(?:(\w+):)?workbook\b", workbook_xml)
+    prefix = f"{prefix_match.group(1)}:" if prefix_match and prefix_match.group(1) else ""
+    calc = re.search(rf"<{re.escape(prefix)}calcPr\b([^>]*?)(/?)>", workbook_xml)
+    if calc is None:
+        at = _insertion_point(workbook_xml, prefix)
+        if workbook_xml[at:].startswith(f"<{prefix}calcPr"):
+            at = workbook_xml.find(">", at) + 1
+        return workbook_xml[:at] + f'<{prefix}calcPr fullCalcOnLoad="1"/>' + workbook_xml[at:]
+    attrs = re.sub(r"""\s+fullCalcOnLoad\s*=\s*(?:"[^"]*"|'[^']*')""", "", calc.group(1))
+    new = f'<{prefix}calcPr{attrs.rstrip()} fullCalcOnLoad="1"{calc.group(2)}>'
+    return workbook_xml[: calc.start()] + new + workbook_xml[calc.end() :]
+
+
+def _copy_package(package: zipfile.ZipFile, out: BinaryIO, replacements: dict[str, bytes]) -> None:
+    """Write every entry of `package` to `out` in order, with its name, date and compression."""
+    with zipfile.ZipFile(out, "w") as copy:
+        for info in package.infolist():
+            data = replacements.get(info.filename)
+            if data is None:
+                data = package.read(info)
+            entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            entry.compress_type = info.compress_type
+            entry.external_attr = info.external_attr
+            entry.create_system = info.create_system
+            entry.comment = info.comment
+            copy.writestr(entry, data)
+
+
+def write_atomically(dst: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call `write(file)` on a temporary file beside `dst`, then move it over `dst`.
+
+    On any error the temporary file is removed and `dst` is left as it was; OS errors become
+    `WorkbookIOError` naming `dst`. The new file gets `dst`'s permissions when it exists.
+    """
+    dst = Path(dst)
+    try:
+        with _atomic_output(dst) as out:
+            write(out)
+    except OSError as exc:
+        raise WorkbookIOError(f"{dst}: cannot write the file ({exc.strerror or exc})") from exc
+
+
+@contextmanager
+def _atomic_output(dst: Path) -> Iterator[BinaryIO]:
+    """A binary file that replaces `dst` only when the block finishes without an error."""
+    if not dst.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"folder {dst.parent} does not exist")
+    if dst.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder")
+    if dst.exists() and not os.access(dst, os.W_OK):
+        raise PermissionError(errno.EACCES, "the file is read-only")
+    mode = stat.S_IMODE(os.stat(dst).st_mode) if dst.exists() else 0o666
+    tmp = dst.parent / f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
