@@ -116,6 +116,11 @@ def section_from_dict(key: str, result: dict) -> Section:
     return section
 
 
+def _version_number(text: str | None) -> str | None:
+    """'LibreOffice 7.4.7.2' → '7.4.7.2'."""
+    return text.split()[-1] if text else None
+
+
 def _terminate(signum, _frame):
     # Turn SIGTERM into SystemExit so `finally` blocks (which stop soffice) run.
     raise SystemExit(128 + signum)
@@ -146,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": config.mode,
         "seconds": time.perf_counter() - start,
         "machine": machine_info(",".join(devices)),
-        "versions": library_versions(soffice_version()),
+        "versions": library_versions(_version_number(soffice_version())),
     }
     out_json = write_report(args.out, header, sections)
     print(f"[benchmarks] wrote {args.out} and {out_json}", file=sys.stderr)

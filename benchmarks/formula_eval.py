@@ -27,7 +27,7 @@ PYCEL_NOTE = (
 
 def run(config: BenchConfig) -> Section:
     path = titanic_path(config)
-    repeats = 1 if config.tiny else (3 if config.quick else 5)
+    repeats = 1 if config.tiny else (2 if config.quick else 5)
     section = Section("formula_eval", "Formula evaluation: full recalculation of the Titanic workbook")
     rows, values = [], {}
     ours = _ours(path, repeats)

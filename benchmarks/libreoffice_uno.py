@@ -7,11 +7,13 @@ session, its own process group), loads the workbook hidden, and offers `set_bloc
 process group, so no `soffice.bin` outlives a run.
 
 python3-uno is a Debian package: its `uno` module lives in the system's dist-packages, which we put
-on `sys.path` only for the import (so no other system package can shadow the venv's).
+on `sys.path` only for the import (so no other system package can shadow the venv's), and its
+import hook is taken out again right after (see `import_uno`).
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import shutil
@@ -50,6 +52,7 @@ def import_uno():
         return sys.modules["uno"]
     added = [d for d in _UNO_DIRS if d not in sys.path and Path(d).is_dir()]
     sys.path.extend(added)
+    original_import = builtins.__import__
     try:
         import uno  # noqa: PLC0415
     except ImportError as exc:
@@ -57,6 +60,10 @@ def import_uno():
     finally:
         for d in added:
             sys.path.remove(d)
+        # uno replaces builtins.__import__ with a hook for `from com.sun.star... import`, which we
+        # do not use; the hook turns every ModuleNotFoundError into a plain ImportError, and that
+        # breaks libraries that probe for optional modules (scikit-image, for one).
+        builtins.__import__ = original_import
     return uno
 
 

@@ -1,8 +1,8 @@
 """Scaling: the nnet sheet with 1k … 1M passenger rows — compile time, forward+backward, memory.
 
 Each size runs in its own Python process (`python -m benchmarks.scaling --worker ROWS DEVICE`), so
-its peak resident memory (`ru_maxrss`) is its own; the table shows it above the process's memory
-right after its imports. A size whose memory, extrapolated from the previous size, would not fit
+its peak resident memory (VmHWM) is its own; the table shows it above the process's memory after
+its imports and a warm-up on a 20-row sheet. A size whose memory, extrapolated from the previous size, would not fit
 in the memory available now is skipped and the report says so.
 """
 
@@ -55,7 +55,7 @@ def run(config: BenchConfig) -> Section:
         ])
         memory_note = (
             "GPU memory: torch.cuda.max_memory_allocated" if device == "cuda"
-            else "memory: peak RSS of the process above its RSS after imports"
+            else "memory: the process's peak RSS above its RSS after imports and a warm-up"
         )
         section.tables.append(
             Table(
@@ -151,7 +151,7 @@ def measure(rows: int, device: str) -> dict:
     small, objective, params = replicated_nnet_model(20)
     compile_program(small, objective, params.cells(), device=device)
     del small
-    base_rss = _max_rss_bytes()
+    base_rss = _reset_peak_rss()
     start = time.perf_counter()
     model, objective, params = replicated_nnet_model(rows)
     build_s = time.perf_counter() - start
@@ -174,7 +174,7 @@ def measure(rows: int, device: str) -> dict:
     forward_backward()  # warm-up
     repeats = 5 if rows <= 100_000 else 2
     fb_s = best_of(forward_backward, repeats)
-    peak_rss = _max_rss_bytes()
+    peak_rss = _peak_rss_bytes()
     peak = (
         torch.cuda.max_memory_allocated() if device.startswith("cuda") else peak_rss - base_rss
     )
@@ -193,8 +193,34 @@ def measure(rows: int, device: str) -> dict:
     }
 
 
-def _max_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> int:
+    """Reset the peak-RSS mark to the current RSS (Linux: clear_refs 5); returns the RSS.
+
+    Not `ru_maxrss`: Linux carries a parent's peak across fork+exec into it, so a worker started
+    by a big benchmark process would report the parent's peak.
+    """
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _status_kib("VmRSS") * 1024
+    except (OSError, TypeError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def _peak_rss_bytes() -> int:
+    peak = _status_kib("VmHWM")
+    if peak is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return peak * 1024
 
 
 def _worker_main(argv: list[str]) -> int:

@@ -8,6 +8,7 @@ import torch
 from tests.formula.titanic_like import build_titanic_like
 from xl_lesson3.errors import (
     BadInputError,
+    DeviceError,
     EvaluationError,
     FormulaSyntaxError,
     UnknownReferenceError,
@@ -122,6 +123,9 @@ def test_objective_that_ignores_the_variables_is_constant():
     values = program(params)
     values.sum().backward()
     assert values.tolist() == [7.0, 7.0] and params.grad.tolist() == [[0.0], [0.0]]
+    assert not program.depends_on_variables
+    other = compile_program(small_model(), CellAddress("S", 1, 4), cells("S!C1"))
+    assert other.depends_on_variables
 
 
 def test_unparsable_formula_outside_the_objective_still_compiles():
@@ -207,6 +211,12 @@ def test_evaluate_workbook_recalculates_everything(titanic30):
     formula_cells = {a for a, c in model.cells.items() if c.formula is not None}
     assert formula_cells <= set(values)
     assert values[book.loss] == pytest.approx(evaluate_cells(model, [book.loss])[0], rel=1e-15)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_cuda_is_a_device_error():
+    with pytest.raises(DeviceError, match="CUDA is not available"):
+        compile_program(small_model(), CellAddress("S", 1, 4), cells("S!C1:C2"), device="cuda")
 
 
 @pytest.mark.gpu

@@ -120,3 +120,19 @@ def test_plan_checks_functions_only_with_a_catalog():
     assert len(plan.units) == 1
     with pytest.raises(UnsupportedFunctionError):
         build_plan(model, [CellAddress("S", 1, 1)], functions=registry)
+
+
+def test_parse_and_plan_never_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from xl_lesson3.formula.plan import build_plan\n"
+        "from xl_lesson3.workbook.model import WorkbookModel\n"
+        "from xl_lesson3.workbook.address import CellAddress\n"
+        "m = WorkbookModel.from_cells({'S!A1': 1, 'S!B1': '=SUM(A1)*2'})\n"
+        "build_plan(m, [CellAddress('S', 1, 2)])\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -84,17 +84,20 @@ def test_relu_sheet(formulas, cached):
     assert ws["C8"].value == "=MAX(0,$C$3*A8+$C$4)"
     assert ws["F8"].value == "=D8+E8"
     assert ws["G8"].value == "=G$5*MAX(0,G$3*$A8+G$4)"
-    assert ws["O8"].value == "=SUM(G8:N8)+$O$3"
-    assert (ws["P2"].value, ws["P3"].value) == ("MSE", "=AVERAGE(P8:P68)")
+    assert ws["R8"].value == "=R$5*MAX(0,R$3*$A8+R$4)"  # 12 units: G .. R
+    assert ws["S8"].value == "=SUM(G8:R8)+$S$3"
+    assert (ws["T2"].value, ws["T3"].value) == ("MSE", "=AVERAGE(T8:T68)")
+    # Kinks (x = -b/m) spread evenly inside [-3, 3]; output weights and c start at 0.
+    m, b, w = (_block(ws, f"G{row}:R{row}")[0] for row in (3, 4, 5))
+    np.testing.assert_allclose(np.sort(-b / m), np.linspace(-3, 3, 14)[1:-1], atol=1e-12)
+    assert w.tolist() == [0.0] * 12 and ws["S3"].value == 0
     # Cached values, recomputed here from the sheet's own parameters.
-    m, b, w = (_block(ws, f"G{row}:N{row}")[0] for row in (3, 4, 5))
-    total = (w * np.maximum(0, np.outer(data.x, m) + b)).sum(axis=1) + ws["O3"].value
-    np.testing.assert_allclose(_column(values, "O8:O68"), total, rtol=1e-13, atol=1e-15)
-    assert values["P3"].value == pytest.approx(np.mean((total - data.y) ** 2), rel=1e-13)
     single = np.maximum(0, ws["C3"].value * data.x + ws["C4"].value)
+    double = sum(np.maximum(0, ws[f"{c}3"].value * data.x + ws[f"{c}4"].value) for c in "DE")
     np.testing.assert_allclose(_column(values, "C8:C68"), single, rtol=1e-15)
-    # The start is already a rough fit (least-squares output weights), well below a flat line.
-    assert values["P3"].value < 0.5 * np.var(data.y)
+    np.testing.assert_allclose(_column(values, "F8:F68"), double, rtol=1e-15)
+    np.testing.assert_array_equal(_column(values, "S8:S68"), np.zeros(61))
+    assert values["T3"].value == pytest.approx(np.mean(data.y**2), rel=1e-14)
 
 
 def test_matmul_blocks_agree_with_numpy(formulas, cached):
@@ -108,7 +111,8 @@ def test_matmul_blocks_agree_with_numpy(formulas, cached):
     expected = LESSON_DATA @ LESSON_COEFFS
     np.testing.assert_array_equal(_block(values, "H4:I6"), expected)
     np.testing.assert_array_equal(_block(values, "K4:L6"), expected)
-    assert values["H10"].value == 0
+    assert formulas["matmul"]["K10"].value == "=SUMXMY2(H4:I6,K4:L6)"
+    assert values["K10"].value == 0
 
 
 def test_solver_models(formulas):
@@ -119,8 +123,8 @@ def test_solver_models(formulas):
     assert quadratic["solver_opt"].attr_text == "quadratic!$H$8"
     assert quadratic["solver_adj"].attr_text == "quadratic!$H$4:$H$6"
     assert quadratic["solver_typ"].attr_text == "2"  # minimise
-    assert relu["solver_opt"].attr_text == "relu!$P$3"
-    assert relu["solver_adj"].attr_text == "relu!$G$3:$N$5,relu!$O$3"
+    assert relu["solver_opt"].attr_text == "relu!$T$3"
+    assert relu["solver_adj"].attr_text == "relu!$G$5:$R$5,relu!$S$3"
     assert all(name.hidden for name in [*quadratic.values(), *relu.values()])
     assert not any(n.startswith("solver_") for n in formulas["matmul"].defined_names)
 

@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Fit a*x^2+b*x+c to 20 noisy points of 3x^2+2x+1 with the lesson's loop: "
             "loss.backward(), then params -= lr * grad under torch.no_grad(). Prints the loss "
-            "at every step; a learning rate that is too large makes the loss grow (exit 1)."
+            "after every step (about 20 evenly spaced steps when there are more than 30); a "
+            "learning rate that is too large makes the loss grow, which stops the run (exit 1)."
         ),
     )
     parser.add_argument("--steps", type=int, default=10, help="gradient steps (default 10)")

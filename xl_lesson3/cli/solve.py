@@ -127,14 +127,20 @@ def _print_summary(result: Any, written: Path | None, dry_run: bool) -> None:
 
 
 class _progress_bar:
-    """A rich progress bar on stderr showing the best objective so far; a progress callback."""
+    """A rich progress bar on stderr with the best objective so far, used as the progress callback.
+
+    It starts on the first step, so an error raised while loading or compiling prints alone.
+    """
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self.progress = None
-        self.task = None
+        self.progress: Any = None
+        self.task: Any = None
 
     def __enter__(self):
+        return self.update
+
+    def _start(self, total: int) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self.progress = Progress(
@@ -146,13 +152,14 @@ class _progress_bar:
             transient=True,
             disable=self.quiet,
         )
-        self.progress.__enter__()
-        return self.update
+        self.progress.start()
+        self.task = self.progress.add_task("solve", total=total, objective="")
 
     def update(self, info: Any) -> None:
-        if self.task is None:
-            self.task = self.progress.add_task("solve", total=info.max_steps, objective="")
+        if self.progress is None:
+            self._start(info.max_steps)
         self.progress.update(self.task, completed=info.step, objective=f"{info.objective:.8g}")
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
+        if self.progress is not None:
+            self.progress.stop()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from xl_lesson3.errors import BadInputError, EvaluationError, located
+from xl_lesson3.errors import BadInputError, DeviceError, EvaluationError, located
 from xl_lesson3.formula.evaluate import plan_for, run_units
 from xl_lesson3.formula.gather import DynamicSources, count_ops
 from xl_lesson3.formula.grid import ValueGrid
@@ -52,6 +52,13 @@ class CompiledProgram:
     plan: Plan = field(repr=False)
     _steps: list[tuple[int, Dynamic]] = field(repr=False)
     _extractors: dict[CellAddress, Extractor] = field(repr=False)
+
+    @property
+    def depends_on_variables(self) -> bool:
+        """False when no path leads from the variables to the objective (it is a constant)."""
+        position = self.plan.position(self.objective)
+        dynamic = {index for index, _ in self._steps}
+        return self.objective in self.variables or (position is not None and position[0] in dynamic)
 
     def run(self, params: torch.Tensor) -> Env:
         """Every dynamic unit's output for `params` (batch, n_vars)."""
@@ -98,6 +105,8 @@ def compile_program(
     with the workbook's current values (naming the first cell that produced it).
     """
     device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"{objective}: device {device} requested but CUDA is not available")
     variables = tuple(variables)
     _check_cells(model, objective, variables)
     plan = plan_for(model, [objective, *outputs])

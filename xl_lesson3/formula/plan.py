@@ -23,9 +23,7 @@ from typing import Protocol
 
 from xl_lesson3.errors import CircularReferenceError, UnsupportedFunctionError, located
 from xl_lesson3.formula.ast import BoundRef, Call, Node, walk
-from xl_lesson3.formula.bind import bind_formula
-from xl_lesson3.formula.parse import parse_formula
-from xl_lesson3.formula.r1c1 import r1c1_key
+from xl_lesson3.formula.discover import discover
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
@@ -145,7 +143,7 @@ def build_plan(
     `functions` tells which functions exist (pass the registry module; passed in so that this
     module stays torch-free); every call to a missing one in the slice is reported in one error.
     """
-    bodies = _discover(model, targets)
+    bodies = discover(model, targets)
     if functions is not None:
         _check_functions(bodies, functions)
     units = _group(model, bodies)
@@ -160,86 +158,6 @@ def _renumber(ordered: list[Unit]) -> list[Unit]:
         Unit(i, u.body, u.output, u.is_array, u.reads, tuple(sorted(new_index[d] for d in u.deps)))
         for i, u in enumerate(ordered)
     ]
-
-
-# -- discovery ----------------------------------------------------------------------------------
-
-
-def _producers(model: WorkbookModel, rng: RangeAddress) -> list[CellAddress]:
-    """Formula cells that write into `rng`: its own formula cells and overlapping arrays."""
-    found = model.formula_cells_in(rng)
-    for anchor, array in model.array_formulas.items():
-        ref = array.ref
-        if (
-            ref.sheet == rng.sheet
-            and ref.min_row <= rng.max_row
-            and rng.min_row <= ref.max_row
-            and ref.min_col <= rng.max_col
-            and rng.min_col <= ref.max_col
-        ):
-            found.append(anchor)
-    return found
-
-
-def _discover(
-    model: WorkbookModel, targets: Iterable[CellAddress | RangeAddress]
-) -> dict[CellAddress, Node]:
-    """Breadth-first over references: every needed formula cell → its bound formula.
-
-    Copied formulas share one bound tree (the same object), found through their R1C1 key.
-    """
-    queue: deque[CellAddress] = deque()
-    for target in targets:
-        rng = target if isinstance(target, RangeAddress) else RangeAddress.from_cell(target)
-        queue.extend(_producers(model, rng))
-    bodies: dict[CellAddress, Node] = {}
-    binder = _Binder(model)
-    seen: set[tuple] = set()
-    formula_cells = model.formula_cell_set
-    has_arrays = bool(model.array_formulas)
-    while queue:
-        cell = queue.popleft()
-        if cell in bodies:
-            continue
-        body, refs = binder.bind(cell)
-        bodies[cell] = body
-        for ref in refs:
-            bounds = ref.bounds(cell.row, cell.col)
-            if bounds in seen:
-                continue
-            seen.add(bounds)
-            sheet, r1, c1, r2, c2 = bounds
-            if r1 == r2 and c1 == c2 and not has_arrays:  # the common case: one plain cell
-                target = CellAddress(sheet, r1, c1)
-                if target in formula_cells and target not in bodies:
-                    queue.append(target)
-            else:
-                rng = RangeAddress(sheet, r1, c1, r2, c2)
-                queue.extend(p for p in _producers(model, rng) if p not in bodies)
-    return bodies
-
-
-class _Binder:
-    """Parse and bind formula cells, once per R1C1 shape (see `r1c1`)."""
-
-    def __init__(self, model: WorkbookModel) -> None:
-        self.model = model
-        self.cache: dict[tuple, tuple[Node, list[BoundRef]]] = {}
-
-    def bind(self, cell: CellAddress) -> tuple[Node, list[BoundRef]]:
-        formula = self.model.cells[cell].formula
-        shape = r1c1_key(formula, cell.row, cell.col)
-        key = None
-        if shape is not None:
-            key = (cell.sheet, cell.col, shape, self.model.row_context(cell))
-            found = self.cache.get(key)
-            if found is not None:
-                return found
-        body = bind_formula(self.model, cell, parse_formula(formula, str(cell)))
-        result = (body, [node for node in walk(body) if isinstance(node, BoundRef)])
-        if key is not None:
-            self.cache[key] = result
-        return result
 
 
 def _check_functions(bodies: Mapping[CellAddress, Node], functions: FunctionCatalog) -> None:

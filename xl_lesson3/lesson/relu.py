@@ -12,7 +12,8 @@ a closer fit. Fitting is gradient descent (Adam) on the mean squared error.
 Starting point (`initial_relu_params`): knots evenly spread across the data, facing alternately
 right (m = 1) and left (m = -1), and output weights by least squares for those fixed knots. From
 scratch (all weights zero) many units never move their knots into place and "die"; this start
-avoids that, and it is also what the ``relu`` sheet of ``lesson3.xlsx`` starts from.
+avoids that. The ``relu`` sheet of ``lesson3.xlsx`` places its units the same way
+(`spread_units`) and leaves the output weights to Solver.
 """
 
 from __future__ import annotations

@@ -5,9 +5,14 @@ Sheets:
 - ``quadratic``: the 20 noisy points of ``3x² + 2x + 1`` (the same data as ``xl-lesson3
   quadratic``), a, b, c at 1.5, a prediction column, MSE and MAE, a chart, and a Solver model
   (minimise the MSE by changing a, b, c);
-- ``relu``: one ReLU ``MAX(0, m*x+b)``, a double ReLU, and a sum of 8 weighted ReLUs plus a
-  constant fitted to ``sin(2x)`` (the target of ``xl-lesson3 relu``), with charts and a Solver
-  model (minimise the sum's MSE by changing every m, b, w and c);
+- ``relu``: one ReLU ``MAX(0, m*x+b)``, a double ReLU, and a sum of 12 weighted ReLUs plus a
+  constant to be fitted to ``sin(2x)`` (the target and model of ``xl-lesson3 relu``), with charts
+  and a Solver model: minimise the sum's MSE by changing the output weights w and the constant c.
+  The units' kinks stay where m and b put them (spread evenly), which makes the fit a linear
+  least-squares problem with one exact optimum, so Solver's answer can be checked against numpy;
+  the output weights start at 0 (a flat line). Adding the m and b rows to the changing cells lets
+  Solver move the kinks too, a problem with many local optima (``xl-lesson3 relu`` does that by
+  gradient descent);
 - ``matmul``: the lesson's 3×3 by 3×2 product computed with an ``MMULT`` array formula and cell by
   cell with ``SUMPRODUCT``, side by side.
 
@@ -39,12 +44,12 @@ from xl_lesson3.lesson.data import (
     quadratic_data,
     relu_target,
 )
-from xl_lesson3.lesson.relu import initial_relu_params
+from xl_lesson3.lesson.relu import ReluParams, spread_units
 from xl_lesson3.solver.excel_model import SolverModel, solver_defined_names
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.xlsx_patch import patch_workbook
 
-RELU_SHEET_UNITS = 8
+RELU_SHEET_UNITS = 12
 MATMUL_DATA = ((1, 2, 1), (0, 1, 1), (2, 3, 1))
 MATMUL_COEFFS = ((2, 5), (6, 7), (1, 8))
 # Single and double ReLU demo parameters: the notebook's @interact starting values.
@@ -191,9 +196,10 @@ def _relu_parameters(sheet: _Sheet, units: np.ndarray) -> None:
 
 def _relu_sheet(wb: openpyxl.Workbook, data: XYData) -> tuple[_Sheet, SolverModel]:
     sheet = _Sheet(wb, "relu")
-    params = initial_relu_params(data, RELU_SHEET_UNITS)
+    m, b = spread_units(data, RELU_SHEET_UNITS)
+    params = ReluParams(m, b, w=np.zeros_like(m), c=0.0)  # before Solver: a flat line
     n_units = params.units
-    last_unit = get_column_letter(6 + n_units)  # units in G .. last_unit
+    first_unit, last_unit = "G", get_column_letter(6 + n_units)  # one column per unit
     sum_col, err_col = get_column_letter(7 + n_units), get_column_letter(8 + n_units)
     first, last = 8, 7 + len(data)
     sheet.label("A1", "ReLU: max(0, m·x + b). Any function, given enough of them.", bold=True)
@@ -232,17 +238,20 @@ def _relu_sheet(wb: openpyxl.Workbook, data: XYData) -> tuple[_Sheet, SolverMode
 
     notes_col = get_column_letter(10 + n_units)
     notes = (
-        f"Solver: minimise the MSE ({err_col}3) by changing every unit's m, b, w (G3:{last_unit}5)"
-        + f" and c ({sum_col}3).",
-        "Start: knots (x = -b/m) spread evenly, facing alternately; w and c by least squares.",
-        "Same target and model as `xl-lesson3 relu`.",
+        f"Solver: minimise the MSE ({err_col}3) by changing the output weights w "
+        + f"({first_unit}5:{last_unit}5) and c ({sum_col}3).",
+        "The kinks (x = -b/m) stay put, spread evenly and facing alternately: the best w and c",
+        "are then a linear least-squares problem with one answer, which Solver finds.",
+        f"Add {first_unit}3:{last_unit}4 to the changing cells to move the kinks too (many local "
+        + "optima).",
+        "Same target and model as `xl-lesson3 relu`, which fits m, b, w and c by gradient descent.",
     )
     for row, text in enumerate(notes, start=1):
         sheet.label(f"{notes_col}{row}", text)
     demo = _scatter("a single ReLU and a double ReLU", "x", "y")
     _add_series(demo, sheet.ws, f"A{first}:A{last}", f"C{first}:C{last}", "single", points=False)
     _add_series(demo, sheet.ws, f"A{first}:A{last}", f"F{first}:F{last}", "double", points=False)
-    sheet.ws.add_chart(demo, f"{notes_col}5")
+    sheet.ws.add_chart(demo, f"{notes_col}7")
     fit = _scatter(f"sin(2x) and the sum of {n_units} ReLUs", "x", "y")
     _add_series(fit, sheet.ws, f"A{first}:A{last}", f"B{first}:B{last}", "target", points=True)
     _add_series(
@@ -253,9 +262,9 @@ def _relu_sheet(wb: openpyxl.Workbook, data: XYData) -> tuple[_Sheet, SolverMode
         "sum of ReLUs",
         points=False,
     )
-    sheet.ws.add_chart(fit, f"{notes_col}24")
+    sheet.ws.add_chart(fit, f"{notes_col}26")
     sheet.widths(A=17, B=14)
-    changing = (sheet.range(f"G3:{last_unit}5"), sheet.range(f"{sum_col}3"))
+    changing = (sheet.range(f"{first_unit}5:{last_unit}5"), sheet.range(f"{sum_col}3"))
     model = SolverModel("relu", sheet.cell(f"{err_col}3"), changing, goal="min")
     return sheet, model
 
@@ -289,8 +298,8 @@ def _matmul_sheet(wb: openpyxl.Workbook) -> _Sheet:
                 f"=SUMPRODUCT($A{4 + i}:$C{4 + i},$E${10 + j}:$G${10 + j})",
                 data[i] @ coeffs[:, j],
             )
-    sheet.label("H9", "MMULT − SUMPRODUCT, sum of squares (0 = the same)", bold=True)
-    sheet.formula("H10", "=SUMXMY2(H4:I6,K4:L6)", 0.0)
+    sheet.label("K9", "MMULT − SUMPRODUCT, sum of squares (0 = the same)", bold=True)
+    sheet.formula("K10", "=SUMXMY2(H4:I6,K4:L6)", 0.0)
     return sheet
 
 

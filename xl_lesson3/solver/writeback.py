@@ -4,7 +4,9 @@ The output is the input file with the changing cells' new values and the new cac
 the formula cells that depend on them. Which formula cells those are is decided by recalculating
 the workbook twice with the engine, before and after, and keeping the cells whose value moved:
 cells that do not depend on the changing cells keep their bytes, even where the engine's last
-digit would differ from Excel's. The patch goes through `patch_workbook`, which copies every other
+digit would differ from Excel's. (When a formula elsewhere uses a function the engine lacks,
+only the objective's own precedents are recalculated and the file asks Excel to recalculate the
+rest on opening.) The patch goes through `patch_workbook`, which copies every other
 zip part byte for byte and replaces the destination atomically; a failed (diverged, no better
 point) solution is never written.
 """
@@ -45,18 +47,32 @@ def _is_num(value: object) -> bool:
 
 
 def changed_cells(
-    workbook: WorkbookModel, values: Mapping[CellAddress, float]
-) -> dict[CellAddress, object]:
-    """Changing cells with their new values, plus every formula cell whose value they change."""
-    from xl_lesson3.formula.evaluate import evaluate_workbook
+    workbook: WorkbookModel, values: Mapping[CellAddress, float], objective: CellAddress
+) -> tuple[dict[CellAddress, object], bool]:
+    """Changing cells with their new values, plus the formula cells whose value they change.
 
-    before = evaluate_workbook(workbook)
-    after = evaluate_workbook(workbook, overrides=dict(values))
+    Returns (cells, complete). Normally every formula cell of the workbook is recalculated
+    (complete). When some formula elsewhere cannot be recalculated by the engine (an unsupported
+    function in a cell the model does not use), only the cells the objective depends on are, and
+    `complete` is False: other dependents keep their old cached values until Excel recalculates.
+    """
+    from xl_lesson3.formula.evaluate import evaluate_cells, evaluate_workbook, plan_for
+
+    try:
+        before = evaluate_workbook(workbook)
+        after = evaluate_workbook(workbook, overrides=dict(values))
+        complete = True
+    except BadInputError:
+        plan = plan_for(workbook, [objective])
+        cells = [cell for unit in plan.units for cell in unit.output.cells()]
+        before = dict(zip(cells, evaluate_cells(workbook, cells)))
+        after = dict(zip(cells, evaluate_cells(workbook, cells, overrides=dict(values))))
+        complete = False
     changed: dict[CellAddress, object] = dict(values)
     for address, value in after.items():
         if address not in before or not _same(before[address], value):
             changed[address] = value
-    return changed
+    return changed, complete
 
 
 def write_solution(
@@ -80,12 +96,13 @@ def write_solution(
     if in_place and out is not None:
         raise BadInputError("--out and --in-place: give one of them")
     dst = src if in_place else Path(out) if out is not None else default_output(src)
-    cells = changed_cells(result.workbook, result.values)
+    cells, complete = changed_cells(result.workbook, result.values, result.objective)
     if in_place and backup:
         _copy_atomically(src, backup_path(src))
     from xl_lesson3.workbook.xlsx_patch import patch_workbook
 
-    return patch_workbook(src, dst, values=cells)
+    # If not every dependent could be recalculated here, ask Excel to do it on opening.
+    return patch_workbook(src, dst, values=cells, full_calc_on_load=not complete)
 
 
 def _copy_atomically(src: Path, dst: Path) -> None:
