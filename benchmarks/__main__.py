@@ -44,13 +44,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes (under 5 minutes)")
     parser.add_argument(
-        "--device", default="auto", choices=("auto", "cpu", "cuda"),
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
         help="where the scaling and many-parameter runs go besides the CPU (auto: cuda if present)",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown report path")
     parser.add_argument(
-        "--only", nargs="+", choices=tuple(SECTIONS), metavar="KEY",
+        "--only",
+        nargs="+",
+        choices=tuple(SECTIONS),
+        metavar="KEY",
         help=f"run only these sections ({', '.join(SECTIONS)})",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice); 1 gives steadier figures on a busy CPU",
     )
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # smoke test sizes
     return parser.parse_args(argv)
@@ -83,7 +94,7 @@ def run_section(key: str, config: BenchConfig) -> Section | None:
             section = section_from_dict(key, module.run(config.quick or config.tiny, device))
         else:
             section = module.run(config)
-    except Exception as exc:  # a failed benchmark is reported as failed; the others still run
+    except Exception as exc:  # noqa: BLE001  (reported as failed; the other sections still run)
         traceback.print_exc()
         section = Section(key, key, status=f"failed: {type(exc).__name__}: {exc}")
     section.seconds = time.perf_counter() - start
@@ -94,8 +105,18 @@ def run_section(key: str, config: BenchConfig) -> Section | None:
 def section_from_dict(key: str, result: dict) -> Section:
     """A Section from a plain dict: keys title, status, headlines, notes, markdown, and either
     tables ([{caption, headers, rows}]) or headers + rows; anything else becomes a two-column table."""
-    known = {"title", "status", "headlines", "notes", "markdown", "tables", "headers", "rows",
-             "caption", "data"}
+    known = {
+        "title",
+        "status",
+        "headlines",
+        "notes",
+        "markdown",
+        "tables",
+        "headers",
+        "rows",
+        "caption",
+        "data",
+    }
     section = Section(
         key,
         result.get("title", "Pets: training throughput"),
@@ -110,10 +131,20 @@ def section_from_dict(key: str, result: dict) -> Section:
         section.tables.append(Table(result.get("caption", ""), result["headers"], result["rows"]))
     if "markdown" in result:
         section.notes.insert(0, str(result["markdown"]))
-    extra = [[k, v] for k, v in result.items() if k not in known and not isinstance(v, (dict, list))]
+    extra = [
+        [k, v] for k, v in result.items() if k not in known and not isinstance(v, (dict, list))
+    ]
     if extra and not section.tables and "markdown" not in result:
         section.tables.append(Table("", ["quantity", "value"], extra))
     return section
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average (other processes competing for the CPU), or None."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def _version_number(text: str | None) -> str | None:
@@ -131,7 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     devices, device_note = resolve_devices(args.device)
-    config = BenchConfig(quick=args.quick, devices=devices, tiny=args.tiny)
+    config = BenchConfig(quick=args.quick, devices=devices, tiny=args.tiny, threads=args.threads)
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    load_before = _load_average()
     start = time.perf_counter()
     sections = []
     for key in args.only or SECTIONS:
@@ -150,7 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         "commit": git_commit(),
         "mode": config.mode,
         "seconds": time.perf_counter() - start,
-        "machine": machine_info(",".join(devices)),
+        "machine": {
+            **machine_info(",".join(devices)),
+            "torch_threads": torch.get_num_threads(),
+            "load_average": [load_before, _load_average()],
+        },
         "versions": library_versions(_version_number(soffice_version())),
     }
     out_json = write_report(args.out, header, sections)

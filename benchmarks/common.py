@@ -14,12 +14,14 @@ CACHE_DIR = Path(__file__).resolve().parent / ".cache"  # generated workbooks; i
 @dataclass(frozen=True)
 class BenchConfig:
     """quick: the small sizes (`--quick`); devices: where the device-dependent runs go ("cpu"
-    first, then "cuda" when asked for and present); tiny: the smallest sizes, for the smoke test."""
+    first, then "cuda" when asked for and present); tiny: the smallest sizes, for the smoke test;
+    threads: torch's intra-op CPU threads (None: torch's default), also in worker processes."""
 
     quick: bool = False
     devices: tuple[str, ...] = ("cpu",)
     cache_dir: Path = CACHE_DIR
     tiny: bool = False
+    threads: int | None = None
 
     @property
     def mode(self) -> str:

@@ -41,6 +41,7 @@ class BaselineResult:
     startup_seconds: float
     history: list[tuple[float, float]] = field(default_factory=list)
     best_x: list[float] = field(default_factory=list)
+    probe_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def seconds_per_recalc(self) -> float:
@@ -156,7 +157,8 @@ def fd_lbfgs_baseline(
             status = f"stopped: time budget of {max_seconds:g} s spent"
         seconds = time.perf_counter() - sheet.start
         recalculations = session.recalculations
-    final_loss, best_x = sheet.best
+        final_loss, best_x = sheet.best
+        probe_seconds = _probe_costs(sheet, x0 if best_x is None else best_x)
     return BaselineResult(
         initial_loss=initial,
         final_loss=final_loss,
@@ -168,4 +170,22 @@ def fd_lbfgs_baseline(
         startup_seconds=startup,
         history=sheet.history,
         best_x=[] if best_x is None else best_x.tolist(),
+        probe_seconds=probe_seconds,
     )
+
+
+def _probe_costs(sheet: _SheetObjective, x: np.ndarray, probes: int = 10) -> dict[str, float]:
+    """Mean seconds of one probe (write the parameters, recalculate, read the objective) with
+    `calculate()` and with `calculateAll()`, measured after the run in the same session."""
+    session = sheet.session
+    costs = {}
+    for name, full in (("calculate", False), ("calculateAll", True)):
+        session.full_recalc = full
+        start = time.perf_counter()
+        for i in range(probes):
+            probe = np.array(x, dtype=float)
+            probe[i % len(probe)] += REL_STEP * (i + 1)
+            sheet.evaluate(probe)
+        costs[name] = (time.perf_counter() - start) / probes
+    session.full_recalc = False
+    return costs

@@ -28,7 +28,9 @@ PYCEL_NOTE = (
 def run(config: BenchConfig) -> Section:
     path = titanic_path(config)
     repeats = 1 if config.tiny else (2 if config.quick else 5)
-    section = Section("formula_eval", "Formula evaluation: full recalculation of the Titanic workbook")
+    section = Section(
+        "formula_eval", "Formula evaluation: full recalculation of the Titanic workbook"
+    )
     rows, values = [], {}
     ours = _ours(path, repeats)
     models = solver_models(ours["model"])
@@ -91,10 +93,16 @@ def _ours(path: Path, repeats: int) -> dict:
     start = time.perf_counter()
     values = evaluate_workbook(model)
     cold = time.perf_counter() - start
-    best = min(cold, best_of(lambda: evaluate_workbook(model), repeats - 1)) if repeats > 1 else cold
+    best = (
+        min(cold, best_of(lambda: evaluate_workbook(model), repeats - 1)) if repeats > 1 else cold
+    )
     return {
-        "row": ["xl-lesson3 (torch, CPU)", fmt_seconds(load), fmt_seconds(best),
-                f"first call {fmt_seconds(cold)}"],
+        "row": [
+            "xl-lesson3 (torch, CPU)",
+            fmt_seconds(load),
+            fmt_seconds(best),
+            f"first call {fmt_seconds(cold)}",
+        ],
         "values": values,
         "recalc": best,
         "model": model,
@@ -121,8 +129,12 @@ def _ours_compiled(model, models: dict, repeats: int) -> list:
 
     forward()
     best = best_of(forward, max(repeats, 3))
-    return ["xl-lesson3 compiled objectives (forward)", fmt_seconds(compile_s), fmt_seconds(best),
-            f"the {len(programs)} Solver objectives only, as each solver step computes them"]
+    return [
+        "xl-lesson3 compiled objectives (forward)",
+        fmt_seconds(compile_s),
+        fmt_seconds(best),
+        f"the {len(programs)} Solver objectives only, as each solver step computes them",
+    ]
 
 
 def _libreoffice_uno(path: Path, objectives: dict, repeats: int, ours: dict) -> dict:
@@ -138,8 +150,12 @@ def _libreoffice_uno(path: Path, objectives: dict, repeats: int, ours: dict) -> 
         full_compare = _compare_all_cells(session, ours["model"], ours["values"])
         load = session.load_seconds
     return {
-        "row": ["LibreOffice (UNO calculateAll)", fmt_seconds(load), fmt_seconds(recalc),
-                "soffice already running, document loaded"],
+        "row": [
+            "LibreOffice (UNO calculateAll)",
+            fmt_seconds(load),
+            fmt_seconds(recalc),
+            "soffice already running, document loaded",
+        ],
         "recalc": recalc,
         "objectives": found,
         "full_compare": full_compare,
@@ -179,8 +195,12 @@ def _libreoffice_convert(path: Path) -> list:
         start = time.perf_counter()
         convert_recalculated(path, Path(tmp))
         total = time.perf_counter() - start
-    return ["LibreOffice (soffice --convert-to)", None, fmt_seconds(total),
-            "whole command: start soffice, load, recalculate, save .xlsx"]
+    return [
+        "LibreOffice (soffice --convert-to)",
+        None,
+        fmt_seconds(total),
+        "whole command: start soffice, load, recalculate, save .xlsx",
+    ]
 
 
 def _formulas(path: Path, objectives: dict) -> dict:
@@ -196,7 +216,7 @@ def _formulas(path: Path, objectives: dict) -> dict:
         start = time.perf_counter()
         solution = xl.calculate()
         recalc = time.perf_counter() - start
-    except Exception as exc:  # a third-party library failing on our file is a finding, not a bug
+    except Exception as exc:  # noqa: BLE001  (a library failing on our file is a finding)
         return {"row": [label, None, None, f"could not load: {_describe(exc)}"]}
     found = {}
     for address in objectives.values():
@@ -222,7 +242,7 @@ def _pycel(path: Path, objectives: dict) -> dict:
         start = time.perf_counter()
         found = {str(a): _first_number(compiler.evaluate(str(a))) for a in objectives.values()}
         recalc = time.perf_counter() - start
-    except Exception as exc:  # a third-party library failing on our file is a finding, not a bug
+    except Exception as exc:  # noqa: BLE001  (a library failing on our file is a finding)
         return {"row": [label, None, None, f"could not load: {_describe(exc)}"]}
     return {
         "row": [label, fmt_seconds(load), fmt_seconds(recalc), "evaluates the objectives' inputs"],

@@ -25,8 +25,12 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 _UNO_DIRS = ("/usr/lib/python3/dist-packages", "/usr/lib/libreoffice/program")
@@ -54,7 +58,7 @@ def import_uno():
     sys.path.extend(added)
     original_import = builtins.__import__
     try:
-        import uno  # noqa: PLC0415
+        import uno
     except ImportError as exc:
         raise UnoUnavailable(f"python3-uno cannot be imported: {exc}") from exc
     finally:
@@ -84,7 +88,7 @@ def soffice_version() -> str | None:
         return None
     try:
         out = subprocess.run(
-            [SOFFICE, "--version"], capture_output=True, text=True, timeout=60
+            [SOFFICE, "--version"], capture_output=True, text=True, timeout=60, check=False
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -113,7 +117,7 @@ class CalcSession:
         self._ranges: dict[RangeAddress | CellAddress, object] = {}
 
     # -- lifetime -------------------------------------------------------------------------------
-    def __enter__(self) -> CalcSession:
+    def __enter__(self) -> Self:
         try:
             self._start()
         except BaseException:
@@ -137,7 +141,11 @@ class CalcSession:
         cmd = [
             SOFFICE,
             f"-env:UserInstallation={profile.as_uri()}",
-            "--headless", "--invisible", "--nologo", "--norestore", "--nodefault",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
             "--nolockcheck",
             f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
         ]
@@ -151,11 +159,12 @@ class CalcSession:
             "com.sun.star.bridge.UnoUrlResolver", local
         )
         url = f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext"
+        no_connection = uno.getClass("com.sun.star.connection.NoConnectException")
         context = None
         while context is None:
             try:
                 context = resolver.resolve(url)
-            except Exception as exc:  # NoConnectException is a UNO type, importable only here
+            except no_connection as exc:
                 if self._proc.poll() is not None:
                     raise RuntimeError(f"soffice exited with {self._proc.returncode}") from exc
                 if time.monotonic() > deadline:
@@ -243,7 +252,6 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-
 def convert_recalculated(path: Path, outdir: Path, timeout_s: float = 300.0) -> Path:
     """`soffice --convert-to xlsx` with the always-recalculate profile: the command-line way to
     recalculate a workbook (starts and ends its own soffice). Returns the written copy."""
@@ -258,8 +266,15 @@ def convert_recalculated(path: Path, outdir: Path, timeout_s: float = 300.0) -> 
         shutil.copyfile(path, src)
         outdir.mkdir(parents=True, exist_ok=True)
         cmd = [
-            SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-            "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(outdir), str(src),
+            SOFFICE,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(outdir),
+            str(src),
         ]
         proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True

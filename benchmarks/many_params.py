@@ -58,9 +58,7 @@ def build_network_model(shape: NetShape, seed: int = 0):
     ]
     y = np.maximum(np.maximum(x @ teacher[0], 0) @ teacher[1], 0) @ teacher[2]
     # Student starts from He-style random weights (what a user would paste into the sheet).
-    weights = [
-        rng.normal(size=w.shape) * math.sqrt(2.0 / w.shape[0]) for w in teacher
-    ]
+    weights = [rng.normal(size=w.shape) * math.sqrt(2.0 / w.shape[0]) for w in teacher]
 
     col = 1
     blocks: dict[str, RangeAddress] = {}
@@ -72,8 +70,13 @@ def build_network_model(shape: NetShape, seed: int = 0):
         return blocks[name]
 
     cells: dict[CellAddress, float] = {}
-    for name, values in (("X", x), ("y", y), ("W1", weights[0]), ("W2", weights[1]),
-                         ("w3", weights[2])):
+    for name, values in (
+        ("X", x),
+        ("y", y),
+        ("W1", weights[0]),
+        ("W2", weights[1]),
+        ("w3", weights[2]),
+    ):
         target = place(name, *values.shape)
         for i, row in enumerate(values.tolist()):
             for j, v in enumerate(row):
@@ -100,15 +103,24 @@ def run(config: BenchConfig) -> Section:
     model, objective, changing = build_network_model(shape)
     build_s = time.perf_counter() - start
     rows, data = [], {"shape": shape.__dict__, "n_params": shape.n_params, "runs": []}
+    # Warm-up (not timed): one-time imports (torch.optim pulls in torch._dynamo, seconds).
+    _train(*build_network_model(TINY), "cpu", 2)
     for device in config.devices:
         run_data = _train(model, objective, changing, device, steps)
         data["runs"].append(run_data)
         curve = run_data["curve"]
-        rows.append([
-            device, shape.n_params, fmt_seconds(run_data["first_step_s"]),
-            fmt_seconds(run_data["step_s"]), run_data["initial"], run_data["final"], steps,
-            fmt_seconds(run_data["total_s"]),
-        ])
+        rows.append(
+            [
+                device,
+                shape.n_params,
+                fmt_seconds(run_data["first_step_s"]),
+                fmt_seconds(run_data["step_s"]),
+                run_data["initial"],
+                run_data["final"],
+                steps,
+                fmt_seconds(run_data["total_s"]),
+            ]
+        )
         section.tables.append(
             Table(
                 f"Loss curve on {device} (best loss so far; seconds since `solve` was called):",
@@ -121,11 +133,19 @@ def run(config: BenchConfig) -> Section:
         Table(
             f"{shape.rows} data rows × {shape.inputs} inputs → {shape.hidden1} → {shape.hidden2} "
             f"→ 1, written as array formulas `RELU(MMULT(...))`, trained by "
-            f"`xl_lesson3.solver.solve(method=\"adam\", lr={LR:g}, dtype=float32)`. Building "
+            f'`xl_lesson3.solver.solve(method="adam", lr={LR:g}, dtype=float32)`. Building '
             f"the workbook model in memory took {fmt_seconds(build_s)}; 'first step' includes "
             "compiling the sheet.",
-            ["device", "parameter cells", "first step", "time per step", "loss at start",
-             "loss at end", "steps", "total"],
+            [
+                "device",
+                "parameter cells",
+                "first step",
+                "time per step",
+                "loss at start",
+                "loss at end",
+                "steps",
+                "total",
+            ],
             rows,
         ),
     )
@@ -153,8 +173,17 @@ def _train(model, objective, changing, device: str, steps: int) -> dict:
 
     start = time.perf_counter()
     result = solve(
-        model, objective=objective, changing=list(changing), goal="min", method="adam",
-        lr=LR, steps=steps, tol=0.0, device=device, dtype=torch.float32, callback=record,
+        model,
+        objective=objective,
+        changing=list(changing),
+        goal="min",
+        method="adam",
+        lr=LR,
+        steps=steps,
+        tol=0.0,
+        device=device,
+        dtype=torch.float32,
+        callback=record,
     )
     _sync(device)
     total = time.perf_counter() - start

@@ -28,16 +28,17 @@ METHODS = ("adam", "lbfgs")
 RESTARTS = (1, 16)
 REACH_RTOL = 1e-6  # "reached the baseline's loss": within this relative margin
 # Optimiser time the baseline may spend per sheet (it stops earlier when L-BFGS-B converges).
-BASELINE_SECONDS = {"tiny": 10.0, "quick": 35.0, "full": 900.0}
+BASELINE_SECONDS = {"tiny": 3.0, "quick": 25.0, "full": 900.0}
 # Wall time one run of ours may take (it stops earlier at its own convergence test or step limit).
-OURS_SECONDS = {"tiny": 10.0, "quick": 10.0, "full": 300.0}
+OURS_SECONDS = {"tiny": 10.0, "quick": 8.0, "full": 300.0}
 
 
 def run(config: BenchConfig) -> Section:
     from xl_lesson3.workbook.load import load_workbook
 
-    section = Section("solver", "Solver: gradient descent through the sheet vs. Solver-style "
-                      "finite differences")
+    section = Section(
+        "solver", "Solver: gradient descent through the sheet vs. Solver-style finite differences"
+    )
     path = titanic_path(config)
     start = time.perf_counter()
     workbook = load_workbook(path)
@@ -81,11 +82,14 @@ def _run_sheet(config: BenchConfig, path, workbook, solver_model) -> dict:
         out["baseline_error"] = f"skipped: {reason}"
     else:
         baseline = fd_lbfgs_baseline(
-            path, solver_model.objective, solver_model.changing, x0,
+            path,
+            solver_model.objective,
+            solver_model.changing,
+            x0,
             max_seconds=BASELINE_SECONDS[config.mode],
         )
         out["baseline"] = _baseline_dict(baseline)
-        out["probe_seconds"] = _probe_costs(path, solver_model, x0)
+        out["probe_seconds"] = baseline.probe_seconds
     target = out.get("baseline", {}).get("final_loss")
     # Warm-up (not timed): first-call costs of torch and the engine, as soffice's start is
     # not timed for the baseline.
@@ -106,7 +110,7 @@ def _run_ours(config, workbook, solver_model, method, restarts, target, steps=No
     timeline: list[tuple[float, float]] = []
     budget = OURS_SECONDS[config.mode]
     if steps is None:  # the solver's defaults, except in the smoke test
-        steps = {"tiny": {"adam": 60, "lbfgs": 20}}.get(config.mode, {}).get(method)
+        steps = {"tiny": {"adam": 30, "lbfgs": 10}}.get(config.mode, {}).get(method)
 
     def record(progress) -> None:
         elapsed = time.perf_counter() - start
@@ -116,8 +120,15 @@ def _run_ours(config, workbook, solver_model, method, restarts, target, steps=No
 
     start = time.perf_counter()
     result = solve(
-        workbook, objective=solver_model.objective, changing=list(solver_model.changing),
-        goal="min", method=method, restarts=restarts, seed=0, device="cpu", steps=steps,
+        workbook,
+        objective=solver_model.objective,
+        changing=list(solver_model.changing),
+        goal="min",
+        method=method,
+        restarts=restarts,
+        seed=0,
+        device="cpu",
+        steps=steps,
         callback=record,
     )
     reach = None
@@ -148,28 +159,6 @@ def _baseline_dict(result: BaselineResult) -> dict:
         "time_to_final": result.time_to_reach(result.final_loss),
         "curve": _thin(result.history),
     }
-
-
-def _probe_costs(path, solver_model, x0) -> dict[str, float]:
-    """Mean seconds of one probe (write the parameters, recalculate, read the objective) with
-    `calculate()` and with `calculateAll()`, over 10 probes each on a fresh session."""
-    from benchmarks.libreoffice_uno import CalcSession
-
-    costs = {}
-    area = solver_model.changing[0]
-    rows, cols = area.shape
-    base = np.asarray(x0[: rows * cols], dtype=float).reshape(rows, cols)
-    with CalcSession(path) as session:
-        for name, full in (("calculate", False), ("calculateAll", True)):
-            start = time.perf_counter()
-            for i in range(10):
-                probe = base.copy()
-                probe[0, 0] += 1e-3 * (i + 1)
-                session.set_block(area, probe.tolist())
-                session.recalculate(full=full)
-                session.value(solver_model.objective)
-            costs[name] = (time.perf_counter() - start) / 10
-    return costs
 
 
 def _lstsq_floor(workbook) -> dict:
@@ -213,26 +202,61 @@ def _sheet_table(sheet: str, data: dict) -> Table:
     rows = []
     base = data.get("baseline")
     if base:
-        rows.append([
-            "LibreOffice FD + L-BFGS-B", 1, base["final_loss"], fmt_seconds(base["seconds"]),
-            f"{base['recalculations']:,} recalcs", fmt_seconds(base["time_to_final"]), "1×",
-            base["status"],
-        ])
+        rows.append(
+            [
+                "LibreOffice FD + L-BFGS-B",
+                1,
+                base["final_loss"],
+                fmt_seconds(base["seconds"]),
+                f"{base['recalculations']:,} recalcs",
+                fmt_seconds(base["time_to_final"]),
+                "1×",
+                base["status"],
+            ]
+        )
     else:
-        rows.append(["LibreOffice FD + L-BFGS-B", 1, None, None, None, None, None,
-                     data.get("baseline_error")])
+        rows.append(
+            [
+                "LibreOffice FD + L-BFGS-B",
+                1,
+                None,
+                None,
+                None,
+                None,
+                None,
+                data.get("baseline_error"),
+            ]
+        )
     for ours in data["ours"]:
         ratio = _ratio(data, ours)
-        rows.append([
-            f"xl-lesson3 {ours['method']}", ours["restarts"], ours["final_loss"],
-            fmt_seconds(ours["seconds"]), f"{ours['steps']:,} steps",
-            fmt_seconds(ours["time_to_baseline"]) if ours["time_to_baseline"] else "not reached",
-            _times(ratio), ours["status"],
-        ])
+        rows.append(
+            [
+                f"xl-lesson3 {ours['method']}",
+                ours["restarts"],
+                ours["final_loss"],
+                fmt_seconds(ours["seconds"]),
+                f"{ours['steps']:,} steps",
+                fmt_seconds(ours["time_to_baseline"])
+                if ours["time_to_baseline"]
+                else "not reached",
+                _times(ratio),
+                ours["status"],
+            ]
+        )
     if "lstsq_floor" in data:
         floor = data["lstsq_floor"]
-        rows.append(["numpy lstsq (floor)", None, floor["mse"], None, None, None, None,
-                     f"exact least squares on {floor['rows']}×10 inputs"])
+        rows.append(
+            [
+                "numpy lstsq (floor)",
+                None,
+                floor["mse"],
+                None,
+                None,
+                None,
+                None,
+                f"exact least squares on {floor['rows']}×10 inputs",
+            ]
+        )
     probes = data.get("probe_seconds", {})
     caption = f"`{sheet}` sheet: minimise {data['objective']} over {data['n_params']} parameters"
     if base:
@@ -244,8 +268,16 @@ def _sheet_table(sheet: str, data: dict) -> Table:
         )
     return Table(
         caption + ":",
-        ["method", "restarts", "final loss", "wall time", "work", "time to baseline's loss",
-         "speed ratio", "status"],
+        [
+            "method",
+            "restarts",
+            "final loss",
+            "wall time",
+            "work",
+            "time to baseline's loss",
+            "speed ratio",
+            "status",
+        ],
         rows,
     )
 

@@ -83,9 +83,7 @@ def replicated_nnet_model(n_rows: int, seed: int | None = None):
     sheet = NNET.name
     passengers = clean(read_raw())
     take = np.arange(n_rows) % len(passengers)
-    raw = [
-        [_plain(v) for v in passengers[name].to_numpy()[take].tolist()] for name in RAW_COLUMNS
-    ]
+    raw = [[_plain(v) for v in passengers[name].to_numpy()[take].tolist()] for name in RAW_COLUMNS]
     derived = [f.format(t=NNET.table) for f in DERIVED_FORMULAS.values()]
     headers = (*TABLE_COLUMNS, *(c.header for c in NNET.model_columns))
 

@@ -33,6 +33,7 @@ def test_loglog_slope(xs, ys, slope):
     assert found == slope if slope is None else found == pytest.approx(slope)
 
 
+@pytest.mark.slow
 def test_many_params_trains_the_network():
     section = many_params.run(TINY)
     assert section.status == "ok"
@@ -46,6 +47,7 @@ def test_network_sheet_has_the_declared_parameter_count():
     assert model.cell(objective).formula.startswith("=TORCH_MSE(")
 
 
+@pytest.mark.slow
 def test_scaling_op_count_does_not_grow_with_rows():
     section = scaling.run(TINY)
     runs = section.data["runs"]["cpu"]
@@ -107,15 +109,15 @@ def test_calc_session_leaves_no_soffice_behind(least_squares_workbook):
     from benchmarks.libreoffice_uno import CalcSession
 
     path, _ = least_squares_workbook
-    with pytest.raises(ZeroDivisionError):
-        with CalcSession(path) as session:
-            pid = session._proc.pid
-            assert session.value(CellAddress.parse("fit!A3")) != 0
-            1 / 0  # noqa: B018  (an error inside the session)
+    with pytest.raises(ZeroDivisionError), CalcSession(path) as session:
+        pid = session._proc.pid
+        assert session.value(CellAddress.parse("fit!A3")) != 0
+        1 / 0  # noqa: B018  (an error inside the session)
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_formula_eval_agrees_with_libreoffice():
     from benchmarks import formula_eval
@@ -125,3 +127,29 @@ def test_formula_eval_agrees_with_libreoffice():
     agreement = dict(section.data["agreement"])
     assert agreement["xl-lesson3"] <= 1e-9
     assert not math.isnan(agreement["xl-lesson3"])
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_solver_section_runs_both_sides_from_the_same_start():
+    from benchmarks import solver_vs_baseline
+
+    section = solver_vs_baseline.run(TINY)
+    assert section.status == "ok"
+    for sheet in ("linear", "nnet"):
+        data = section.data["sheets"][sheet]
+        baseline = data["baseline"]
+        assert baseline["recalculations"] > 0
+        assert baseline["final_loss"] <= baseline["initial_loss"]
+        assert {(o["method"], o["restarts"]) for o in data["ours"]} == {
+            ("adam", 1),
+            ("adam", 16),
+            ("lbfgs", 1),
+            ("lbfgs", 16),
+        }
+    floor = section.data["sheets"]["linear"]["lstsq_floor"]["mse"]
+    # Nothing gets below the least-squares optimum of the linear sheet.
+    assert section.data["sheets"]["linear"]["baseline"]["final_loss"] >= floor * (1 - 1e-9)
+    assert all(
+        o["final_loss"] >= floor * (1 - 1e-9) for o in section.data["sheets"]["linear"]["ours"]
+    )

@@ -87,6 +87,19 @@ def test_overrides_replace_inputs():
     assert values == {CellAddress("S", 1, 2): 15.0, CellAddress("S", 1, 3): 16.0}
 
 
+def test_every_kind_of_value_passes_through_a_run():
+    inputs = [1, "x", True, None, ExcelError(ErrorCode.NA), 2.5, "", False]
+    cells = {f"S!A{r}": value for r, value in enumerate(inputs, start=1)}
+    cells |= {f"S!B{r}": f"=A{r}" for r in range(1, len(inputs) + 1)}
+    cells |= {f"S!C{r}": f'=IF(A{r}="x","text",A{r})' for r in range(1, 3)}
+    values = evaluate_workbook(WorkbookModel.from_cells(cells))
+    column_b = [values[CellAddress("S", r, 2)] for r in range(1, len(inputs) + 1)]
+    assert column_b == [1.0, "x", True, 0.0, NA, 2.5, "", False]
+    assert [type(v) for v in column_b[:3]] == [float, str, bool]
+    assert [values[CellAddress("S", r, 3)] for r in (1, 2)] == [1.0, "text"]
+    assert len(values) == len(inputs) + 2
+
+
 def test_evaluate_cells_takes_addresses_ranges_and_text():
     model = WorkbookModel.from_cells({"S!A1": 1, "S!A2": "=A1+1", "S!B1": "x"})
     values = evaluate_cells(

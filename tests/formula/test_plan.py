@@ -8,8 +8,9 @@ from xl_lesson3.errors import CircularReferenceError, FormulaSyntaxError, Unsupp
 from xl_lesson3.formula.evaluate import evaluate_cells, plan_for
 from xl_lesson3.formula.functions import registry
 from xl_lesson3.formula.plan import build_plan
+from xl_lesson3.formula.scalars import ErrorCode, ExcelError
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
-from xl_lesson3.workbook.model import ArrayFormula, WorkbookModel
+from xl_lesson3.workbook.model import ArrayFormula, Table, WorkbookModel
 
 
 def column(n: int, formula: str, col: str = "B", first: int = 1) -> dict[str, str]:
@@ -136,3 +137,32 @@ def test_parse_and_plan_never_import_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_only_the_needed_rows_of_a_long_run_are_planned():
+    cells = {f"S!A{r}": r for r in range(1, 11)} | column(10, "=A{r}*2")
+    cells["S!C1"] = "=SUM(B7:B8)"
+    model = WorkbookModel.from_cells(cells)
+    plan = plan_for(model, [RangeAddress.parse("S!B3:B5"), CellAddress("S", 1, 3)])
+    assert sorted(str(u.output) for u in plan.units) == ["S!B3:B5", "S!B7:B8", "S!C1"]
+    assert evaluate_cells(model, ["S!B4:B5", "S!C1"]) == [[[8.0], [10.0]], 30.0]
+
+
+def test_a_cycle_in_rows_nobody_needs_does_not_matter():
+    # A1 and A2 are one copied formula; only A2 sits on a cycle (A2 → B2 → A2).
+    model = WorkbookModel.from_cells({"S!A1": "=B1", "S!A2": "=B2", "S!B1": 4, "S!B2": "=A2"})
+    assert evaluate_cells(model, ["S!A1"]) == [4.0]
+    with pytest.raises(CircularReferenceError, match="S!A2 → S!B2 → S!A2"):
+        plan_for(model, [CellAddress("S", 2, 1)])
+
+
+def test_runs_split_where_this_row_leaves_the_table():
+    table = Table("T", RangeAddress.parse("S!A1:A4"), ("X",))
+    cells = {"S!A1": "X", "S!A2": 1, "S!A3": 2, "S!A4": 3}
+    cells |= column(5, "=T[[#This Row],[X]]*2", col="C", first=2)  # rows 5 and 6: outside
+    model = WorkbookModel.from_cells(cells, tables=[table])
+    plan = plan_for(model, [RangeAddress.parse("S!C2:C6")])
+    assert sorted(str(u.output) for u in plan.units) == ["S!C2:C4", "S!C5:C6"]
+    value_error = ExcelError(ErrorCode.VALUE)
+    expected = [[[2.0], [4.0], [6.0], [value_error], [value_error]]]
+    assert evaluate_cells(model, ["S!C2:C6"]) == expected

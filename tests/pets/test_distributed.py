@@ -31,7 +31,9 @@ def test_torchrun_two_cpu_processes(pet_images: Path, tmp_path: Path) -> None:
         "--workers", "0", "--device", "cpu", "--json",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
     printed = json.loads(done.stdout)  # rank 0 alone prints the JSON summary

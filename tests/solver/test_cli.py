@@ -18,8 +18,16 @@ def test_json_and_default_output(make_workbook, capsys):
     book = make_workbook(quadratic_cells(), name="quad.xlsx")
     assert main(["solve", str(book), *ARGS, "--method", "lbfgs", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert set(payload) >= {"objective", "initial", "final", "cells", "seconds", "device",
-                            "iterations", "restarts"}
+    assert set(payload) >= {
+        "objective",
+        "initial",
+        "final",
+        "cells",
+        "seconds",
+        "device",
+        "iterations",
+        "restarts",
+    }
     assert payload["objective"] == "fit!E1" and payload["restarts"] == 1
     expected = np.polyfit(XS, YS, 2)
     cells = [payload["cells"][c] for c in ("fit!A1", "fit!B1", "fit!C1")]

@@ -100,7 +100,10 @@ def test_missing_solver_neg_means_non_negative_like_excels_dialog():
         ({"solver_adj": "fit!$A$1"}, "fit: no Solver model on this sheet"),
         ({"solver_opt": "fit!$E$1:$E$2", "solver_adj": "fit!$A$1"}, "fit!solver_opt: expected one"),
         ({"solver_opt": "fit!$E$1", "solver_adj": "#REF!"}, "fit!solver_adj: '#REF!' is not"),
-        ({"solver_opt": "fit!$E$1", "solver_adj": "fit!$A$1", "solver_typ": "7"}, "fit!solver_typ: 7"),
+        (
+            {"solver_opt": "fit!$E$1", "solver_adj": "fit!$A$1", "solver_typ": "7"},
+            "fit!solver_typ: 7",
+        ),
         (
             {"solver_opt": "fit!$E$1", "solver_adj": "fit!$A$1", "solver_num": "1"},
             "fit!solver_lhs1: missing",
@@ -128,8 +131,15 @@ def test_missing_solver_neg_means_non_negative_like_excels_dialog():
             "fit!solver_rhs1: fit!A1:C1 does not match",
         ),
     ],
-    ids=["no-objective", "objective-range", "ref-error", "bad-typ", "missing-lhs", "bad-rel",
-         "rhs-shape"],
+    ids=[
+        "no-objective",
+        "objective-range",
+        "ref-error",
+        "bad-typ",
+        "missing-lhs",
+        "bad-rel",
+        "rhs-shape",
+    ],
 )
 def test_malformed_models_name_sheet_and_name(names, message):
     with pytest.raises(SolverModelError, match="^" + re.escape(message)):
@@ -160,30 +170,45 @@ def test_names_are_in_excels_form():
     assert (names["solver_typ"], names["solver_val"]) == ("3", "0.25")
     assert (names["solver_neg"], names["solver_num"], names["solver_eng"]) == ("1", "3", "1")
     assert (names["solver_lhs1"], names["solver_rel1"], names["solver_rhs1"]) == (
-        "'my sheet'!$A$1:$B$2", "1", "3")
+        "'my sheet'!$A$1:$B$2",
+        "1",
+        "3",
+    )
     assert (names["solver_rel2"], names["solver_rhs2"]) == ("3", "'my sheet'!$F$1")
     assert (names["solver_rel3"], names["solver_rhs3"]) == ("5", '"binary"')
     assert names["solver_ver"] == "3"
     # Excel writes its option names on every save; the dialog needs them to open the model.
-    for option in ("solver_cvg", "solver_drv", "solver_est", "solver_itr", "solver_msl",
-                   "solver_nwt", "solver_pre", "solver_scl", "solver_sho", "solver_tim",
-                   "solver_tol", "solver_rlx", "solver_lin"):
+    for option in (
+        "solver_cvg",
+        "solver_drv",
+        "solver_est",
+        "solver_itr",
+        "solver_msl",
+        "solver_nwt",
+        "solver_pre",
+        "solver_scl",
+        "solver_sho",
+        "solver_tim",
+        "solver_tol",
+        "solver_rlx",
+        "solver_lin",
+    ):
         assert option in names
 
 
 def _model(**changes) -> SolverModel:
-    base = dict(
-        sheet="fit",
-        objective=_cell("fit!E1"),
-        changing=(_rng("fit!A1:B1"), _rng("fit!C1")),
-        goal="min",
-        constraints=(
+    base = {
+        "sheet": "fit",
+        "objective": _cell("fit!E1"),
+        "changing": (_rng("fit!A1:B1"), _rng("fit!C1")),
+        "goal": "min",
+        "constraints": (
             Constraint(_rng("fit!A1:B1"), "<=", 4.5),
             Constraint(_rng("fit!C1"), "=", _cell("other!A1")),
             Constraint(_rng("fit!A1"), "dif"),
         ),
-        non_negative=True,
-    )
+        "non_negative": True,
+    }
     base.update(changes)
     return SolverModel(**base)
 
@@ -222,7 +247,8 @@ def test_save_model_replaces_a_bigger_model_and_keeps_other_parts(make_workbook,
 
 def test_save_model_unknown_sheet(make_workbook):
     src = make_workbook(CELLS)
-    model = _model(sheet="nope", objective=_cell("nope!A1"), changing=(_rng("nope!B1"),),
-                   constraints=())
+    model = _model(
+        sheet="nope", objective=_cell("nope!A1"), changing=(_rng("nope!B1"),), constraints=()
+    )
     with pytest.raises(UnknownReferenceError, match="^nope: no such sheet"):
         save_model(src, model)

@@ -38,8 +38,11 @@ def test_batched_lbfgs_solves_rosenbrock_from_every_start():
     assert best.loss.max() < 1e-12
 
 
-@pytest.mark.parametrize("method", [lambda: LBFGS(), lambda: Adam(0.05, 300), lambda: SGD(1e-3)],
-                         ids=["lbfgs", "adam", "sgd"])
+@pytest.mark.parametrize(
+    "method",
+    [lambda: LBFGS(), lambda: Adam(0.05, 300), lambda: SGD(1e-3)],
+    ids=["lbfgs", "adam", "sgd"],
+)
 def test_restarts_do_not_influence_each_other(method):
     together = _fit(rosenbrock, STARTS, method(), 60).callback(TrackBest).params
     for k in range(len(STARTS)):
@@ -48,8 +51,10 @@ def test_restarts_do_not_influence_each_other(method):
 
 
 def test_projection_keeps_lbfgs_inside_the_box():
-    box = ProjectBounds(torch.tensor([-2.0, -2.0], dtype=torch.float64),
-                        torch.tensor([0.5, 2.0], dtype=torch.float64))
+    box = ProjectBounds(
+        torch.tensor([-2.0, -2.0], dtype=torch.float64),
+        torch.tensor([0.5, 2.0], dtype=torch.float64),
+    )
     seen = []
 
     class Watch(Callback):

@@ -47,8 +47,15 @@ def test_quadratic_fit_recovers_polyfit(make_workbook, method):
 
 def test_sgd_is_the_lessons_loop(make_workbook):
     book = make_workbook(quadratic_cells())
-    result = solve(book, objective="fit!E1", changing=["fit!A1:C1"], method="sgd", lr=0.01,
-                   steps=3000, device="cpu")
+    result = solve(
+        book,
+        objective="fit!E1",
+        changing=["fit!A1:C1"],
+        method="sgd",
+        lr=0.01,
+        steps=3000,
+        device="cpu",
+    )
     assert _values(result, "fit!A1:C1") == pytest.approx(np.polyfit(XS, YS, 2), abs=1e-3)
     # plain gradient descent on a convex loss goes down at every step
     assert all(b <= a for a, b in zip(result.history, result.history[1:]))
@@ -57,8 +64,15 @@ def test_sgd_is_the_lessons_loop(make_workbook):
 @pytest.mark.parametrize("method", ["adam", "lbfgs", "sgd"])
 def test_maximisation(make_workbook, method):
     cells = {"s!A1": 0.0, "s!B1": 0.0, "s!C1": "=5-(A1-3)^2-(B1+1)^2"}
-    result = solve(make_workbook(cells), objective="s!C1", changing=["s!A1:B1"], goal="max",
-                   method=method, lr=0.1 if method != "lbfgs" else None, steps=2000)
+    result = solve(
+        make_workbook(cells),
+        objective="s!C1",
+        changing=["s!A1:B1"],
+        goal="max",
+        method=method,
+        lr=0.1 if method != "lbfgs" else None,
+        steps=2000,
+    )
     assert _values(result, "s!A1:B1") == pytest.approx([3.0, -1.0], abs=1e-4)
     assert result.final == pytest.approx(5.0, abs=1e-8)
     assert result.initial == pytest.approx(-5.0)
@@ -68,20 +82,29 @@ def test_maximisation(make_workbook, method):
 @pytest.mark.parametrize("method", ["adam", "lbfgs"])
 def test_value_of_target(make_workbook, method):
     cells = {"s!A1": 1.0, "s!B1": "=A1^3"}
-    result = solve(make_workbook(cells), objective="s!B1", changing=["s!A1"], goal=27.0,
-                   method=method)
+    result = solve(
+        make_workbook(cells), objective="s!B1", changing=["s!A1"], goal=27.0, method=method
+    )
     assert result.values[CellAddress.parse("s!A1")] == pytest.approx(3.0, abs=1e-5)
     assert result.final == pytest.approx(27.0, abs=1e-4)
 
 
 def _bounded_book(make_workbook, tmp_path, constraints, non_negative):
     # Unconstrained optimum: A1 = 5, B1 = -3, C1 = 2.
-    cells = {"s!A1": 0.5, "s!B1": 0.5, "s!C1": 0.5, "s!D1": 1.5, "s!E1": 0,
-             "s!F1": "=(A1-5)^2+(B1+3)^2+(C1-2)^2"}
+    cells = {
+        "s!A1": 0.5,
+        "s!B1": 0.5,
+        "s!C1": 0.5,
+        "s!D1": 1.5,
+        "s!E1": 0,
+        "s!F1": "=(A1-5)^2+(B1+3)^2+(C1-2)^2",
+    }
     path = make_workbook(cells)
     model = SolverModel(
-        sheet="s", objective=CellAddress.parse("s!F1"),
-        changing=(RangeAddress.parse("s!A1:C1"),), constraints=constraints,
+        sheet="s",
+        objective=CellAddress.parse("s!F1"),
+        changing=(RangeAddress.parse("s!A1:C1"),),
+        constraints=constraints,
         non_negative=non_negative,
     )
     save_model(path, model)
@@ -95,8 +118,9 @@ def test_bounds_and_solver_neg_hold_at_the_answer(make_workbook, tmp_path, metho
         Constraint(RangeAddress.parse("s!C1"), ">=", 2.5),
     )
     path = _bounded_book(make_workbook, tmp_path, constraints, non_negative=True)
-    result = solve(path, sheet="s", method=method, restarts=4, lr=0.05 if method == "sgd" else None,
-                   steps=2000)
+    result = solve(
+        path, sheet="s", method=method, restarts=4, lr=0.05 if method == "sgd" else None, steps=2000
+    )
     # B1 has no lower bound of its own, so solver_neg gives it 0.
     assert _values(result, "s!A1:C1") == pytest.approx([1.5, 0.0, 2.5], abs=1e-6)
     assert result.final == pytest.approx(3.5**2 + 9 + 0.25, abs=1e-6)
@@ -116,8 +140,9 @@ def test_multistart_escapes_the_workbooks_local_minimum(make_workbook):
     # (x^2-1)^2 + 0.3x: the workbook starts in the right-hand (worse) well.
     cells = {"s!A1": 1.0, "s!B1": "=(A1^2-1)^2+0.3*A1"}
     one = solve(make_workbook(cells), objective="s!B1", changing=["s!A1"], method="lbfgs")
-    many = solve(make_workbook(cells), objective="s!B1", changing=["s!A1"], method="lbfgs",
-                 restarts=16)
+    many = solve(
+        make_workbook(cells), objective="s!B1", changing=["s!A1"], method="lbfgs", restarts=16
+    )
     assert one.values[CellAddress.parse("s!A1")] > 0.5
     assert many.values[CellAddress.parse("s!A1")] < -0.5
     assert many.final < one.final and many.restarts == 16
@@ -126,8 +151,18 @@ def test_multistart_escapes_the_workbooks_local_minimum(make_workbook):
 def test_restarts_are_seeded(make_workbook):
     cells = {"s!A1": 1.0, "s!B1": "=(A1^2-1)^2+0.3*A1"}
     book = make_workbook(cells)
-    runs = [solve(book, objective="s!B1", changing=["s!A1"], restarts=8, seed=seed, steps=20)
-            for seed in (3, 3, 4)]
+    runs = [
+        solve(
+            book,
+            objective="s!B1",
+            changing=["s!A1"],
+            restarts=8,
+            seed=seed,
+            steps=20,
+            method="adam",
+        )
+        for seed in (3, 3, 4)
+    ]
     assert runs[0].values == runs[1].values != runs[2].values
 
 
@@ -158,8 +193,9 @@ def test_callback_sees_progress_and_can_stop(make_workbook):
 
 def test_float32(make_workbook):
     book = make_workbook(quadratic_cells())
-    result = solve(book, objective="fit!E1", changing=["fit!A1:C1"], method="lbfgs",
-                   dtype=torch.float32)
+    result = solve(
+        book, objective="fit!E1", changing=["fit!A1:C1"], method="lbfgs", dtype=torch.float32
+    )
     assert _values(result, "fit!A1:C1") == pytest.approx(np.polyfit(XS, YS, 2), abs=1e-3)
 
 
@@ -169,21 +205,43 @@ def test_float32(make_workbook):
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"objective": "nope!B1", "changing": ["nope!A1"]}, UnknownReferenceError,
-         "nope: no such sheet"),
-        ({"objective": "s!B1", "changing": ["s!B1"]}, SolverModelError,
-         "s!B1: changing cells must hold values, not formulas"),
-        ({"objective": "s!A1", "changing": ["s!C1"]}, SolverModelError,
-         "s!A1: the objective holds no formula"),
-        ({"objective": "s!D1", "changing": ["s!A1"]}, SolverModelError,
-         "s!D1: the objective does not depend on the changing cells (s!A1)"),
-        ({"objective": "s!B1", "changing": ["s!E1"]}, SolverModelError,
-         "s!E1: changing cells must hold numbers, found 'text'"),
+        (
+            {"objective": "nope!B1", "changing": ["nope!A1"]},
+            UnknownReferenceError,
+            "nope: no such sheet",
+        ),
+        (
+            {"objective": "s!B1", "changing": ["s!B1"]},
+            SolverModelError,
+            "s!B1: changing cells must hold values, not formulas",
+        ),
+        (
+            {"objective": "s!A1", "changing": ["s!C1"]},
+            SolverModelError,
+            "s!A1: the objective holds no formula",
+        ),
+        (
+            {"objective": "s!D1", "changing": ["s!A1"]},
+            SolverModelError,
+            "s!D1: the objective does not depend on the changing cells (s!A1)",
+        ),
+        (
+            {"objective": "s!B1", "changing": ["s!E1"]},
+            SolverModelError,
+            "s!E1: changing cells must hold numbers, found 'text'",
+        ),
         ({"sheet": "s"}, SolverModelError, "s: no Solver model on this sheet"),
         ({}, SolverModelError, "choose a sheet or give the objective and changing cells"),
     ],
-    ids=["unknown-sheet", "formula-changing", "constant-objective", "independent-objective",
-         "text-changing", "no-model", "no-sheet"],
+    ids=[
+        "unknown-sheet",
+        "formula-changing",
+        "constant-objective",
+        "independent-objective",
+        "text-changing",
+        "no-model",
+        "no-sheet",
+    ],
 )
 def test_bad_input(make_workbook, kwargs, error, message):
     cells = {"s!A1": 1.0, "s!C1": 2.0, "s!B1": "=A1^2", "s!D1": "=C1*2", "s!E1": "text"}
@@ -219,8 +277,12 @@ def test_contradictory_bounds(make_workbook, tmp_path):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_cuda(make_workbook):
     with pytest.raises(DeviceError, match="^--device cuda: CUDA is not available"):
-        solve(make_workbook(quadratic_cells()), objective="fit!E1", changing=["fit!A1:C1"],
-              device="cuda")
+        solve(
+            make_workbook(quadratic_cells()),
+            objective="fit!E1",
+            changing=["fit!A1:C1"],
+            device="cuda",
+        )
 
 
 @pytest.mark.gpu

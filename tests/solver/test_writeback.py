@@ -93,11 +93,15 @@ def make_xlsm(xlsx: Path, out: Path) -> Path:
                 )
                 data = text.encode()
             elif info.filename == "xl/_rels/workbook.xml.rels":
-                data = data.decode().replace(
-                    "</Relationships>",
-                    '<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/'
-                    'relationships/vbaProject" Target="vbaProject.bin"/></Relationships>',
-                ).encode()
+                data = (
+                    data.decode()
+                    .replace(
+                        "</Relationships>",
+                        '<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/'
+                        'relationships/vbaProject" Target="vbaProject.bin"/></Relationships>',
+                    )
+                    .encode()
+                )
             dst.writestr(info, data)
         dst.writestr("xl/vbaProject.bin", vba)
     return out
@@ -196,3 +200,17 @@ def test_in_place_keeps_a_backup_and_a_failed_run_writes_nothing(tmp_path):
         write_solution(diverged, in_place=True)
     assert src.read_bytes() == current
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.bak.xlsx", "book.xlsx"]
+
+
+def test_a_function_the_engine_lacks_elsewhere_does_not_block_the_write(make_workbook, tmp_path):
+    cells = {"s!A1": 1.0, "s!B1": "=(A1-2)^2", "s!C1": "=B1+1", "s!D1": "abc", "s!E1": "=LEN(D1)"}
+    book = make_workbook(cells)
+    result = solve(book, objective="s!B1", changing=["s!A1"], method="lbfgs")
+    out = write_solution(result, tmp_path / "out.xlsx")
+    cached = openpyxl.load_workbook(out, data_only=True)["s"]
+    assert cached["A1"].value == pytest.approx(2.0, abs=1e-6)
+    assert cached["B1"].value == pytest.approx(result.final, abs=1e-12)
+    # C1 depends on the answer but is not one of the objective's precedents: Excel recalculates it
+    # when it opens the file.
+    workbook_xml = zipfile.ZipFile(out).read("xl/workbook.xml").decode()
+    assert 'fullCalcOnLoad="1"' in workbook_xml

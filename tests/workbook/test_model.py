@@ -48,6 +48,16 @@ def test_used_range_and_formula_cells_in():
     assert model.formula_cells_in(RangeAddress.parse("S!B5")) == [CellAddress("S", 5, 2)]
 
 
+def test_cells_by_column_are_sorted_by_row_whatever_the_insertion_order():
+    model = WorkbookModel.from_cells({"S!B9": "=A1", "S!A3": 2, "S!B2": "=A2", "S!A1": 1})
+    formulas = model.formula_column("S", 2)
+    assert formulas.rows == [2, 9] and [c.formula for c in formulas.cells] == ["=A2", "=A1"]
+    assert formulas.span(3, 9) == (1, 2)
+    values = model.value_columns()[("S", 1)]
+    assert values.rows == [1, 3] and [c.value for c in values.cells] == [1, 2]
+    assert model.formula_columns("S") == [2] and model.formula_column("S", 1) is None
+
+
 def test_tables_names_and_arrays():
     table = Table("T1", RangeAddress.parse("S!A1:B4"), ("Age", "Fare"), 1, 1)
     model = WorkbookModel.from_cells(

@@ -35,7 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     goal.add_argument("--min", dest="goal", action="store_const", const="min", help="minimise")
     goal.add_argument("--max", dest="goal", action="store_const", const="max", help="maximise")
     goal.add_argument("--value", dest="goal", type=float, metavar="V", help="reach the value V")
-    parser.add_argument("--method", choices=("adam", "lbfgs", "sgd"), default="adam")
+    parser.add_argument(
+        "--method",
+        choices=("lbfgs", "adam", "sgd"),
+        default="lbfgs",
+        help="lbfgs (default), adam, or sgd: the lesson's plain params -= lr * grad",
+    )
     parser.add_argument("--lr", type=float, help="learning rate (default depends on --method)")
     parser.add_argument("--steps", type=int, help="maximum steps (default depends on --method)")
     parser.add_argument("--tol", type=float, help="stop when the relative gain stalls below TOL")

@@ -278,5 +278,12 @@ def _first_error(plan: Plan, env, grid, dynamic, position) -> tuple[CellAddress,
             errors = _unit_errors(unit, env, grid, dynamic)
             bad = np.flatnonzero(errors)
             if len(bad):
-                return unit.output.cells()[int(bad[0])], ErrorCode(int(errors[bad[0]]))
-    return plan.units[position[0]].output.cells()[position[1]], ErrorCode.VALUE
+                return _cell_at(unit, int(bad[0])), ErrorCode(int(errors[bad[0]]))
+    return _cell_at(plan.units[position[0]], position[1]), ErrorCode.VALUE
+
+
+def _cell_at(unit: Unit, flat: int) -> CellAddress:
+    """The cell at position `flat` of the unit's output (row by row)."""
+    out = unit.output
+    width = out.shape[1]
+    return CellAddress(out.sheet, out.min_row + flat // width, out.min_col + flat % width)

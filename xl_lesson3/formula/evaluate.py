@@ -57,11 +57,29 @@ def evaluate_workbook(
     Returns each formula cell's value (array formulas: every cell of the block) as a Python
     value: float, str, bool, None or `ExcelError`.
     """
-    formula_cells = [addr for addr, cell in model.cells.items() if cell.formula is not None]
-    plan = plan_for(model, formula_cells)
+    targets = [
+        RangeAddress(sheet, column.rows[0], col, column.rows[-1], col)
+        for sheet in model.sheet_names
+        for col in model.formula_columns(sheet)
+        if (column := model.formula_column(sheet, col)) is not None
+    ]
+    plan = plan_for(model, targets)
     grid = ValueGrid(model, overrides)
     run_units(plan.units, grid)
-    return {cell: grid.get(cell) for unit in plan.units for cell in unit.output.cells()}
+    results: dict[CellAddress, Any] = {}
+    for unit in plan.units:
+        results.update(zip(_output_cells(model, unit), grid.values(unit.output), strict=True))
+    return results
+
+
+def _output_cells(model: WorkbookModel, unit: Unit) -> list[CellAddress]:
+    """The unit's cells in output order; a run's are the model's own address objects."""
+    out = unit.output
+    if unit.is_array:
+        return out.cells()
+    column = model.formula_column(out.sheet, out.min_col)
+    lo, hi = column.span(out.min_row, out.max_row)
+    return [cell.address for cell in column.cells[lo:hi]]
 
 
 def evaluate_cells(
@@ -82,15 +100,8 @@ def evaluate_cells(
         if rng.is_cell and not (isinstance(ref, RangeAddress)):
             results.append(grid.get(rng.top_left))
             continue
-        results.append(
-            [
-                [
-                    grid.get(CellAddress(rng.sheet, row, col))
-                    for col in range(rng.min_col, rng.max_col + 1)
-                ]
-                for row in range(rng.min_row, rng.max_row + 1)
-            ]
-        )
+        found, width = grid.values(rng), rng.shape[1]
+        results.append([found[i : i + width] for i in range(0, len(found), width)])
     return results
 
 

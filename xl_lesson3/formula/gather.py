@@ -59,7 +59,7 @@ class DynamicSources:
     def _mark(self, sheet: str, rows: slice, cols: slice, source: int, positions) -> None:
         shape = self.grid.sheets[sheet].num.shape
         if sheet not in self.ids:
-            self.ids[sheet] = np.full(shape, -1, dtype=np.int64)
+            self.ids[sheet] = np.full(shape, -1, dtype=np.int32)
             self.positions[sheet] = np.zeros(shape, dtype=np.int64)
         self.ids[sheet][rows, cols] = source
         self.positions[sheet][rows, cols] = positions
@@ -101,8 +101,10 @@ class _Gather:
         for source in sources:
             offsets[source] = start
             start += sizes[source]
-        offset_of = np.vectorize(lambda s: offsets.get(int(s), 0), otypes=[np.int64])
-        index = np.where(is_const, np.arange(n_cells), offset_of(flat_ids) + flat_pos)
+        offset_of = np.zeros(max(sources, default=0) + 2, dtype=np.int64)  # source + 1 → offset
+        for source, offset in offsets.items():
+            offset_of[source + 1] = offset
+        index = np.where(is_const, np.arange(n_cells), offset_of[flat_ids + 1] + flat_pos)
         in_order = (
             not is_const.any()
             and len(sources) == 1

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from xl_lesson3.errors import CircularReferenceError, UnsupportedFunctionError, located
 from xl_lesson3.formula.ast import BoundRef, Call, Node, walk
-from xl_lesson3.formula.discover import discover
+from xl_lesson3.formula.discover import Stretch, discover
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
@@ -143,11 +143,11 @@ def build_plan(
     `functions` tells which functions exist (pass the registry module; passed in so that this
     module stays torch-free); every call to a missing one in the slice is reported in one error.
     """
-    bodies = discover(model, targets)
+    stretches = discover(model, targets)
     if functions is not None:
-        _check_functions(bodies, functions)
-    units = _group(model, bodies)
-    ordered = _renumber(_order(model, units, bodies))
+        _check_functions(stretches, functions)
+    units = _group(model, stretches)
+    ordered = _renumber(_order(units))
     return Plan(model, tuple(ordered), UnitIndex(ordered))
 
 
@@ -160,10 +160,11 @@ def _renumber(ordered: list[Unit]) -> list[Unit]:
     ]
 
 
-def _check_functions(bodies: Mapping[CellAddress, Node], functions: FunctionCatalog) -> None:
+def _check_functions(stretches: list[Stretch], functions: FunctionCatalog) -> None:
     missing: dict[str, CellAddress] = {}
     checked: dict[int, list[str]] = {}  # bound trees are shared by copied formulas: walk once
-    for cell, body in bodies.items():
+    for output, body in stretches:
+        cell = output.top_left
         names = checked.get(id(body))
         if names is None:
             names = [
@@ -189,10 +190,13 @@ def _check_functions(bodies: Mapping[CellAddress, Node], functions: FunctionCata
 # -- grouping -----------------------------------------------------------------------------------
 
 
-def _group(model: WorkbookModel, bodies: Mapping[CellAddress, Node]) -> list[Unit]:
-    """Arrays become units; other cells join runs of equal bodies in consecutive rows."""
+def _group(model: WorkbookModel, stretches: list[Stretch]) -> list[Unit]:
+    """Arrays become units; other stretches join runs of equal bodies in consecutive rows.
+
+    A body whose ranges grow from row to row (see `_groupable`) stays one unit per cell.
+    """
     units: list[Unit] = []
-    singles: list[CellAddress] = []
+    runs: list[Stretch] = []
     known: dict[int, bool] = {}
 
     def groupable(body: Node) -> bool:
@@ -200,29 +204,39 @@ def _group(model: WorkbookModel, bodies: Mapping[CellAddress, Node]) -> list[Uni
             known[id(body)] = _groupable(body)
         return known[id(body)]
 
-    for cell in bodies:
-        array = model.array_formulas.get(cell)
+    for output, body in stretches:
+        array = model.array_formulas.get(output.top_left) if output.is_cell else None
         if array is not None:
-            units.append(Unit(len(units), bodies[cell], array.ref, True))
+            units.append(Unit(len(units), body, array.ref, True))
         else:
-            singles.append(cell)
-    singles.sort(key=lambda c: (c.sheet, c.col, c.row))
-    start = 0
-    for i in range(1, len(singles) + 1):
-        if i < len(singles):
-            prev, cell = singles[i - 1], singles[i]
+            runs.append((output, body))
+    runs.sort(key=lambda run: (run[0].sheet, run[0].min_col, run[0].min_row))
+    merged: list[Stretch] = []
+    for output, body in runs:
+        if merged:
+            last, last_body = merged[-1]
             if (
-                cell.sheet == prev.sheet
-                and cell.col == prev.col
-                and cell.row == prev.row + 1
-                and _same(bodies[cell], bodies[prev])
-                and groupable(bodies[cell])
+                output.sheet == last.sheet
+                and output.min_col == last.min_col
+                and output.min_row == last.max_row + 1
+                and _same(body, last_body)
             ):
+                merged[-1] = (
+                    RangeAddress(
+                        last.sheet, last.min_row, last.min_col, output.max_row, last.max_col
+                    ),
+                    body,
+                )
                 continue
-        first, last = singles[start], singles[i - 1]
-        output = RangeAddress(first.sheet, first.row, first.col, last.row, first.col)
-        units.append(Unit(len(units), bodies[first], output, False))
-        start = i
+        merged.append((output, body))
+    for output, body in merged:
+        if groupable(body):
+            units.append(Unit(len(units), body, output, False))
+        else:
+            units.extend(
+                Unit(len(units) + k, body, RangeAddress.from_cell(cell), False)
+                for k, cell in enumerate(output.cells())
+            )
     return units
 
 
@@ -238,9 +252,9 @@ def _groupable(body: Node) -> bool:
     )
 
 
-def _split(unit: Unit, bodies: Mapping[CellAddress, Node], index: int) -> list[Unit]:
+def _split(unit: Unit, index: int) -> list[Unit]:
     return [
-        Unit(index + k, bodies[cell], RangeAddress.from_cell(cell), False)
+        Unit(index + k, unit.body, RangeAddress.from_cell(cell), False)
         for k, cell in enumerate(unit.output.cells())
     ]
 
@@ -275,7 +289,7 @@ def _with_deps(units: list[Unit]) -> list[Unit]:
 # -- ordering -----------------------------------------------------------------------------------
 
 
-def _order(model: WorkbookModel, units: list[Unit], bodies: Mapping[CellAddress, Node]):
+def _order(units: list[Unit]) -> list[Unit]:
     """Topological order (Kahn); split runs caught in cycles, then report real cycles."""
     while True:
         units = _with_deps(units)
@@ -290,7 +304,7 @@ def _order(model: WorkbookModel, units: list[Unit], bodies: Mapping[CellAddress,
         split_set = set(splittable)
         for unit in units:
             if unit.index in split_set:
-                rebuilt.extend(_split(unit, bodies, len(rebuilt)))
+                rebuilt.extend(_split(unit, len(rebuilt)))
             else:
                 rebuilt.append(Unit(len(rebuilt), unit.body, unit.output, unit.is_array))
         units = rebuilt

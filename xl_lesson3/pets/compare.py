@@ -13,6 +13,7 @@ import fnmatch
 import io
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
@@ -155,7 +156,9 @@ def compare_models(
     return rows
 
 
-def published_speeds(benchmark: str = DEFAULT_BENCHMARK, patterns: list[str] = ()) -> list[ModelSpeed]:
+def published_speeds(
+    benchmark: str = DEFAULT_BENCHMARK, patterns: Sequence[str] = ()
+) -> list[ModelSpeed]:
     """Rows of a shipped timm benchmark CSV that have a published top-1 (optionally filtered)."""
     if benchmark not in benchmark_names():
         raise BadInputError(

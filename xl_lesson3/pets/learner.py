@@ -146,7 +146,8 @@ class Learner:
             sampler.set_epoch(self.epochs_done)
         self.n_iter = len(self.train_loader)
         self.event("before_train")
-        for self.iter, (images, targets) in enumerate(self.train_loader):
+        for i, (images, targets) in enumerate(self.train_loader):
+            self.iter = i
             self.pct_train = (self.epoch + self.iter / max(1, self.n_iter)) / self.n_epochs
             self.images, self.targets = self._to_device(images, targets)
             self.event("before_batch")
@@ -167,16 +168,17 @@ class Learner:
     def _validate(self) -> None:
         self.model.eval()
         self.event("before_validate")
-        sums = torch.zeros(3, dtype=torch.float64)  # (loss sum, wrong, count) over this rank
+        # (loss sum, wrong, count) over this rank, kept on the device: no sync per batch.
+        sums = torch.zeros(3, dtype=sum_dtype(self.device), device=self.device)
         with torch.inference_mode(), self._autocast():
             for images, targets in self.valid_loader:
                 images, targets = self._to_device(images, targets)
                 logits = self.model(images).float()
-                loss = nn.functional.cross_entropy(logits, targets, reduction="sum")
-                wrong = (logits.argmax(dim=1) != targets).sum()
-                sums += torch.stack([loss, wrong.double(), torch.tensor(len(targets))]).cpu()
+                sums[0] += nn.functional.cross_entropy(logits, targets, reduction="sum")
+                sums[1] += (logits.argmax(dim=1) != targets).sum()
+                sums[2] += len(targets)
                 self.event("after_valid_batch")
-        loss_sum, wrong, count = self.dist.all_reduce_sum(sums, self.device).tolist()
+        loss_sum, wrong, count = self.dist.all_reduce_sum(sums.cpu(), self.device).tolist()
         self.valid_loss = loss_sum / count if count else math.nan
         self.error_rate = wrong / count if count else math.nan
         self.event("after_validate")
@@ -223,6 +225,11 @@ class Cosine(Callback):
             group["lr"] = group["max_lr"] * lr_scale
 
 
+def sum_dtype(device: torch.device) -> torch.dtype:
+    """Accumulate metrics in float64, except where the device has none (Apple's MPS)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
 def _cos_ramp(pct: float) -> float:
     """0 -> 1 along half a cosine, for pct in [0, 1]."""
     return (1 - math.cos(math.pi * min(max(pct, 0.0), 1.0))) / 2
@@ -242,19 +249,19 @@ class Recorder(Callback):
 
     def before_train(self, learn: Learner) -> None:
         self.train_start = time.perf_counter()
-        self.loss_sum = torch.zeros((), dtype=torch.float64, device=learn.device)
+        self.loss_sum = torch.zeros((), dtype=sum_dtype(learn.device), device=learn.device)
         self.seen = 0
 
     def after_batch(self, learn: Learner) -> None:
         # Accumulate on the device: reading .item() here would sync the GPU every batch.
-        self.loss_sum += learn.loss.detach().double() * len(learn.targets)
+        self.loss_sum += learn.loss.detach() * len(learn.targets)
         self.seen += len(learn.targets)
 
     def after_train(self, learn: Learner) -> None:
         if learn.device.type == "cuda":
             torch.cuda.synchronize(learn.device)  # the clock must include queued GPU work
         self.train_seconds = time.perf_counter() - self.train_start
-        sums = torch.stack([self.loss_sum.cpu(), torch.tensor(float(self.seen), dtype=torch.float64)])
+        sums = torch.tensor([self.loss_sum.item(), float(self.seen)], dtype=torch.float64)
         loss_sum, seen = learn.dist.all_reduce_sum(sums, learn.device).tolist()
         self.train_loss = loss_sum / seen if seen else math.nan
         self.train_images = int(seen)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -45,8 +46,7 @@ def check_arch(arch: str, where: str = "--arch") -> str:
 
 
 def _pretrained_cfg(arch: str) -> Any:
-    from timm.models import get_pretrained_cfg
-    from timm.models import _registry
+    from timm.models import _registry, get_pretrained_cfg
 
     cfg = get_pretrained_cfg(arch)
     if cfg is None:  # a deprecated alias such as convnext_tiny_in22k -> convnext_tiny.fb_in22k
@@ -93,25 +93,29 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
         return False
 
 
-def create_model(
-    arch: str,
-    num_classes: int,
-    *,
-    pretrained: bool = False,
-    weights: Path | None = None,
-) -> tuple[Any, str]:
-    """A timm model with a new `num_classes` head; returns (model, where its weights came from).
+@dataclass(frozen=True)
+class WeightsSource:
+    """Where a model's starting weights come from: ``none``, ``file``, ``hub-cache`` or ``hub``."""
+
+    kind: str
+    path: Path | None = None  # the file, for ``file`` and ``hub-cache``
+    label: str = "none"  # for messages and config.json, e.g. ``hub-cache:timm/resnet18.a1_in1k``
+    where: str = "--weights"  # the name error messages give the file
+
+
+def find_weights(arch: str, *, pretrained: bool, weights: Path | None = None) -> WeightsSource:
+    """Decide where `arch`'s weights come from, failing at once (before any slow work).
 
     `weights` (a .safetensors file or a torch state dict) wins over `pretrained`; otherwise
-    pretrained weights come from the Hugging Face cache, or the hub when reachable.
+    pretrained weights come from the Hugging Face cache, or the hub when it can be reached.
     """
-    import timm
-
     check_arch(arch)
     if weights is not None:
-        return _create_from_file(arch, num_classes, Path(weights)), f"file:{weights}"
+        if not Path(weights).is_file():
+            raise WeightsError(f"--weights {weights}: no such file")
+        return WeightsSource("file", Path(weights), f"file:{weights}")
     if not pretrained:
-        return timm.create_model(arch, pretrained=False, num_classes=num_classes), "none"
+        return WeightsSource("none")
     cfg = _pretrained_cfg(arch)
     if cfg is None or not (cfg.hf_hub_id or cfg.url):
         raise WeightsError(
@@ -120,8 +124,8 @@ def create_model(
         )
     cached = cached_weights(arch)
     if cached is not None:
-        model = _create_from_file(arch, num_classes, cached, where="Hugging Face cache:")
-        return model, f"hub-cache:{cfg.hf_hub_id}"
+        return WeightsSource("hub-cache", cached, f"hub-cache:{cfg.hf_hub_id}",
+                             where="Hugging Face cache:")
     if not hub_reachable():
         repo = f"models--{cfg.hf_hub_id.replace('/', '--')}" if cfg.hf_hub_id else arch
         raise WeightsError(
@@ -130,8 +134,29 @@ def create_model(
             "HF_HUB_OFFLINE=1); pass --weights FILE (.safetensors or a state-dict .pth), run "
             "once online to download them, or use --no-pretrained"
         )
-    model = timm.create_model(arch, pretrained=True, num_classes=num_classes)
-    return model, f"hub:{cfg.hf_hub_id or cfg.url}"
+    return WeightsSource("hub", None, f"hub:{cfg.hf_hub_id or cfg.url}")
+
+
+def create_model(
+    arch: str,
+    num_classes: int,
+    *,
+    pretrained: bool = False,
+    weights: Path | None = None,
+    source: WeightsSource | None = None,
+) -> tuple[Any, str]:
+    """A timm model with a new `num_classes` head; returns (model, where its weights came from).
+
+    Pass `source` from `find_weights`, or `pretrained`/`weights` to let this call find it.
+    """
+    import timm
+
+    source = source or find_weights(arch, pretrained=pretrained, weights=weights)
+    if source.path is not None:  # a file given, or found in the Hugging Face cache
+        model = _create_from_file(arch, num_classes, source.path, where=source.where)
+    else:
+        model = timm.create_model(arch, pretrained=source.kind == "hub", num_classes=num_classes)
+    return model, source.label
 
 
 def read_state_dict(path: Path, where: str = "--weights") -> dict[str, Any]:
@@ -146,7 +171,7 @@ def read_state_dict(path: Path, where: str = "--weights") -> dict[str, Any]:
 
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - pickle and safetensors raise many unrelated types
+    except Exception as exc:
         raise WeightsError(
             f"{where} {path}: not a safetensors file or a plain state dict ({exc})"[:400]
         ) from exc

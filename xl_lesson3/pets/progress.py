@@ -10,7 +10,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from xl_lesson3.pets.learner import Callback, Learner
 
@@ -19,7 +18,7 @@ COLUMNS = ("epoch", "train_loss", "valid_loss", "error_rate", "time")
 
 def format_seconds(seconds: float) -> str:
     """fast.ai's mm:ss (h:mm:ss past an hour)."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
 
@@ -35,16 +34,6 @@ def epoch_cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
-def history_table(history: list[dict[str, Any]], title: str = "") -> Table:
-    """All epochs of one phase as a rich Table (for summaries)."""
-    table = Table(title=title or None, title_justify="left")
-    for name in COLUMNS:
-        table.add_column(name, justify="left" if name == "epoch" else "right")
-    for row in history:
-        table.add_row(*epoch_cells(row))
-    return table
-
-
 class ProgressTable(Callback):
     """Progress bars for training and validation batches, and a table row per epoch."""
 
@@ -53,6 +42,7 @@ class ProgressTable(Callback):
     def __init__(self, console: Console) -> None:
         self.console = console
         self.progress: Progress | None = None
+        self.task: Any = None
 
     def before_fit(self, learn: Learner) -> None:
         if learn.phase:
@@ -80,7 +70,8 @@ class ProgressTable(Callback):
 
     def after_epoch(self, learn: Learner) -> None:
         self._remove()
-        self.console.print("  ".join(f"{cell:<10}" for cell in epoch_cells(learn.history[-1])))
+        cells = epoch_cells(learn.history[-1])
+        self.console.print("  ".join(f"{cell:<10}" for cell in cells).rstrip())
 
     def after_fit(self, learn: Learner) -> None:
         if self.progress is not None:
@@ -88,14 +79,15 @@ class ProgressTable(Callback):
             self.progress = None
 
     def _new_task(self, description: str, total: int) -> Any:
-        assert self.progress is not None  # started in before_fit
+        if self.progress is None:
+            return None
         return self.progress.add_task(description, total=total)
 
     def _advance(self) -> None:
-        if self.progress is not None:
+        if self.progress is not None and self.task is not None:
             self.progress.advance(self.task)
 
     def _remove(self) -> None:
-        if self.progress is not None and getattr(self, "task", None) is not None:
+        if self.progress is not None and self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None

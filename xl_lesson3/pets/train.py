@@ -8,6 +8,7 @@ Under ``torchrun`` every rank trains its shard with DDP; rank 0 alone prints and
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,22 @@ from rich.console import Console
 
 from xl_lesson3.errors import BadInputError
 from xl_lesson3.pets import distributed
-from xl_lesson3.pets.data import ImageConfig, ImageSet, make_loaders, scan_images, species_of
-from xl_lesson3.pets.data import split_indices
-from xl_lesson3.pets.model import DEFAULT_ARCH, count_params, create_model, freeze_body, unfreeze
+from xl_lesson3.pets.data import (
+    ImageConfig,
+    ImageSet,
+    make_loaders,
+    scan_images,
+    species_of,
+    split_indices,
+)
+from xl_lesson3.pets.model import (
+    DEFAULT_ARCH,
+    count_params,
+    create_model,
+    find_weights,
+    freeze_body,
+    unfreeze,
+)
 
 SCHEDULES = ("one_cycle", "cosine")
 
@@ -126,18 +140,16 @@ def _train(options: TrainOptions, dist: Any, device: Any, console: Console) -> T
     from xl_lesson3.pets.progress import ProgressTable
 
     say = console if dist.is_main else Console(quiet=True)
+    source = find_weights(options.arch, pretrained=options.pretrained, weights=options.weights)
     images = scan_images(Path(options.data), label=options.label)
     train_idx, valid_idx = split_indices(len(images), options.valid_pct, options.seed)
-    say.print(_describe_data(images, train_idx, valid_idx, options.seed))
+    say.print(_describe_data(images, train_idx, valid_idx, options.seed), soft_wrap=True)
 
     torch.manual_seed(options.seed)  # the same new head on every rank
-    model, source = create_model(
-        options.arch, len(images.categories),
-        pretrained=options.pretrained, weights=options.weights,
-    )
+    model, source_label = create_model(options.arch, len(images.categories), source=source)
     image_config = ImageConfig.for_model(model, options.size)
     if options.augment:
-        image_config = ImageConfig(**{**image_config.__dict__, "augment": dict(options.augment)})
+        image_config = dataclasses.replace(image_config, augment=dict(options.augment))
     if device.type == "cuda":
         model = model.to(device, memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
@@ -150,9 +162,11 @@ def _train(options: TrainOptions, dist: Any, device: Any, console: Console) -> T
         rank=dist.rank, world_size=dist.world_size, seed=options.seed,
     )
     say.print(
-        f"model: {options.arch}, {count_params(model) / 1e6:.2f} M parameters, weights: {source}; "
+        f"model: {options.arch}, {count_params(model) / 1e6:.2f} M parameters, "
+        f"weights: {source_label}; "
         f"{options.size} px, batch {options.batch_size}, device {device}"
-        + (f" x {dist.world_size} processes (DDP)" if dist.world_size > 1 else "")
+        + (f" x {dist.world_size} processes (DDP)" if dist.world_size > 1 else ""),
+        soft_wrap=True,
     )
     torch.manual_seed(options.seed + dist.rank)  # different augmentation on each rank
     callbacks = [Recorder()] + ([ProgressTable(console)] if dist.is_main else [])
@@ -167,12 +181,12 @@ def _train(options: TrainOptions, dist: Any, device: Any, console: Console) -> T
         label=options.label,
         **({"species": {c: species_of(c) for c in images.categories}}
            if options.label == "breed" and images.layout != "folders" else {}),
-        weights_source=source,
+        weights_source=source_label,
         training=_training_record(options, images, train_idx, valid_idx, learn.history, dist),
     )
     if dist.is_main and options.out is not None:
         save_model(Path(options.out), model, config)
-        say.print(f"saved {options.out} (model.safetensors + config.json)")
+        say.print(f"saved {options.out} (model.safetensors + config.json)", soft_wrap=True)
     return TrainResult(
         model, config, learn.history, images, train_idx, valid_idx, is_main=dist.is_main
     )

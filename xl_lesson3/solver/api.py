@@ -140,12 +140,13 @@ def initial_points(
     return points
 
 
-def make_method(name: str, lr: float, steps: int, project) -> Method:
+def make_method(name: str, lr: float, steps: int, tol: float, project) -> Method:
+    """The method object for `name` ("sgd", "adam", "lbfgs")."""
     if name == "sgd":
         return SGD(lr)
     if name == "adam":
         return Adam(lr, steps)
-    return LBFGS(lr, project=project)
+    return LBFGS(lr, project=project, tol=tol, patience=DEFAULTS["lbfgs"].patience)
 
 
 def _check_options(method: str, restarts: int, steps: int | None, lr: float | None) -> None:
@@ -164,7 +165,7 @@ def solve(
     objective: CellAddress | str | None = None,
     changing: Sequence[RangeAddress | CellAddress | str] | None = None,
     goal: Goal | None = None,
-    method: str = "adam",
+    method: str = "lbfgs",
     lr: float | None = None,
     steps: int | None = None,
     tol: float = DEFAULT_TOL,
@@ -208,7 +209,11 @@ def solve(
     if callback is not None:
         callbacks.append(ReportProgress(callback, to_shown))
     fit = Fit(
-        objective_loss, start, make_method(method, lr, steps, bounds_cb.project), steps, callbacks
+        objective_loss,
+        start,
+        make_method(method, lr, steps, tol, bounds_cb.project),
+        steps,
+        callbacks,
     ).run()
     return _result(
         problem, program, fit, initial_value, to_loss, to_shown, started, torch_device, method, lr
@@ -286,8 +291,3 @@ def _result(
         model=problem.model,
         workbook=problem.workbook,
     )
-
-
-def located_status(result: SolveResult) -> str:
-    """The status line prefixed with the objective cell, for messages."""
-    return located(str(result.objective), result.status)

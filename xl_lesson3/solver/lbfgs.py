@@ -9,7 +9,7 @@ batched evaluation of the compiled program.
 
 Bounds: trial points are projected onto the box before they are evaluated (projected
 backtracking), so the method only ever evaluates feasible points and Armijo's test uses the step
-actually taken. Restarts whose loss is not finite at a trial point simply backtrack.
+actually taken; variables pinned at a bound by their gradient are left out of the direction. Restarts whose loss is not finite at a trial point simply backtrack.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import torch
 from xl_lesson3.solver.loop import Objective
 
 Projection = Callable[[torch.Tensor], torch.Tensor]
+_GROWTH = 4.0  # how far past its last accepted step length a restart tries first
+_LENGTHS_PER_CALL = 4  # shorter step lengths tried per evaluation once the first one fails
 
 
 def _rowdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -38,7 +40,10 @@ class LBFGS:
     """Per-restart L-BFGS with `history` curvature pairs and backtracking line search.
 
     `lr` scales the first step of a restart (and every step tried first, 1.0 being the natural
-    quasi-Newton step); `project` maps a (restarts, n_vars) tensor into the feasible box.
+    quasi-Newton step); `project` maps a (restarts, n_vars) tensor into the feasible box. A restart
+    whose loss has not dropped by more than `tol` (relative to ``max(1, |loss|)``) for `patience`
+    iterations has converged and is no longer evaluated: most random starts of a small network
+    settle early, and evaluating only the live ones is what keeps hundreds of restarts cheap.
     """
 
     name = "lbfgs"
@@ -48,10 +53,14 @@ class LBFGS:
         lr: float = 1.0,
         history: int = 10,
         project: Projection | None = None,
-        max_backtracks: int = 30,
+        max_backtracks: int = 20,
         c1: float = 1e-4,
+        tol: float = 0.0,
+        patience: int = 10,
     ) -> None:
         self.lr = lr
+        self.tol = tol
+        self.patience = patience
         self.history = history
         self.project = project or (lambda x: x)
         self.max_backtracks = max_backtracks
@@ -66,6 +75,13 @@ class LBFGS:
         self.slots: list[int] = []  # ring order, oldest first
         self.loss: torch.Tensor | None = None
         self.grad: torch.Tensor | None = None
+        self.stalled = torch.zeros(restarts, dtype=torch.long, device=params.device)
+        self.last_length = params.new_full((restarts,), self.lr)
+
+    @property
+    def active(self) -> torch.Tensor:
+        """(restarts,) bool: the restarts still being optimised."""
+        return self.stalled < self.patience
 
     def _direction(self, grad: torch.Tensor) -> torch.Tensor:
         """The two-loop recursion, per row; rows without pairs get ``-gamma * grad``."""
@@ -84,6 +100,7 @@ class LBFGS:
     def _forget(self, rows: torch.Tensor) -> None:
         self.rho[:, rows] = 0
         self.gamma[rows] = 1
+        self.last_length[rows] = self.lr
 
     def _remember(self, step: torch.Tensor, grad_change: torch.Tensor, ok: torch.Tensor) -> None:
         sy = _rowdot(step, grad_change)
@@ -100,34 +117,76 @@ class LBFGS:
         self.rho[slot] = torch.where(ok, 1.0 / torch.where(ok, sy, torch.ones_like(sy)), 0.0)
         self.gamma = torch.where(ok, sy / torch.where(ok, yy, torch.ones_like(yy)), self.gamma)
 
+    def _try(self, objective, rows, factors, x, t, direction, loss, grad, slack):
+        """Evaluate step lengths ``t * factor`` for `rows` in one batch; keep the longest that
+        passes Armijo's test. Returns (found (rows,), and x, loss, grad of the found ones)."""
+        start, toward = x[rows], direction[rows]  # (P, n_vars)
+        scale = torch.tensor(factors, dtype=x.dtype, device=x.device)
+        lengths = scale[:, None] * t[rows][None, :]  # (K, P)
+        trial = self.project(start[None] + lengths[..., None] * toward[None])  # (K, P, n_vars)
+        k, p, n = trial.shape
+        trial_loss, trial_grad = _loss_grad_at(objective, trial.reshape(k * p, n))
+        trial_loss, trial_grad = trial_loss.view(k, p), trial_grad.view(k, p, n)
+        decrease = self.c1 * _rowdot(grad[rows][None], trial - start[None])  # (K, P)
+        ok = torch.isfinite(trial_loss) & (
+            trial_loss <= loss[rows][None] + decrease + slack[rows][None]
+        )
+        found = ok.any(0)
+        best = ok.to(torch.int8).argmax(0)[found]  # first passing = longest step
+        cols = found.nonzero().flatten()
+        chosen = (trial[best, cols], trial_loss[best, cols], trial_grad[best, cols])
+        return found, lengths[best, cols], *chosen
+
     def step(self, objective: Objective, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = params.detach().clone()  # (restarts, n_vars)
         if self.loss is None or self.grad is None:
             self.loss, self.grad = _loss_grad_at(objective, x)
         loss, grad = self.loss, self.grad
-        direction = self._direction(grad)
-        uphill = ~(_rowdot(grad, direction) < 0)
+        # Variables held at a bound by the gradient (a step along -grad is clamped straight back)
+        # leave the search: without this the quasi-Newton direction keeps pushing into the bound
+        # and the projected steps shrink to nothing before the free variables converge.
+        blocked = (self.project(x - grad) == x) & (grad != 0)
+        free_grad = torch.where(blocked, 0.0, grad)
+        direction = torch.where(blocked, 0.0, self._direction(free_grad))
+        uphill = ~(_rowdot(free_grad, direction) < 0)
         if uphill.any():  # lost curvature information: restart those rows from steepest descent
             self._forget(uphill)
-            direction[uphill] = -grad[uphill]
+            direction[uphill] = -free_grad[uphill]
         fresh = (self.rho != 0).sum(0) == 0
         first = self.lr * torch.clamp(1.0 / grad.abs().sum(1).clamp_min(1e-300), max=1.0)
-        t = torch.where(fresh, first, torch.full_like(first, self.lr))
+        # A restart that had to backtrack (a ReLU kink ahead, a curvature estimate too low) tries
+        # a few times its last accepted length first instead of the full step: fewer failed trials.
+        resume = torch.clamp(self.last_length * _GROWTH, max=self.lr)
+        t = torch.where(fresh, first, resume)
+        # Rounding: near a minimum the true decrease is below float resolution; without slack
+        # Armijo's test would fail there forever and halve the step to nothing.
+        slack = 8 * torch.finfo(loss.dtype).eps * loss.abs().nan_to_num(0.0)
         new_x, new_loss, new_grad = x.clone(), loss.clone(), grad.clone()
         accepted = torch.zeros_like(fresh)
-        for _ in range(self.max_backtracks):
-            trial = self.project(x + t[:, None] * direction)
-            trial_loss, trial_grad = _loss_grad_at(objective, trial)
-            decrease = self.c1 * _rowdot(grad, trial - x)
-            ok = ~accepted & torch.isfinite(trial_loss) & (trial_loss <= loss + decrease)
-            new_x[ok], new_loss[ok], new_grad[ok] = trial[ok], trial_loss[ok], trial_grad[ok]
-            accepted |= ok
-            if bool(accepted.all()):
+        # Only the rows still searching are evaluated, so one stubborn restart does not cost a
+        # full batch evaluation per halving; and after the first (natural) step length, each
+        # evaluation tries several shorter lengths at once, as one batch.
+        pending = self.active.nonzero().flatten()
+        factors = [1.0]
+        for _ in range(1 + self.max_backtracks // _LENGTHS_PER_CALL):
+            if pending.numel() == 0:
                 break
-            t = torch.where(accepted, t, t * 0.5)
+            found, length, trial, trial_loss, trial_grad = self._try(
+                objective, pending, factors, x, t, direction, loss, grad, slack
+            )
+            rows = pending[found]
+            new_x[rows], new_loss[rows], new_grad[rows] = trial, trial_loss, trial_grad
+            accepted[rows] = True
+            self.last_length[rows] = length
+            pending = pending[~found]
+            t[pending] = t[pending] * factors[-1]
+            factors = [0.5**k for k in range(1, _LENGTHS_PER_CALL + 1)]
         self._remember(new_x - x, new_grad - grad, accepted)
         if not bool(accepted.all()):
             self._forget(~accepted)
+        gain = torch.where(accepted, loss - new_loss, 0.0)
+        small = ~(gain > self.tol * new_loss.abs().clamp_min(1.0))
+        self.stalled = torch.where(small, self.stalled + 1, 0)
         with torch.no_grad():
             params.copy_(new_x)
         self.loss, self.grad = new_loss, new_grad

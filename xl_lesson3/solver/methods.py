@@ -83,7 +83,8 @@ class Adam:
         return self.lr * (self.final_fraction + (1 - self.final_fraction) * cosine)
 
     def step(self, objective: Objective, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        assert self.optimizer is not None, "setup() first"
+        if self.optimizer is None:
+            raise RuntimeError("Adam.step before Adam.setup")
         evaluated = params.detach().clone()
         loss = loss_and_grad(objective, params)
         for group in self.optimizer.param_groups:

@@ -39,7 +39,7 @@ def split_sheet(text: str) -> tuple[str | None, str]:
     return sheet, ref
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # slots: a big sheet holds millions
 class CellAddress:
     """One cell: sheet name, 1-based row and column."""
 
@@ -67,7 +67,7 @@ class CellAddress:
         return rng.top_left
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class RangeAddress:
     """A rectangular block of cells on one sheet (inclusive bounds, 1-based)."""
 

@@ -21,7 +21,7 @@ from xl_lesson3.formula.scalars import ExcelError  # noqa: F401  (cell values ma
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million-row sheet holds tens of millions
 class Cell:
     """One non-empty cell: its value, and its formula text (``=...``) when it has one."""
 
@@ -197,31 +197,54 @@ class WorkbookModel:
     @property
     def formula_cell_set(self) -> frozenset[CellAddress]:
         """Every cell holding a formula (array formulas: their top-left cell)."""
-        return self._index.formula_set
+        return self._index.formula_set()
+
+    def formula_column(self, sheet: str, col: int) -> ColumnCells | None:
+        """The formula cells of one sheet column (array formulas: their top-left), by row."""
+        return self._index.formulas.get((sheet, col))
+
+    def formula_columns(self, sheet: str) -> list[int]:
+        """The sheet's columns that hold formulas, ascending."""
+        return self._index.formula_cols.get(sheet, [])
+
+    def value_columns(self) -> Mapping[tuple[str, int], ColumnCells]:
+        """(sheet, col) → that column's cells holding a value and no formula, by row."""
+        return self._index.values
 
     def sheet_exists(self, sheet: str) -> bool:
         return sheet in self._index.sheets
 
 
+@dataclass(frozen=True)
+class ColumnCells:
+    """Some cells of one sheet column, sorted by row: `rows[i]` is the row of `cells[i]`.
+
+    The engine reads a workbook column by column (a copied formula runs down a column), so the
+    model keeps its cells in this form too: a million-row sheet is then a few lists per column
+    rather than a million lookups by address.
+    """
+
+    rows: list[int]
+    cells: list[Cell]
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """The index range [lo, hi) of the cells whose rows lie in first..last."""
+        return bisect.bisect_left(self.rows, first), bisect.bisect_right(self.rows, last)
+
+
 class _Index:
-    """Lookup structures built once per model (sorted formula rows per column, bounds)."""
+    """Lookup structures built once per model: its cells by column, sheet bounds, tables."""
 
     def __init__(self, model: WorkbookModel) -> None:
         self.sheets = set(model.sheet_names)
+        self.formulas, self.values = _by_column(model.cells)
         self.bounds: dict[str, tuple[int, int]] = {}
-        columns: dict[tuple[str, int], list[int]] = {}
-        for address, cell in model.cells.items():
-            rows, cols = self.bounds.get(address.sheet, (1, 1))
-            self.bounds[address.sheet] = (max(rows, address.row), max(cols, address.col))
-            if cell.formula is not None:
-                columns.setdefault((address.sheet, address.col), []).append(address.row)
+        for (sheet, col), column in (*self.formulas.items(), *self.values.items()):
+            rows, cols = self.bounds.get(sheet, (1, 1))
+            self.bounds[sheet] = (max(rows, column.rows[-1]), max(cols, col))
         for table in model.tables.values():
             rows, cols = self.bounds.get(table.sheet, (1, 1))
             self.bounds[table.sheet] = (max(rows, table.ref.max_row), max(cols, table.ref.max_col))
-        self.formula_rows = {key: sorted(rows) for key, rows in columns.items()}
-        self.formula_set = frozenset(
-            a for a, cell in model.cells.items() if cell.formula is not None
-        )
         self.table_spans = [
             (
                 t.name,
@@ -236,29 +259,33 @@ class _Index:
             for t in model.tables.values()
         ]
         self.formula_cols: dict[str, list[int]] = {}
-        for sheet, col in sorted(self.formula_rows):
+        for sheet, col in sorted(self.formulas):
             self.formula_cols.setdefault(sheet, []).append(col)
         self.arrays = list(model.array_formulas.values())
         self.tables_lower = {name.lower(): table for name, table in model.tables.items()}
         self.names = {(n.scope, n.name.lower()): n for n in model.defined_names}
+        self._formula_set: frozenset[CellAddress] | None = None
+
+    def formula_set(self) -> frozenset[CellAddress]:
+        if self._formula_set is None:
+            self._formula_set = frozenset(
+                cell.address for column in self.formulas.values() for cell in column.cells
+            )
+        return self._formula_set
 
     def used_range(self, sheet: str) -> RangeAddress:
         rows, cols = self.bounds.get(sheet, (1, 1))
         return RangeAddress(sheet, 1, 1, rows, cols)
 
     def formula_cells_in(self, rng: RangeAddress) -> list[CellAddress]:
-        if rng.min_row == rng.max_row and rng.min_col == rng.max_col:  # the common single cell
-            cell = CellAddress(rng.sheet, rng.min_row, rng.min_col)
-            return [cell] if cell in self.formula_set else []
         found = []
         cols = self.formula_cols.get(rng.sheet, [])
         lo = bisect.bisect_left(cols, rng.min_col)
         hi = bisect.bisect_right(cols, rng.max_col)
         for col in cols[lo:hi]:
-            rows = self.formula_rows[(rng.sheet, col)]
-            first = bisect.bisect_left(rows, rng.min_row)
-            last = bisect.bisect_right(rows, rng.max_row)
-            found.extend(CellAddress(rng.sheet, row, col) for row in rows[first:last])
+            column = self.formulas[(rng.sheet, col)]
+            first, last = column.span(rng.min_row, rng.max_row)
+            found.extend(cell.address for cell in column.cells[first:last])
         return found
 
     def array_covering(self, cell: CellAddress) -> ArrayFormula | None:
@@ -266,3 +293,29 @@ class _Index:
             if array.ref.contains(cell):
                 return array
         return None
+
+
+def _by_column(
+    cells: Mapping[CellAddress, Cell],
+) -> tuple[dict[tuple[str, int], ColumnCells], dict[tuple[str, int], ColumnCells]]:
+    """Split the cells into formula and value cells per (sheet, col), each sorted by row.
+
+    One pass with nothing but a dict lookup and two appends per cell: it runs over every cell of
+    the workbook (22 million for a million-row nnet sheet).
+    """
+    groups: dict[tuple[str, int, bool], tuple[list[int], list[Cell]]] = {}
+    for address, cell in cells.items():
+        key = (address.sheet, address.col, cell.formula is None)
+        found = groups.get(key)
+        if found is None:
+            groups[key] = ([address.row], [cell])
+        else:
+            found[0].append(address.row)
+            found[1].append(cell)
+    formulas, values = {}, {}
+    for (sheet, col, is_value), (rows, column) in groups.items():
+        ordered = sorted(rows)  # linear when already in order, the usual case
+        if ordered != rows:
+            column = [column[i] for i in sorted(range(len(rows)), key=rows.__getitem__)]
+        (values if is_value else formulas)[(sheet, col)] = ColumnCells(ordered, column)
+    return formulas, values

@@ -185,13 +185,16 @@ _PARSE_BOOL = np.frompyfunc(parse_bool, 1, 1)
 
 
 def _parse_text(block: Block, action: Action) -> tuple[torch.Tensor, torch.Tensor]:
-    """Parsed values and a parsed-ok mask, both ``(1, run, rows, cols)``, from the block's text.
+    """Parsed values and a parsed-ok mask, both broadcastable to ``(1, run, rows, cols)``.
 
     Text never depends on the solver's variables, so this numpy work happens on constants.
     """
+    num = block.num
+    if block.text is None:  # no text cell (booleans or blanks only): nothing parses
+        zero = torch.zeros((1, 1, 1, 1), dtype=num.dtype, device=num.device)
+        return zero, torch.zeros((1, 1, 1, 1), dtype=torch.bool, device=num.device)
     parser = _PARSE_BOOL if action is Action.PARSE_BOOL else _PARSE_NUMBER
     parsed = parser(text_array(block))
     ok = np.not_equal(parsed, None).astype(bool)
     values = np.where(ok, parsed, 0.0).astype(np.float64)
-    num = block.num
     return numpy_to_tensor(values, num), numpy_to_tensor(ok, num, torch.bool)
