@@ -1,7 +1,8 @@
 """`python -m benchmarks [--quick] [--device D] [--out benchmarks/RESULTS.md] [--only KEY ...]`.
 
-Runs every benchmark in one process, one after the other (so they do not compete for the CPU), and
-writes the Markdown report and a JSON file with the same stem. A benchmark that fails is reported
+Runs the benchmarks one after the other (so they do not compete for the CPU; the scaling sizes run
+in worker processes of their own) and writes the Markdown report and a JSON file with the same
+stem. A benchmark that fails is reported
 as failed (traceback on stderr) and the others still run; the exit status is then 1.
 """
 
@@ -25,7 +26,6 @@ from benchmarks.report import (
     git_commit,
     library_versions,
     machine_info,
-    python_command,
     write_report,
 )
 
@@ -96,7 +96,7 @@ def run_section(key: str, config: BenchConfig) -> Section | None:
             section = module.run(config)
     except Exception as exc:  # noqa: BLE001  (reported as failed; the other sections still run)
         traceback.print_exc()
-        section = Section(key, key, status=f"failed: {type(exc).__name__}: {exc}")
+        section = Section(key, f"{key} (failed)", status=f"failed: {type(exc).__name__}: {exc}")
     section.seconds = time.perf_counter() - start
     print(f"[benchmarks] {key}: {section.status} ({section.seconds:.1f} s)", file=sys.stderr)
     return section
@@ -158,8 +158,16 @@ def _terminate(signum, _frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(args, " ".join(["python -m benchmarks", *argv]))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace, command: str) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     devices, device_note = resolve_devices(args.device)
     config = BenchConfig(quick=args.quick, devices=devices, tiny=args.tiny, threads=args.threads)
@@ -181,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.libreoffice_uno import soffice_version
 
     header = {
-        "command": python_command(),
+        "command": command,
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": git_commit(),
         "mode": config.mode,

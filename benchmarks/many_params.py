@@ -190,7 +190,7 @@ def _train(model, objective, changing, device: str, steps: int) -> dict:
     first_s = timeline[0][2]  # compile, the starting loss and the first step
     step_s = (timeline[-1][2] - first_s) / max(len(timeline) - 1, 1)
     record_at = {1, steps} | {round(steps * f) for f in (0.1, 0.25, 0.5, 0.75)}
-    curve = [(0, result.initial, 0.0)]
+    curve = [(0, result.initial, None)]
     curve += [(step, loss, t) for step, loss, t in timeline if step in record_at]
     return {
         "device": device,

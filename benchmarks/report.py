@@ -13,7 +13,6 @@ import math
 import os
 import platform
 import subprocess
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,7 +229,3 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return _plain(value.tolist())
     return str(value)
-
-
-def python_command() -> str:
-    return " ".join(["python -m benchmarks", *sys.argv[1:]])

@@ -292,3 +292,15 @@ def test_cuda_matches_cpu(make_workbook):
     gpu = solve(book, objective="fit!E1", changing=["fit!A1:C1"], method="lbfgs", device="cuda")
     assert gpu.device.startswith("cuda")
     assert gpu.final == pytest.approx(cpu.final, rel=1e-9)
+
+
+def test_cpu_threads_are_restored(make_workbook):
+    before = torch.get_num_threads()
+    solve(
+        make_workbook(quadratic_cells()),
+        objective="fit!E1",
+        changing=["fit!A1:C1"],
+        steps=3,
+        cpu_threads=1,
+    )
+    assert torch.get_num_threads() == before

@@ -52,8 +52,13 @@ def test_linear_reaches_the_least_squares_optimum(titanic):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sheet", ["nnet", "mmult"])
-def test_relu_net_finds_the_best_basin_with_256_restarts(titanic, sheet):
-    result = solve(titanic, sheet=sheet, restarts=256)
+@pytest.mark.parametrize(
+    ("sheet", "seed"), [("nnet", 0), ("mmult", 0), ("nnet", 5)], ids=["nnet", "mmult", "nnet-seed5"]
+)
+def test_relu_net_finds_the_best_basin_with_256_restarts(titanic, sheet, seed):
+    # Only ~2% of random starts reach this basin (Excel's GRG stops near 0.143): the restarts
+    # must run as one batch to afford 256 of them.
+    result = solve(titanic, sheet=sheet, restarts=256, seed=seed)
     assert result.final <= 0.130
+    assert result.restarts == 256 and result.best_restart != 0
     assert result.initial > 0.2  # the lesson's random start

@@ -41,13 +41,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="lbfgs",
         help="lbfgs (default), adam, or sgd: the lesson's plain params -= lr * grad",
     )
-    parser.add_argument("--lr", type=float, help="learning rate (default depends on --method)")
+    parser.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate (lbfgs: scale of the first step; default per method)",
+    )
     parser.add_argument("--steps", type=int, help="maximum steps (default depends on --method)")
     parser.add_argument("--tol", type=float, help="stop when the relative gain stalls below TOL")
     parser.add_argument("--restarts", type=int, default=1, help="random starts run as one batch")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random starts")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads while solving (default 1: faster for these small tensors)",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path, metavar="OUT", help="write the solved workbook here")
     where.add_argument("--in-place", action="store_true", help="overwrite BOOK (keeps BOOK.bak)")
@@ -86,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             dtype=torch.float32 if args.dtype == "float32" else torch.float64,
             callback=on_progress,
             sheet=args.sheet,
+            cpu_threads=args.threads,
         )
     written = None
     if not result.failed and not args.dry_run:

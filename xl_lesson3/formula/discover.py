@@ -61,13 +61,6 @@ def discover(model: WorkbookModel, targets: Iterable[CellAddress | RangeAddress]
     return columns.stretches()
 
 
-def producers(model: WorkbookModel, rng: RangeAddress) -> list[CellAddress]:
-    """Formula cells that write into `rng`: its own formula cells and overlapping arrays."""
-    found = model.formula_cells_in(rng)
-    found += _array_anchors(model, *_bounds(rng))
-    return found
-
-
 def _array_anchors(
     model: WorkbookModel, sheet: str, r1: int, c1: int, r2: int, c2: int
 ) -> list[CellAddress]:
@@ -186,16 +179,15 @@ def _segment_starts(model: WorkbookModel, sheet: str, col: int, cells: ColumnCel
     rows = np.asarray(cells.rows)
     edges = {0, len(rows)}
     edges.update((np.flatnonzero(np.diff(rows) != 1) + 1).tolist())
-    for table in model.tables.values():
-        for row in (table.ref.min_row, table.ref.max_row + 1, table.first_data_row):
+    for t in model.tables.values():
+        for row in (t.ref.min_row, t.ref.max_row + 1, t.first_data_row, t.last_data_row + 1):
             edges.add(int(np.searchsorted(rows, row)))
-        edges.add(int(np.searchsorted(rows, table.last_data_row + 1)))
     for anchor in model.array_formulas:
         if anchor.sheet == sheet and anchor.col == col:
             i = int(np.searchsorted(rows, anchor.row))
             edges.update((i, i + 1))
     texts = [cell.formula for cell in cells.cells]
-    ordered = sorted(e for e in edges if e <= len(rows))
+    ordered = sorted(edges)
     starts: list[int] = []
     for a, b in itertools.pairwise(ordered):
         starts += [a + i for i in copied_runs(texts[a:b], cells.rows[a])]

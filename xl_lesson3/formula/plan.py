@@ -6,7 +6,8 @@ A *unit* is what the compiler turns into one batch of tensor operations:
 - an **array formula**: one formula filling a block (``{=MMULT(...)}``).
 
 Only cells the targets depend on are parsed (lazily), so a broken formula elsewhere does not
-matter. Everything here is iterative: chains of thousands of cells must not hit Python's
+matter. Discovery (`discover`) hands them over as stretches of copied formulas, one bound tree
+each, so planning a million copies of a formula costs about what planning one does. Everything here is iterative: chains of thousands of cells must not hit Python's
 recursion limit. A run that depends on itself (a running total ``=C2+B3``) or on another run in a
 zig-zag is split into single cells before ordering; a cycle that remains among single cells is a
 real circular reference and is reported with its path. Unsupported functions anywhere in the

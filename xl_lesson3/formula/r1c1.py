@@ -131,7 +131,7 @@ def _run_end(texts: Sequence[str], first_row: int, start: int) -> int:
     if template is None:
         return start + 1
     fmt, offsets = template
-    n, i, step = len(texts), start + 1, 8
+    n, i, step = len(texts), start + 1, 1
     while i < n:
         stop = min(n, i + step)
         expected = _fill(texts[start], fmt, offsets, first_row + i, first_row + stop)
