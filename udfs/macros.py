@@ -14,12 +14,10 @@ Excel's VBA: ``RunPython "import udfs.macros; udfs.macros.run('solve')"``.
 
 from __future__ import annotations
 
-import time
-
 import xlwings as xw
 
 from xl_lesson3.addin import workflow
-from xl_lesson3.errors import BadInputError
+from xl_lesson3.errors import BadInputError, SolverError, located
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load_xlwings import load_book
 
@@ -32,22 +30,29 @@ EVALUATE_TITLE = "xl-lesson3: Evaluate"
 def solve(
     book: xw.Book,
     formulas: list | None = None,
-    steps: int = workflow.DEFAULT_STEPS,
-    lr: float = workflow.DEFAULT_LR,
+    steps: int | None = None,
+    lr: float | None = None,
 ):
     """Train the active sheet's Solver model (or the selected cells) and write the result back.
 
-    `steps`, `lr`: Adam steps and learning rate (the ribbon button uses the defaults).
+    `steps`, `lr`: the solver's step budget and learning rate; the ribbon button leaves them
+    to the solver's defaults for its method.
     """
     model = load_book(book, formulas)
     sheet = book.sheets.active
     target = workflow.find_target(model, sheet.name, _selection(book))
     status = _StatusBar(book)
     status.show(f"Lesson 3: solving {target.sheet} ({len(target.variables)} parameters)...")
-    started = time.perf_counter()
-    outcome = workflow.train(model, target, steps=int(steps), lr=float(lr), progress=status.show)
-    seconds = time.perf_counter() - started
-    _write_values(book, outcome.values, target.areas)
+    result = workflow.train(
+        model,
+        target,
+        steps=None if steps is None else int(steps),
+        lr=None if lr is None else float(lr),
+        progress=status.show,
+    )
+    if result.failed:
+        raise SolverError(located(str(target.objective), f"Solve failed: {result.status}"))
+    _write_values(book, result.values, target.areas)
     _write_block(
         book,
         model,
@@ -56,18 +61,20 @@ def solve(
         [
             ("Objective", str(target.objective)),
             ("Parameters", f"{len(target.variables)} ({target.source})"),
-            ("Loss before", outcome.loss_before),
-            ("Loss after", outcome.loss_after),
-            ("Steps", outcome.steps),
-            ("Device", outcome.device),
-            ("Seconds", round(seconds, 2)),
+            ("Loss before", result.initial),
+            ("Loss after", result.final),
+            ("Steps", result.iterations),
+            ("Method", f"{result.method}, {result.restarts} starts"),
+            ("Status", result.status),
+            ("Device", result.device),
+            ("Seconds", round(result.seconds, 2)),
         ],
     )
-    _write_history(book, outcome.history)
+    _write_history(book, result.history)
     sheet.activate()  # desktop Excel activates a newly added history sheet
     status.show(
-        f"Lesson 3: loss {outcome.loss_before:.6g} -> {outcome.loss_after:.6g} "
-        f"in {outcome.steps} steps ({seconds:.1f} s)"
+        f"Lesson 3: loss {result.initial:.6g} -> {result.final:.6g} "
+        f"in {result.iterations} steps ({result.seconds:.1f} s)"
     )
     return book
 

@@ -103,7 +103,7 @@ def test_evaluate_writes_loss_and_accuracy(titanic_model):
 def test_solve_lowers_the_engine_loss(titanic_model):
     payload, formulas = office_payload(titanic_model, active_sheet="nnet")
     b = book(payload)
-    macros.solve(b, formulas, 60, 0.05)
+    macros.solve(b, formulas, 60)
     recorded = actions(b)
     trained = written(recorded, nnet_index(titanic_model), PARAMS)
     overrides = {
@@ -118,13 +118,17 @@ def test_solve_lowers_the_engine_loss(titanic_model):
     note = block(recorded, macros.SOLVE_TITLE)
     assert note["Loss before"] == pytest.approx(before, rel=1e-9)
     assert note["Loss after"] == pytest.approx(after, rel=1e-9)
-    assert note["Steps"] == 60
-    # the loss history goes to its own sheet, for the Loss chart button
+    assert 1 <= note["Steps"] <= 60
+    # the loss history goes to its own sheet, for the Loss chart button: per step, the best
+    # loss among the restarts (restart 0 starts from the sheet's values)
     added = actions(b, "addSheet")
     assert [a["args"][1] for a in added] == [macros.HISTORY_SHEET]
-    history = next(a for a in recorded if a["func"] == "setValues" and a["row_count"] == 62)
+    rows = note["Steps"] + 1
+    history = next(a for a in recorded if a["func"] == "setValues" and a["row_count"] == rows)
     assert history["values"][0] == ["Step", "Loss"]
-    assert history["values"][1][1] == pytest.approx(before, rel=1e-9)
+    losses = [loss for _, loss in history["values"][1:]]
+    assert losses[0] <= before * (1 + 1e-9)
+    assert min(losses) >= after * (1 - 1e-9)
 
 
 def test_solve_uses_the_selection_without_a_solver_model(titanic_model):
@@ -133,7 +137,7 @@ def test_solve_uses_the_selection_without_a_solver_model(titanic_model):
     payload, formulas = office_payload(titanic_model, active_sheet="nnet", selection="G2:P2")
     payload["names"] = [n for n in payload["names"] if n["scope_sheet_name"] != "nnet"]
     b = book(payload)
-    macros.solve(b, formulas, 20, 0.05)
+    macros.solve(b, formulas, 20)
     recorded = actions(b)
     first_row = RangeAddress("nnet", 2, PARAMS.min_col, 2, PARAMS.max_col)
     assert len(written(recorded, nnet_index(titanic_model), first_row)[0]) == 10

@@ -5,6 +5,7 @@ returns the cells to write, so the macros in `udfs.macros` stay a thin read → 
 
 - `find_target`: what to train: the sheet's Solver model (objective, changing cells), or the
   selected cells with the sheet's "Total loss" cell as the objective;
+- `train`: the project's solver on that target, progress to the status bar;
 - `reset_values`: RAND()-0.5 for every changing cell, from a seed;
 - `evaluate_target`: the objective recomputed by the engine, and the accuracy at 0.5 of the
   prediction column against the target column (found by their headers);
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -22,9 +24,11 @@ from xl_lesson3.errors import BadInputError, SolverModelError, located
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
+if TYPE_CHECKING:
+    from xl_lesson3.solver import Progress, SolveResult
+
 DEFAULT_SEED = 42
-DEFAULT_STEPS = 1000
-DEFAULT_LR = 0.05
+DEFAULT_RESTARTS = 4  # a few random starts besides the sheet's own values: a click takes seconds
 LOSS_LABELS = ("total loss", "loss", "avg loss", "average loss")
 PREDICTION_HEADERS = ("pred", "preds", "prediction", "predictions")
 TARGET_HEADERS = ("survived", "target", "y", "label", "dep")
@@ -89,65 +93,50 @@ def loss_cell(model: WorkbookModel, sheet: str) -> CellAddress:
     )
 
 
-@dataclass(frozen=True)
-class TrainOutcome:
-    """Trained values per changing cell, the objective before and after, and its history."""
-
-    values: dict[CellAddress, float]
-    loss_before: float
-    loss_after: float
-    steps: int
-    device: str
-    history: tuple[float, ...]  # the objective before each step, then after the last
-
-
 def train(
     model: WorkbookModel,
     target: Target,
     *,
-    steps: int = DEFAULT_STEPS,
-    lr: float = DEFAULT_LR,
+    steps: int | None = None,
+    lr: float | None = None,
+    restarts: int = DEFAULT_RESTARTS,
     device: str = "auto",
     progress: Callable[[str], None] | None = None,
-) -> TrainOutcome:
-    """Compile the sheet's objective and run Adam on the changing cells from their current values.
+) -> SolveResult:
+    """Run the project's solver (`xl_lesson3.solver.solve`) on `target`; writes nothing.
 
-    A "max" goal maximises; a Solver model's "make unconstrained variables non-negative" box
-    clamps the parameters at 0 after every step.
+    A Solver-model target is read back from the sheet by the solver itself, so its goal,
+    bounds and "non-negative" box apply; a selection target minimises the loss cell.
+    `steps`/`lr` default to the solver's method defaults. `progress` receives a status-bar
+    line about ten times per run.
     """
-    from xl_lesson3.addin.fit import resolve_device
-    from xl_lesson3.formula.compile import compile_program
+    from xl_lesson3.solver import solve
 
-    dev = resolve_device(device)
-    program = compile_program(model, target.objective, target.variables, device=dev)
-    sign = -1.0 if target.goal == "max" else 1.0
-    params = program.initial.clone().unsqueeze(0).requires_grad_(True)  # (1, n_vars)
-    optimizer = torch.optim.Adam([params], lr=lr)
-    history = []
-    report_every = max(1, steps // 10)
-    with torch.enable_grad():
-        for step in range(steps):
-            optimizer.zero_grad(set_to_none=True)
-            objective = program(params)[0]
-            (sign * objective).backward()
-            history.append(objective.item())
-            optimizer.step()
-            if target.non_negative:
-                with torch.no_grad():
-                    params.clamp_(min=0.0)
-            if progress is not None and (step + 1) % report_every == 0:
-                progress(f"Lesson 3: step {step + 1}/{steps}, loss {history[-1]:.6g}")
-    with torch.no_grad():
-        history.append(program(params)[0].item())
-    trained = params.detach()[0].cpu().tolist()
-    return TrainOutcome(
-        values=dict(zip(program.variables, trained)),
-        loss_before=history[0] if steps else history[-1],
-        loss_after=history[-1],
+    if target.source == "selection":
+        where = {"objective": target.objective, "changing": target.areas, "goal": target.goal}
+    else:
+        where = {"sheet": target.sheet}
+    return solve(
+        model,
+        **where,
         steps=steps,
-        device=dev.type,
-        history=tuple(history),
+        lr=lr,
+        restarts=restarts,
+        seed=DEFAULT_SEED,
+        device=device,
+        callback=None if progress is None else _status_line(progress),
     )
+
+
+def _status_line(show: Callable[[str], None]) -> Callable[[Progress], None]:
+    """A solver callback that shows "step k/n, loss x" every tenth of the step budget."""
+
+    def report(update: Progress) -> None:
+        every = max(1, update.max_steps // 10)
+        if update.step % every == 0:
+            show(f"Lesson 3: step {update.step}/{update.max_steps}, loss {update.objective:.6g}")
+
+    return report
 
 
 def reset_values(target: Target, seed: int = DEFAULT_SEED) -> dict[CellAddress, float]:

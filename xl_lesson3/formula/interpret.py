@@ -36,7 +36,11 @@ from xl_lesson3.formula.ast import (
 )
 from xl_lesson3.formula.functions import registry
 from xl_lesson3.formula.functions.coercion import as_result
-from xl_lesson3.formula.functions.operators import BINARY_OPERATORS, UNARY_OPERATORS
+from xl_lesson3.formula.functions.operators import (
+    BINARY_OPERATORS,
+    SPECIALIZATIONS,
+    UNARY_OPERATORS,
+)
 from xl_lesson3.formula.plan import Unit
 from xl_lesson3.formula.scalars import ErrorCode, Kind
 from xl_lesson3.formula.values import Block
@@ -162,6 +166,9 @@ def _apply(fn: Callable[..., Block], args: list[Value], ctx: UnitContext) -> Val
     """Call `fn` now when every argument is known, else build a closure over the arguments."""
     if not any(isinstance(arg, Dynamic) for arg in args):
         return _call(fn, args, ctx)
+    specialize = SPECIALIZATIONS.get(fn)
+    if specialize is not None:  # e.g. (x-y)^2: a mask-free square, chosen once here
+        fn = specialize([arg if isinstance(arg, Block) else None for arg in args]) or fn
     fixed = [ctx.lift(arg) if isinstance(arg, Block) else arg for arg in args]
 
     def run(env: Env) -> Block:

@@ -106,6 +106,30 @@ def test_sumproduct_of_a_run_is_one_op_per_run():
     torch.testing.assert_close(result.num[..., 0, 0], (rows * weights).sum((-2, -1)))
 
 
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        pytest.param([(1, 50, 3, 4), (5, 1, 3, 4)], id="data-by-restart-weights"),
+        pytest.param([(5, 1, 3, 4), (1, 50, 3, 4)], id="weights-first"),
+        pytest.param([(5, 50, 3, 4), (5, 50, 3, 4)], id="both-full"),
+        pytest.param([(1, 50, 1, 4), (5, 50, 1, 4), (1, 1, 1, 4)], id="three-arrays"),
+    ],
+)
+def test_sumproduct_matches_the_product_sum_and_its_gradient(shapes):
+    """The two-array path is a batched dot product; values and gradients are the plain ones."""
+    arrays = [torch.randn(shape, dtype=torch.float64, requires_grad=True) for shape in shapes]
+    result = lookup("SUMPRODUCT").impl(*(Block(a) for a in arrays)).num
+    expected = arrays[0]
+    for a in arrays[1:]:
+        expected = expected * a
+    expected = expected.sum((-2, -1), keepdim=True)
+    torch.testing.assert_close(result, expected)
+    grads = torch.autograd.grad(result.sum(), arrays)
+    expected_grads = torch.autograd.grad(expected.sum(), arrays)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(grad, expected_grad)
+
+
 def test_an_error_in_one_cell_of_a_run_stays_in_that_cell():
     num = torch.ones(1, 4, 1, 3, dtype=torch.float64)
     error = torch.zeros(1, 4, 1, 3, dtype=torch.int8)

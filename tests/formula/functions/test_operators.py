@@ -7,7 +7,14 @@ import torch
 
 from tests.formula.functions.cells import err, ref, same, val
 from xl_lesson3.formula.functions.literals import block_to_values
-from xl_lesson3.formula.functions.operators import BINARY_OPERATORS, UNARY_OPERATORS, percent
+from xl_lesson3.formula.functions.logical import if_
+from xl_lesson3.formula.functions.operators import (
+    BINARY_OPERATORS,
+    SPECIALIZATIONS,
+    UNARY_OPERATORS,
+    percent,
+    power,
+)
 
 BLANK = ref(None)
 
@@ -128,3 +135,40 @@ def test_operators_broadcast_over_batch_and_run():
     assert result.num.shape == (3, 5, 1, 2)
     assert torch.equal(result.num[..., 0], left.num[..., 0] / 2)
     assert bool((result.err[..., 1] != 0).all())
+
+
+def _power_for(exponent):
+    return SPECIALIZATIONS[power]([None, val(exponent)])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+def test_constant_integer_exponent_is_one_mask_free_op(n):
+    """``(x-y)^2`` compiled: the same numbers and gradient as the general ``^``, no masks."""
+    base = val([[-1.5, 0.0, 2.5, 1e-3]])
+    fast = _power_for(float(n))
+    result = fast(base, val(float(n)))
+    assert result.err is None and result.kind is None
+    assert torch.allclose(result.num, power(base, val(float(n))).num, rtol=1e-15, atol=0)
+    x = base.num.clone().requires_grad_(True)
+    fast(base.with_(num=x), val(float(n))).num.sum().backward()
+    assert torch.allclose(x.grad, n * base.num ** (n - 1), rtol=1e-12, atol=0)
+
+
+def test_constant_integer_exponent_keeps_excel_rules_for_other_bases():
+    base = val([["3", True, err("#N/A"), "a", None]])
+    expected = block_to_values(power(base, val(2.0)))
+    assert expected == [[9.0, 1.0, err("#N/A"), err("#VALUE!"), 0.0]]
+    assert block_to_values(_power_for(2.0)(base, val(2.0))) == expected
+
+
+@pytest.mark.parametrize("exponent", [0.0, -1.0, -2.0, 0.5, 2.5, "2", True, [[2.0, 2.0]]])
+def test_other_exponents_keep_the_general_power(exponent):
+    assert _power_for(exponent) is None
+
+
+def test_if_on_a_comparison_of_plain_numbers_is_mask_free():
+    """``IF(Q6<0,0,Q6)``: the condition is all booleans, so no error or kind mask is built."""
+    x = val([[-1.0, 2.0]])
+    result = if_(BINARY_OPERATORS["<"](x, val(0.0)), val(0.0), x)
+    assert result.err is None and result.kind is None and result.text is None
+    assert block_to_values(result) == [[0.0, 2.0]]

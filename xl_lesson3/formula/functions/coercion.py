@@ -113,7 +113,7 @@ def coerce(block: Block, rule: Rule) -> Coerced:
             (Kind.TEXT, rule.text),
             (Kind.BLANK, rule.blank),
         ):
-            if action is Action.KEEP:
+            if action is Action.KEEP or _absent_or_zero(block, kind, action):
                 continue
             mask = block.kind == int(kind)
             if action is Action.ZERO:
@@ -152,6 +152,18 @@ def as_result(block: Block) -> Block:
     return block.with_(kind=kind.to(block.kind.dtype), from_reference=False)
 
 
+def _absent_or_zero(block: Block, kind: Kind, action: Action) -> bool:
+    """True when `action` cannot change anything, known without looking at the tensors.
+
+    Blanks and text already hold 0 in ``num``, so ZERO leaves them as they are, and a block
+    without ``text`` has no text cell at all. This keeps ``IF(Q6<0,0,Q6)`` mask-free: the
+    comparison's result is all booleans, and the condition rule keeps booleans.
+    """
+    if kind is Kind.TEXT and block.text is None:
+        return True
+    return action is Action.ZERO and kind is not Kind.BOOL
+
+
 def _and(a: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
     return b if a is None else a & b
 
@@ -185,16 +197,13 @@ _PARSE_BOOL = np.frompyfunc(parse_bool, 1, 1)
 
 
 def _parse_text(block: Block, action: Action) -> tuple[torch.Tensor, torch.Tensor]:
-    """Parsed values and a parsed-ok mask, both broadcastable to ``(1, run, rows, cols)``.
+    """Parsed values and a parsed-ok mask, both ``(1, run, rows, cols)``, from the block's text.
 
     Text never depends on the solver's variables, so this numpy work happens on constants.
     """
-    num = block.num
-    if block.text is None:  # no text cell (booleans or blanks only): nothing parses
-        zero = torch.zeros((1, 1, 1, 1), dtype=num.dtype, device=num.device)
-        return zero, torch.zeros((1, 1, 1, 1), dtype=torch.bool, device=num.device)
     parser = _PARSE_BOOL if action is Action.PARSE_BOOL else _PARSE_NUMBER
     parsed = parser(text_array(block))
     ok = np.not_equal(parsed, None).astype(bool)
     values = np.where(ok, parsed, 0.0).astype(np.float64)
+    num = block.num
     return numpy_to_tensor(values, num), numpy_to_tensor(ok, num, torch.bool)

@@ -14,7 +14,9 @@ ARITHMETIC rule (``TRUE+1 = 2``, ``"3"+1 = 4``, ``"a"+1 = #VALUE!``, blank = 0);
 operand's error wins over the right's, which wins over the operator's own (``#N/A/0 = #N/A``).
 Comparisons and ``&`` live in `comparison`. When both operands are plain numbers (no err/kind/
 text), ``+``, ``-`` and ``*`` are one torch op each, with no mask work; their overflow to inf is
-therefore not flagged here: `literals.block_to_values` and IFERROR read inf as #NUM!.
+therefore not flagged here: `literals.block_to_values` and IFERROR read inf as #NUM!. The same
+holds for ``^`` in a compiled formula whose exponent is a constant positive integer
+(`SPECIALIZATIONS`): ``(x-y)^2`` is one ``torch.square`` when the base is plain.
 
 Operators whose result can be undefined (``/``, ``^``) use the "double where": the bad cells'
 inputs are replaced by a harmless value *before* the op and the result is replaced after it,
@@ -103,6 +105,29 @@ def power(left: Block, right: Block) -> Block:
     return Block(values, err=merge_errors(a.err, b.err, error_where(bad, ErrorCode.NUM)))
 
 
+def _power_by_constant(constants: list[Block | None]) -> BinaryOp | None:
+    """``^`` for a compiled formula whose exponent is a constant positive integer (``(x-y)^2``).
+
+    Checked once, when the formula is compiled. With such an exponent and a plain base, nothing
+    can be undefined but overflow, so the result is one torch op without masks (overflow to inf
+    is left unflagged, as for ``*``); any other base takes the general `power`.
+    """
+    exponent = constants[1]
+    if exponent is None or not is_plain(exponent) or exponent.num.numel() != 1:
+        return None
+    value = float(exponent.num.reshape(()))
+    if not (value.is_integer() and 1 <= value <= 1024):
+        return None
+    n = int(value)
+
+    def integer_power(left: Block, right: Block) -> Block:
+        if is_plain(left):
+            return Block(torch.square(left.num) if n == 2 else torch.pow(left.num, n))
+        return power(left, right)
+
+    return integer_power
+
+
 def negate(operand: Block) -> Block:
     """Unary minus: ``-"3" = -3``, ``-TRUE = -1``."""
     if is_plain(operand):
@@ -132,6 +157,13 @@ BINARY_OPERATORS: dict[str, BinaryOp] = {
     "^": power,
     "&": concatenate,
     **COMPARISONS,
+}
+
+# Faster versions of an operator for a compiled formula, chosen once from its constant operands:
+# called with the operands (a Block for each constant, None for each computed one), they return
+# the replacement, or None to keep the general operator.
+SPECIALIZATIONS: dict[BinaryOp, Callable[[list[Block | None]], BinaryOp | None]] = {
+    power: _power_by_constant,
 }
 
 UNARY_OPERATORS: dict[str, UnaryOp] = {
