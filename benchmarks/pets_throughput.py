@@ -48,8 +48,9 @@ def _bare_epoch(
         if device.type == "cuda":
             images = images.contiguous(memory_format=torch.channels_last)
         targets = targets.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=amp_dtype or torch.float32,
-                            enabled=amp_dtype is not None):
+        with torch.autocast(
+            device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None
+        ):
             loss = loss_fn(model(images), targets)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -86,8 +87,9 @@ class BareEpochAfterEach:
         self.cpu_ms: list[float] = []  # CPU milliseconds of this process per image
 
     def after_epoch(self, learn: Any) -> None:
-        seen, seconds, cpu = _bare_epoch(self.model, self.loader, self.opt, self.device,
-                                         learn.amp_dtype)
+        seen, seconds, cpu = _bare_epoch(
+            self.model, self.loader, self.opt, self.device, learn.amp_dtype
+        )
         self.rates.append(seen / seconds)
         self.cpu_ms.append(1000 * cpu / seen)
 
@@ -153,25 +155,38 @@ def _measure(
 
     lr = 1e-3
     with tempfile.TemporaryDirectory() as tmp:
-        write_sample_images(Path(tmp) / "images", classes=CLASSES, per_class=per_class,
-                            size=size + size // 4)
+        write_sample_images(
+            Path(tmp) / "images", classes=CLASSES, per_class=per_class, size=size + size // 4
+        )
         images = scan_images(Path(tmp) / "images")
         train_idx, valid_idx = split_indices(len(images), 0.2, seed=0)
         torch.manual_seed(0)
         initial = timm.create_model(arch, pretrained=False, num_classes=CLASSES)
         image_config = ImageConfig.for_model(initial, size)
         train_loader, valid_loader = make_loaders(
-            images, train_idx, valid_idx, image_config, batch_size=batch_size, workers=workers,
-            pin_memory=dev.type == "cuda", seed=0,
+            images,
+            train_idx,
+            valid_idx,
+            image_config,
+            batch_size=batch_size,
+            workers=workers,
+            pin_memory=dev.type == "cuda",
+            seed=0,
         )
         model = _prepare_model(copy.deepcopy(initial), dev)
         unfreeze(model)
-        bare = BareEpochAfterEach(_prepare_model(copy.deepcopy(initial), dev), train_loader,
-                                  dev, lr)
+        bare = BareEpochAfterEach(
+            _prepare_model(copy.deepcopy(initial), dev), train_loader, dev, lr
+        )
         display = Console(file=io.StringIO(), width=100)  # drawn as in `pets train`, unseen
         clock = CpuClock()
-        learn = Learner(model, train_loader, valid_loader, device=dev,
-                        callbacks=[clock, Recorder(), ProgressTable(display), bare])
+        learn = Learner(
+            model,
+            train_loader,
+            valid_loader,
+            device=dev,
+            callbacks=[clock, Recorder(), ProgressTable(display), bare],
+        )
         learn.fit(epochs, lr, lr_mult=100, schedule=OneCycle(pct_start=0.3, div=5.0))
     # Epoch 0 of each loop is warm-up; the rest are paired (ours, then bare, alternating).
     ours_rates = [row["train_images"] / row["train_seconds"] for row in learn.history[1:]]
@@ -181,43 +196,81 @@ def _measure(
     wall_overhead = (1 / wall_ratio - 1) * 100
     cpu_overhead = (ours_cpu / bare_cpu - 1) * 100
     precision = str(learn.amp_dtype).removeprefix("torch.") if learn.amp_dtype else "float32"
-    setting = (f"{arch}, {size} px, batch {batch_size}, {len(train_idx)} training images, "
-               f"{workers} DataLoader workers, {torch.get_num_threads()} torch threads, "
-               f"{precision}, device {dev}")
+    setting = (
+        f"{arch}, {size} px, batch {batch_size}, {len(train_idx)} training images, "
+        f"{workers} DataLoader workers, {torch.get_num_threads()} torch threads, "
+        f"{precision}, device {dev}"
+    )
     return {
         "title": "Pets: training throughput of `pets train` vs a bare timm loop",
         "status": "ok",
-        "headlines": [(f"`pets train` loop overhead: {wall_overhead:+.1f}% wall clock, "
-                       f"{cpu_overhead:+.1f}% CPU time ({setting})")],
-        "caption": (f"Training throughput over {len(ours_rates)} epochs per loop (a warm-up "
-                    f"epoch left out), epochs alternating between the loops; {setting}:"),
-        "headers": ["loop", "images/s (best)", "images/s (median)", "paired wall ratio (median)",
-                    "CPU ms per image (median)"],
-        "rows": [
-            ["bare timm loop (forward, loss, backward, AdamW step)", round(max(bare_rates), 1),
-             round(statistics.median(bare_rates), 1), 1.0, round(bare_cpu, 2)],
-            ["`pets train` Learner.fit (one-cycle, recorder, progress)",
-             round(max(ours_rates), 1), round(statistics.median(ours_rates), 1),
-             round(wall_ratio, 3), round(ours_cpu, 2)],
+        "headlines": [
+            (
+                f"`pets train` loop overhead: {wall_overhead:+.1f}% wall clock, "
+                f"{cpu_overhead:+.1f}% CPU time ({setting})"
+            )
         ],
-        "notes": [("Both loops share one DataLoader pair and start from the same weights; "
-                   "validation is not timed. On a shared, busy CPU the wall-clock spread between "
-                   "epochs can exceed the overhead itself; on the CPU the benchmark therefore runs "
-                   "one torch thread without DataLoader workers, where the process's CPU time is "
-                   "the loop's own work and the steadier figure. On CUDA read the wall clock.")],
-        "arch": arch, "device": str(dev), "image_size": size, "batch_size": batch_size,
-        "train_images": len(train_idx), "workers": workers,
-        "ours_images_per_s": max(ours_rates), "bare_images_per_s": max(bare_rates),
-        "overhead_pct": wall_overhead, "cpu_overhead_pct": cpu_overhead,
-        "ours_epochs": ours_rates, "bare_epochs": bare_rates,
-        "ours_cpu_ms_per_image": clock.cpu_ms[1:], "bare_cpu_ms_per_image": bare.cpu_ms[1:],
+        "caption": (
+            f"Training throughput over {len(ours_rates)} epochs per loop (a warm-up "
+            f"epoch left out), epochs alternating between the loops; {setting}:"
+        ),
+        "headers": [
+            "loop",
+            "images/s (best)",
+            "images/s (median)",
+            "paired wall ratio (median)",
+            "CPU ms per image (median)",
+        ],
+        "rows": [
+            [
+                "bare timm loop (forward, loss, backward, AdamW step)",
+                round(max(bare_rates), 1),
+                round(statistics.median(bare_rates), 1),
+                1.0,
+                round(bare_cpu, 2),
+            ],
+            [
+                "`pets train` Learner.fit (one-cycle, recorder, progress)",
+                round(max(ours_rates), 1),
+                round(statistics.median(ours_rates), 1),
+                round(wall_ratio, 3),
+                round(ours_cpu, 2),
+            ],
+        ],
+        "notes": [
+            (
+                "Both loops share one DataLoader pair and start from the same weights; "
+                "validation is not timed. On a shared, busy CPU the wall-clock spread between "
+                "epochs can exceed the overhead itself; on the CPU the benchmark therefore runs "
+                "one torch thread without DataLoader workers, where the process's CPU time is "
+                "the loop's own work and the steadier figure. On CUDA read the wall clock."
+            )
+        ],
+        "arch": arch,
+        "device": str(dev),
+        "image_size": size,
+        "batch_size": batch_size,
+        "train_images": len(train_idx),
+        "workers": workers,
+        "ours_images_per_s": max(ours_rates),
+        "bare_images_per_s": max(bare_rates),
+        "overhead_pct": wall_overhead,
+        "cpu_overhead_pct": cpu_overhead,
+        "ours_epochs": ours_rates,
+        "bare_epochs": bare_rates,
+        "ours_cpu_ms_per_image": clock.cpu_ms[1:],
+        "bare_cpu_ms_per_image": bare.cpu_ms[1:],
     }
 
 
 def markdown(result: dict[str, Any]) -> str:
     """The result as a small Markdown table."""
-    lines = [result["caption"], "", "| " + " | ".join(result["headers"]) + " |",
-             "|" + "---|" * len(result["headers"])]
+    lines = [
+        result["caption"],
+        "",
+        "| " + " | ".join(result["headers"]) + " |",
+        "|" + "---|" * len(result["headers"]),
+    ]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in result["rows"]]
     lines += ["", result["headlines"][0]]
     return "\n".join(lines)

@@ -7,13 +7,13 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a hub call fails at once instead of after 46 s
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # xlwings server mode, tests only
 
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from pathlib import Path
+from typing import Any
 
-import openpyxl  # noqa: E402
-import pytest  # noqa: E402
+import openpyxl
+import pytest
 
-from tests import libreoffice  # noqa: E402
+from tests import libreoffice
 
 REPO = Path(__file__).resolve().parent.parent
 

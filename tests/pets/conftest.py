@@ -16,8 +16,18 @@ from xl_lesson3.pets.sample import write_sample_images
 
 CLASSES = ("Chelsea", "coffee", "flower", "rocket")  # sorted, as the model orders them
 ARCH = "test_convnext"
-TRAIN_ARGS = ["--arch", ARCH, "--size", "64", "--batch-size", "16", "--workers", "0",
-              "--device", "cpu"]
+TRAIN_ARGS = [
+    "--arch",
+    ARCH,
+    "--size",
+    "64",
+    "--batch-size",
+    "16",
+    "--workers",
+    "0",
+    "--device",
+    "cpu",
+]
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +58,7 @@ def make_oxford_layout(pet_images: Path, dest: Path) -> Path:
     paths = sorted(pet_images.glob("*.jpg"))
     class_ids = {name: i + 1 for i, name in enumerate(sorted({class_of(p) for p in paths}))}
     lines = [
-        f"{p.stem} {class_ids[class_of(p)]} {1 if class_of(p)[0].isupper() else 2} 1"
-        for p in paths
+        f"{p.stem} {class_ids[class_of(p)]} {1 if class_of(p)[0].isupper() else 2} 1" for p in paths
     ]
     (root / "annotations" / "trainval.txt").write_text("\n".join(lines[::2]) + "\n")
     (root / "annotations" / "test.txt").write_text("\n".join(lines[1::2]) + "\n")
@@ -63,7 +72,17 @@ def trained(pet_images: Path, tmp_path_factory: pytest.TempPathFactory):
 
     out = tmp_path_factory.mktemp("model") / "pets-model"
     options = TrainOptions(
-        data=pet_images, out=out, arch=ARCH, epochs=4, freeze_epochs=1, size=64, batch_size=16,
-        lr=1e-2, pretrained=False, device="cpu", workers=0, seed=42,
+        data=pet_images,
+        out=out,
+        arch=ARCH,
+        epochs=4,
+        freeze_epochs=1,
+        size=64,
+        batch_size=16,
+        lr=1e-2,
+        pretrained=False,
+        device="cpu",
+        workers=0,
+        seed=42,
     )
     return train(options), out

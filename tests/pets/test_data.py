@@ -34,18 +34,23 @@ def test_species_labels_from_capitals(pet_images: Path) -> None:
     assert cats == {"Chelsea"}
 
 
-@pytest.mark.parametrize("make_layout, layout", [
-    (make_folder_layout, "folders"),
-    (make_oxford_layout, "oxford-pet"),
-], ids=["one-folder-per-class", "torchvision-oxford-pet"])
+@pytest.mark.parametrize(
+    "make_layout, layout",
+    [
+        (make_folder_layout, "folders"),
+        (make_oxford_layout, "oxford-pet"),
+    ],
+    ids=["one-folder-per-class", "torchvision-oxford-pet"],
+)
 def test_other_layouts_give_the_same_labels(pet_images, tmp_path, make_layout, layout) -> None:
     expected = scan_images(pet_images, check=False)
     images = scan_images(make_layout(pet_images, tmp_path / "data"), check=False)
     assert images.layout == layout
     assert images.categories == expected.categories
     by_name = {p.name: images.categories[lab] for p, lab in zip(images.paths, images.labels)}
-    assert by_name == {p.name: expected.categories[lab]
-                       for p, lab in zip(expected.paths, expected.labels)}
+    assert by_name == {
+        p.name: expected.categories[lab] for p, lab in zip(expected.paths, expected.labels)
+    }
 
 
 def test_corrupt_images_are_skipped_and_counted(pet_images: Path, tmp_path: Path) -> None:
@@ -68,11 +73,15 @@ def test_seeded_split() -> None:
         split_indices(50, 1.5, seed=0)
 
 
-@pytest.mark.parametrize("setup, message", [
-    (lambda d: None, "no images found"),
-    (lambda d: (d / "holiday.jpg").write_bytes(b""), "no labels"),
-    (lambda d: (d / "cats").mkdir(), "no images found"),
-], ids=["empty", "unlabelled", "empty-class-folder"])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda d: None, "no images found"),
+        (lambda d: (d / "holiday.jpg").write_bytes(b""), "no labels"),
+        (lambda d: (d / "cats").mkdir(), "no images found"),
+    ],
+    ids=["empty", "unlabelled", "empty-class-folder"],
+)
 def test_bad_data_folders(tmp_path: Path, setup, message: str) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -91,7 +100,16 @@ def test_one_category_is_not_enough(pet_images: Path, tmp_path: Path) -> None:
 
 
 def test_cli_reports_missing_data_folder(tmp_path: Path, capsys) -> None:
-    status = main(["pets", "train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "m"),
-                   "--no-pretrained"])
+    status = main(
+        [
+            "pets",
+            "train",
+            "--data",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path / "m"),
+            "--no-pretrained",
+        ]
+    )
     assert status == 2
     assert "no such folder" in capsys.readouterr().err

@@ -25,10 +25,33 @@ def test_torchrun_two_cpu_processes(pet_images: Path, tmp_path: Path) -> None:
 
     out = tmp_path / "ddp-model"
     command = [
-        *torchrun(), "--standalone", "--nproc_per_node", "2", "-m", "xl_lesson3.pets", "train",
-        "--data", str(pet_images), "--out", str(out), "--arch", ARCH, "--no-pretrained",
-        "--size", "64", "--batch-size", "8", "--epochs", "1", "--freeze-epochs", "1",
-        "--workers", "0", "--device", "cpu", "--json",
+        *torchrun(),
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "xl_lesson3.pets",
+        "train",
+        "--data",
+        str(pet_images),
+        "--out",
+        str(out),
+        "--arch",
+        ARCH,
+        "--no-pretrained",
+        "--size",
+        "64",
+        "--batch-size",
+        "8",
+        "--epochs",
+        "1",
+        "--freeze-epochs",
+        "1",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--json",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(
@@ -38,7 +61,9 @@ def test_torchrun_two_cpu_processes(pet_images: Path, tmp_path: Path) -> None:
 
     printed = json.loads(done.stdout)  # rank 0 alone prints the JSON summary
     assert [row["phase"] for row in printed["history"]] == [
-        "head only, body frozen", "whole network"]
+        "head only, body frozen",
+        "whole network",
+    ]
     config = json.loads((out / "config.json").read_text())
     assert config["training"]["world_size"] == 2
     assert config["categories"] == list(CLASSES)

@@ -31,11 +31,24 @@ def test_inspect_finds_a_convnext_submodule(capsys) -> None:
     assert fc1 is model.stages[1].blocks[0].mlp.fc1
     infos = parameter_infos(fc1, n_values=3)
     assert [(i.name, i.shape) for i in infos] == [
-        ("weight", tuple(fc1.weight.shape)), ("bias", tuple(fc1.bias.shape))]
+        ("weight", tuple(fc1.weight.shape)),
+        ("bias", tuple(fc1.bias.shape)),
+    ]
     assert infos[0].values == pytest.approx(fc1.weight.flatten()[:3].tolist())
 
-    assert main(["pets", "inspect", "test_convnext", "--submodule", "stages.1.blocks.0.mlp.fc1",
-                 "--params"]) == 0
+    assert (
+        main(
+            [
+                "pets",
+                "inspect",
+                "test_convnext",
+                "--submodule",
+                "stages.1.blocks.0.mlp.fc1",
+                "--params",
+            ]
+        )
+        == 0
+    )
     assert "Linear" in capsys.readouterr().out
 
 
@@ -45,11 +58,17 @@ def test_inspect_an_exported_model(trained, capsys) -> None:
     assert "out_features=4" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["pets", "inspect", "test_convnext", "--submodule", "stages.1.blocks.0.mlp.fc7"],
-     "stages.1.blocks.0.mlp.fc1"),
-    (["pets", "inspect", "convnext_tinyy"], "convnext_tiny"),
-], ids=["unknown-submodule", "unknown-arch"])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["pets", "inspect", "test_convnext", "--submodule", "stages.1.blocks.0.mlp.fc7"],
+            "stages.1.blocks.0.mlp.fc1",
+        ),
+        (["pets", "inspect", "convnext_tinyy"], "convnext_tiny"),
+    ],
+    ids=["unknown-submodule", "unknown-arch"],
+)
 def test_inspect_errors_suggest_names(argv, message, capsys) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
@@ -65,8 +84,24 @@ def test_compare_three_models_writes_chart_and_csv(tmp_path: Path) -> None:
 
     models = ["test_convnext", "test_efficientnet", "test_resnet"]
     chart = tmp_path / "speed.png"
-    assert main(["pets", "compare", *models, "--size", "64", "--batch-size", "2",
-                 "--repeats", "1", "--out", str(chart)]) == 0
+    assert (
+        main(
+            [
+                "pets",
+                "compare",
+                *models,
+                "--size",
+                "64",
+                "--batch-size",
+                "2",
+                "--repeats",
+                "1",
+                "--out",
+                str(chart),
+            ]
+        )
+        == 0
+    )
     with Image.open(chart) as image:
         assert image.format == "PNG" and image.size[0] > 300
     with open(tmp_path / "speed.csv", newline="") as handle:

@@ -17,7 +17,8 @@ def test_validation_error_falls_below_chance(trained) -> None:
     result, _ = trained
     chance_error = 1 - 1 / len(CLASSES)
     assert [row["phase"] for row in result.history] == ["head only, body frozen"] + [
-        "whole network"] * 4
+        "whole network"
+    ] * 4
     assert result.history[-1]["error_rate"] < chance_error
     assert result.history[-1]["valid_loss"] < result.history[0]["valid_loss"]
 
@@ -77,8 +78,12 @@ def test_frozen_phase_trains_head_and_batchnorm_only() -> None:
     model = timm.create_model("test_efficientnet", pretrained=False, num_classes=3)
     freeze_body(model)
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
-    norms = {f"{name}.{leaf}" for name, module in model.named_modules()
-             if isinstance(module, torch.nn.BatchNorm2d) for leaf in ("weight", "bias")}
+    norms = {
+        f"{name}.{leaf}"
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.BatchNorm2d)
+        for leaf in ("weight", "bias")
+    }
     assert trainable == {"classifier.weight", "classifier.bias"} | norms
     assert sum(len(g["params"]) for g in param_groups(model, 1e-3)) == len(trainable)
 

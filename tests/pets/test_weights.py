@@ -28,8 +28,22 @@ def imagenet_like_state() -> dict[str, torch.Tensor]:
 
 def export_only(pet_images: Path, out: Path, *extra: str) -> int:
     """`pets train` with no epochs: loads the weights, adds the head, exports."""
-    return main(["pets", "train", "--data", str(pet_images), "--out", str(out), *TRAIN_ARGS,
-                 "--epochs", "0", "--freeze-epochs", "0", *extra])
+    return main(
+        [
+            "pets",
+            "train",
+            "--data",
+            str(pet_images),
+            "--out",
+            str(out),
+            *TRAIN_ARGS,
+            "--epochs",
+            "0",
+            "--freeze-epochs",
+            "0",
+            *extra,
+        ]
+    )
 
 
 def assert_body_loaded(out: Path, state: dict[str, torch.Tensor]) -> None:
@@ -45,7 +59,10 @@ def test_weights_safetensors(pet_images, imagenet_like_state, tmp_path) -> None:
     from safetensors.torch import save_file
 
     save_file(imagenet_like_state, tmp_path / "weights.safetensors")
-    assert export_only(pet_images, tmp_path / "m", "--weights", str(tmp_path / "weights.safetensors")) == 0
+    assert (
+        export_only(pet_images, tmp_path / "m", "--weights", str(tmp_path / "weights.safetensors"))
+        == 0
+    )
     assert_body_loaded(tmp_path / "m", imagenet_like_state)
 
 
@@ -92,11 +109,15 @@ def test_pretrained_without_weights_names_the_way_out(pet_images, tmp_path, monk
     assert not (tmp_path / "m").exists()
 
 
-@pytest.mark.parametrize("make_file, message", [
-    (lambda p: torch.save(torch.nn.Linear(2, 2), p), "not a safetensors file or a plain state"),
-    (lambda p: torch.save({"conv.weight": torch.zeros(3)}, p), "does not fit"),
-    (lambda p: None, "no such file"),
-], ids=["pickled-module", "wrong-architecture", "missing"])
+@pytest.mark.parametrize(
+    "make_file, message",
+    [
+        (lambda p: torch.save(torch.nn.Linear(2, 2), p), "not a safetensors file or a plain state"),
+        (lambda p: torch.save({"conv.weight": torch.zeros(3)}, p), "does not fit"),
+        (lambda p: None, "no such file"),
+    ],
+    ids=["pickled-module", "wrong-architecture", "missing"],
+)
 def test_bad_weights(pet_images, tmp_path, capsys, make_file, message) -> None:
     make_file(tmp_path / "w.pth")
     assert export_only(pet_images, tmp_path / "m", "--weights", str(tmp_path / "w.pth")) == 2
@@ -104,8 +125,19 @@ def test_bad_weights(pet_images, tmp_path, capsys, make_file, message) -> None:
 
 
 def test_unknown_architecture_suggests_names(pet_images, tmp_path, capsys) -> None:
-    status = main(["pets", "train", "--data", str(pet_images), "--out", str(tmp_path / "m"),
-                   "--arch", "convnext_tni", "--no-pretrained"])
+    status = main(
+        [
+            "pets",
+            "train",
+            "--data",
+            str(pet_images),
+            "--out",
+            str(tmp_path / "m"),
+            "--arch",
+            "convnext_tni",
+            "--no-pretrained",
+        ]
+    )
     assert status == 2
     err = capsys.readouterr().err
     assert "convnext_tni" in err and "convnext_tiny" in err

@@ -35,19 +35,34 @@ def _figure(rows: list[Any], title: str) -> Any:
     others = [r for r in plotted if r.family not in groups]
     scale = 12.0 if len(plotted) <= MAX_LABELLED_POINTS else 4.0  # smaller markers when crowded
     if others:  # drawn first, faint, so the named families stay visible on top
-        ax.scatter([r.seconds_per_image for r in others], [r.top1 for r in others],
-                   s=[scale * (1 + (r.param_count_m or 1) ** 0.5) for r in others],
-                   color=(0.6, 0.6, 0.6), alpha=0.35, edgecolors="none",
-                   label=f"other families ({len(others)})")
+        ax.scatter(
+            [r.seconds_per_image for r in others],
+            [r.top1 for r in others],
+            s=[scale * (1 + (r.param_count_m or 1) ** 0.5) for r in others],
+            color=(0.6, 0.6, 0.6),
+            alpha=0.35,
+            edgecolors="none",
+            label=f"other families ({len(others)})",
+        )
     for i, (family, members) in enumerate(groups.items()):
-        ax.scatter([r.seconds_per_image for r in members], [r.top1 for r in members],
-                   s=[scale * (1 + (r.param_count_m or 1) ** 0.5) for r in members],
-                   color=palette[i], alpha=0.8, edgecolors="none",
-                   label=f"{family} ({len(members)})")
+        ax.scatter(
+            [r.seconds_per_image for r in members],
+            [r.top1 for r in members],
+            s=[scale * (1 + (r.param_count_m or 1) ** 0.5) for r in members],
+            color=palette[i],
+            alpha=0.8,
+            edgecolors="none",
+            label=f"{family} ({len(members)})",
+        )
     if len(plotted) <= MAX_LABELLED_POINTS:
         for r in plotted:
-            ax.annotate(r.model, (r.seconds_per_image, r.top1), fontsize=8,
-                        xytext=(4, 3), textcoords="offset points")
+            ax.annotate(
+                r.model,
+                (r.seconds_per_image, r.top1),
+                fontsize=8,
+                xytext=(4, 3),
+                textcoords="offset points",
+            )
     ax.set_xscale("log")
     ax.set_xlabel("seconds per image (log scale; left is faster)")
     ax.set_ylabel("ImageNet top-1 accuracy (%)")
@@ -86,14 +101,23 @@ def write_chart(rows: list[Any], out: Path, title: str) -> Path:
 
 
 def _html_page(title: str, svg: str, rows: list[Any]) -> str:
-    svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE; inline SVG needs neither
+    svg = svg[svg.index("<svg") :]  # drop the XML prolog and DOCTYPE; inline SVG needs neither
     header = ("model", "family", "seconds/image", "images/s", "top-1 %", "params (M)", "px")
     body = "\n".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in (
-            r.model, r.family, f"{r.seconds_per_image:.3g}", f"{r.images_per_second:,.1f}",
-            "" if r.top1 is None else f"{r.top1:.2f}",
-            "" if r.param_count_m is None else f"{r.param_count_m:g}", r.img_size,
-        )) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(cell))}</td>"
+            for cell in (
+                r.model,
+                r.family,
+                f"{r.seconds_per_image:.3g}",
+                f"{r.images_per_second:,.1f}",
+                "" if r.top1 is None else f"{r.top1:.2f}",
+                "" if r.param_count_m is None else f"{r.param_count_m:g}",
+                r.img_size,
+            )
+        )
+        + "</tr>"
         for r in sorted(rows, key=lambda r: r.seconds_per_image)
     )
     head = "".join(f"<th>{h}</th>" for h in header)

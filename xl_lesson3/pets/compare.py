@@ -65,7 +65,8 @@ def benchmark_names() -> list[str]:
     folder = resources.files("xl_lesson3.pets").joinpath("data")
     return sorted(
         entry.name.removeprefix("benchmark-").removesuffix(".csv")
-        for entry in folder.iterdir() if entry.name.startswith("benchmark-")
+        for entry in folder.iterdir()
+        if entry.name.startswith("benchmark-")
     )
 
 
@@ -105,8 +106,13 @@ def expand_names(patterns: list[str]) -> list[str]:
 
 
 def time_model(
-    name: str, *, device: Any, batch_size: int = 16, size: int | None = None,
-    repeats: int = 5, warmup: int = 2,
+    name: str,
+    *,
+    device: Any,
+    batch_size: int = 16,
+    size: int | None = None,
+    repeats: int = 5,
+    warmup: int = 2,
 ) -> ModelSpeed:
     """Seconds per image of inference with random weights (mixed precision on CUDA)."""
     import timm
@@ -135,15 +141,27 @@ def time_model(
     seconds = elapsed / (repeats * batch_size)
     params = sum(p.numel() for p in model.parameters()) / 1e6
     return ModelSpeed(
-        model=name, family=family_of(name), seconds_per_image=seconds,
-        images_per_second=1 / seconds, top1=top1_of(name), param_count_m=round(params, 3),
-        img_size=img_size, batch_size=batch_size, device=str(device), source="measured here",
+        model=name,
+        family=family_of(name),
+        seconds_per_image=seconds,
+        images_per_second=1 / seconds,
+        top1=top1_of(name),
+        param_count_m=round(params, 3),
+        img_size=img_size,
+        batch_size=batch_size,
+        device=str(device),
+        source="measured here",
     )
 
 
 def compare_models(
-    patterns: list[str], *, device: Any, batch_size: int = 16, size: int | None = None,
-    repeats: int = 5, on_model: Any = None,
+    patterns: list[str],
+    *,
+    device: Any,
+    batch_size: int = 16,
+    size: int | None = None,
+    repeats: int = 5,
+    on_model: Any = None,
 ) -> list[ModelSpeed]:
     """Time every model the names and globs select; `on_model(i, n, name)` reports progress."""
     names = expand_names(patterns)
@@ -151,8 +169,9 @@ def compare_models(
     for i, name in enumerate(names):
         if on_model is not None:
             on_model(i, len(names), name)
-        rows.append(time_model(name, device=device, batch_size=batch_size, size=size,
-                               repeats=repeats))
+        rows.append(
+            time_model(name, device=device, batch_size=batch_size, size=size, repeats=repeats)
+        )
     return rows
 
 
@@ -176,13 +195,20 @@ def published_speeds(
         if top1 is None or not row[speed_key]:
             continue
         per_second = float(row[speed_key])
-        rows.append(ModelSpeed(
-            model=name, family=family_of(name), seconds_per_image=1 / per_second,
-            images_per_second=per_second, top1=top1,
-            param_count_m=float(row["param_count"]) if row.get("param_count") else None,
-            img_size=int(row[size_key]), batch_size=int(row[batch_key]),
-            device=benchmark, source=f"timm benchmark-{benchmark}.csv",
-        ))
+        rows.append(
+            ModelSpeed(
+                model=name,
+                family=family_of(name),
+                seconds_per_image=1 / per_second,
+                images_per_second=per_second,
+                top1=top1,
+                param_count_m=float(row["param_count"]) if row.get("param_count") else None,
+                img_size=int(row[size_key]),
+                batch_size=int(row[batch_key]),
+                device=benchmark,
+                source=f"timm benchmark-{benchmark}.csv",
+            )
+        )
     if not rows:
         raise BadInputError(f"compare --published: no model of {benchmark} matches {patterns}")
     return rows

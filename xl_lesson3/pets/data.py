@@ -98,7 +98,8 @@ def scan_images(data_dir: Path, *, label: str = "breed", check: bool = True) -> 
 
 def _image_files(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     )
 
@@ -140,7 +141,9 @@ def _find_pet_names(data_dir: Path) -> tuple[str, Path, list[tuple[Path, str]], 
 
 def _find_folders(data_dir: Path) -> tuple[str, Path, list[tuple[Path, str]], int] | None:
     pairs: list[tuple[Path, str]] = []
-    for folder in sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder in sorted(
+        p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+    ):
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
@@ -245,8 +248,12 @@ class ImageConfig:
         from timm.data import create_transform
 
         return create_transform(
-            input_size=(3, self.size, self.size), is_training=False,
-            interpolation=self.interpolation, mean=self.mean, std=self.std, crop_pct=self.crop_pct,
+            input_size=(3, self.size, self.size),
+            is_training=False,
+            interpolation=self.interpolation,
+            mean=self.mean,
+            std=self.std,
+            crop_pct=self.crop_pct,
         )
 
     def train_transform(self) -> Any:
@@ -259,8 +266,12 @@ class ImageConfig:
 
         options = {"scale": (0.35, 1.0), "hflip": 0.5, "color_jitter": 0.2, **self.augment}
         return create_transform(
-            input_size=(3, self.size, self.size), is_training=True,
-            interpolation=self.interpolation, mean=self.mean, std=self.std, **options,
+            input_size=(3, self.size, self.size),
+            is_training=True,
+            interpolation=self.interpolation,
+            mean=self.mean,
+            std=self.std,
+            **options,
         )
 
 
@@ -314,16 +325,22 @@ def make_loaders(
     from torch.utils.data import DataLoader, DistributedSampler
 
     train_set = ImageDataset(
-        [images.paths[i] for i in train_idx], [images.labels[i] for i in train_idx],
+        [images.paths[i] for i in train_idx],
+        [images.labels[i] for i in train_idx],
         image_config.train_transform(),
     )
     valid_shard = list(valid_idx)[rank::world_size]
     valid_set = ImageDataset(
-        [images.paths[i] for i in valid_shard], [images.labels[i] for i in valid_shard],
+        [images.paths[i] for i in valid_shard],
+        [images.labels[i] for i in valid_shard],
         image_config.eval_transform(),
     )
-    common = {"batch_size": batch_size, "num_workers": workers, "pin_memory": pin_memory,
-              "persistent_workers": workers > 0}
+    common = {
+        "batch_size": batch_size,
+        "num_workers": workers,
+        "pin_memory": pin_memory,
+        "persistent_workers": workers > 0,
+    }
     per_rank = -(-len(train_set) // world_size)
     drop_last = per_rank > batch_size
     if world_size > 1:

@@ -104,6 +104,7 @@ def parameter_infos(module: Any, n_values: int = 4) -> list[ParamInfo]:
     infos = []
     for name, param in module.named_parameters():
         values = param.detach().flatten()[:n_values].float().tolist()
-        infos.append(ParamInfo(name, tuple(param.shape), param.numel(), tuple(values),
-                               param.requires_grad))
+        infos.append(
+            ParamInfo(name, tuple(param.shape), param.numel(), tuple(values), param.requires_grad)
+        )
     return infos

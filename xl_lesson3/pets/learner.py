@@ -21,8 +21,18 @@ from xl_lesson3.pets.distributed import DistInfo
 from xl_lesson3.pets.model import param_groups
 
 EVENTS = (
-    "before_fit", "before_epoch", "before_train", "before_batch", "after_loss", "after_step",
-    "after_batch", "after_train", "before_validate", "after_validate", "after_epoch", "after_fit",
+    "before_fit",
+    "before_epoch",
+    "before_train",
+    "before_batch",
+    "after_loss",
+    "after_step",
+    "after_batch",
+    "after_train",
+    "before_validate",
+    "after_validate",
+    "after_epoch",
+    "after_fit",
 )
 
 
@@ -135,7 +145,8 @@ class Learner:
 
     def _autocast(self) -> Any:
         return torch.autocast(
-            self.device.type, dtype=self.amp_dtype or torch.float32,
+            self.device.type,
+            dtype=self.amp_dtype or torch.float32,
             enabled=self.amp_dtype is not None,
         )
 
@@ -267,13 +278,15 @@ class Recorder(Callback):
         self.train_images = int(seen)
 
     def after_epoch(self, learn: Learner) -> None:
-        learn.history.append({
-            "phase": learn.phase,
-            "epoch": learn.epoch,
-            "train_loss": self.train_loss,
-            "valid_loss": learn.valid_loss,
-            "error_rate": learn.error_rate,
-            "seconds": time.perf_counter() - self.epoch_start,
-            "train_images": self.train_images,
-            "train_seconds": self.train_seconds,
-        })
+        learn.history.append(
+            {
+                "phase": learn.phase,
+                "epoch": learn.epoch,
+                "train_loss": self.train_loss,
+                "valid_loss": learn.valid_loss,
+                "error_rate": learn.error_rate,
+                "seconds": time.perf_counter() - self.epoch_start,
+                "train_images": self.train_images,
+                "train_seconds": self.train_seconds,
+            }
+        )

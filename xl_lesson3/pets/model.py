@@ -59,9 +59,10 @@ def hub_cache_dir() -> Path:
     """Where huggingface_hub keeps downloads, read from the environment now (not at import)."""
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"])
-    hf_home = os.environ.get("HF_HOME") or Path(
-        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    ) / "huggingface"
+    hf_home = (
+        os.environ.get("HF_HOME")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"
+    )
     return Path(hf_home) / "hub"
 
 
@@ -124,8 +125,9 @@ def find_weights(arch: str, *, pretrained: bool, weights: Path | None = None) ->
         )
     cached = cached_weights(arch)
     if cached is not None:
-        return WeightsSource("hub-cache", cached, f"hub-cache:{cfg.hf_hub_id}",
-                             where="Hugging Face cache:")
+        return WeightsSource(
+            "hub-cache", cached, f"hub-cache:{cfg.hf_hub_id}", where="Hugging Face cache:"
+        )
     if not hub_reachable():
         repo = f"models--{cfg.hf_hub_id.replace('/', '--')}" if cfg.hf_hub_id else arch
         raise WeightsError(
@@ -199,8 +201,9 @@ def _create_from_file(arch: str, num_classes: int, path: Path, where: str = "--w
         model = timm.create_model(arch, pretrained=True, pretrained_cfg_overlay={"file": str(path)})
     except (RuntimeError, KeyError, ValueError) as timm_exc:
         model = timm.create_model(arch, pretrained=False)
-        rows = [state[f"{p}.weight"].shape[0] for p in _head_prefixes(model)
-                if f"{p}.weight" in state]
+        rows = [
+            state[f"{p}.weight"].shape[0] for p in _head_prefixes(model) if f"{p}.weight" in state
+        ]
         failure: Exception | None = timm_exc
         if rows:
             model = timm.create_model(arch, pretrained=False, num_classes=rows[0])

@@ -81,14 +81,16 @@ def predict_images(
     model.eval()
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
-            batch = torch.stack([transform(im) for im in images[start:start + batch_size]])
+            batch = torch.stack([transform(im) for im in images[start : start + batch_size]])
             probs = model(batch.to(device)).float().softmax(dim=1).cpu()  # (batch, n_categories)
             for offset, row in enumerate(probs.tolist()):
                 results.append(Prediction(Path(paths[start + offset]), categories, tuple(row)))
     return results
 
 
-def predict_dir(model_dir: Path, paths: Sequence[Path], *, device: str = "auto") -> list[Prediction]:
+def predict_dir(
+    model_dir: Path, paths: Sequence[Path], *, device: str = "auto"
+) -> list[Prediction]:
     """Load an exported model and predict `paths` with it."""
     from xl_lesson3.pets.distributed import resolve_device
     from xl_lesson3.pets.export import load_model

@@ -20,7 +20,11 @@ def format_seconds(seconds: float) -> str:
     """fast.ai's mm:ss (h:mm:ss past an hour)."""
     whole = round(seconds)
     hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+    return (
+        f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+        if hours
+        else f"{rest // 60:02d}:{rest % 60:02d}"
+    )
 
 
 def epoch_cells(row: dict[str, Any]) -> list[str]:
@@ -49,8 +53,12 @@ class ProgressTable(Callback):
             self.console.print(f"[bold]{learn.phase}[/bold]")
         self.console.print("  ".join(f"{name:<10}" for name in COLUMNS).rstrip(), style="bold")
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeRemainingColumn(), console=self.console, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
         )
         self.progress.start()
 
@@ -62,8 +70,9 @@ class ProgressTable(Callback):
 
     def before_validate(self, learn: Learner) -> None:
         self._remove()
-        self.task = self._new_task(f"epoch {learn.epoch + 1}/{learn.n_epochs} valid",
-                                   len(learn.valid_loader))
+        self.task = self._new_task(
+            f"epoch {learn.epoch + 1}/{learn.n_epochs} valid", len(learn.valid_loader)
+        )
 
     def after_valid_batch(self, learn: Learner) -> None:
         self._advance()

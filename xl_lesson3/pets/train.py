@@ -111,7 +111,9 @@ def fine_tune(
 
     if freeze_epochs:
         freeze_body(learn.model)
-        learn.fit(freeze_epochs, lr, schedule=OneCycle(pct_start=0.99), phase="head only, body frozen")
+        learn.fit(
+            freeze_epochs, lr, schedule=OneCycle(pct_start=0.99), phase="head only, body frozen"
+        )
         lr /= 2
     unfreeze(learn.model)
     if epochs:
@@ -157,9 +159,16 @@ def _train(options: TrainOptions, dist: Any, device: Any, console: Console) -> T
         model = model.to(device)
     workers = default_workers(dist.world_size) if options.workers is None else options.workers
     train_loader, valid_loader = make_loaders(
-        images, train_idx, valid_idx, image_config,
-        batch_size=options.batch_size, workers=workers, pin_memory=device.type == "cuda",
-        rank=dist.rank, world_size=dist.world_size, seed=options.seed,
+        images,
+        train_idx,
+        valid_idx,
+        image_config,
+        batch_size=options.batch_size,
+        workers=workers,
+        pin_memory=device.type == "cuda",
+        rank=dist.rank,
+        world_size=dist.world_size,
+        seed=options.seed,
     )
     say.print(
         f"model: {options.arch}, {count_params(model) / 1e6:.2f} M parameters, "
@@ -170,17 +179,29 @@ def _train(options: TrainOptions, dist: Any, device: Any, console: Console) -> T
     )
     torch.manual_seed(options.seed + dist.rank)  # different augmentation on each rank
     callbacks = [Recorder()] + ([ProgressTable(console)] if dist.is_main else [])
-    learn = Learner(model, train_loader, valid_loader, device=device, dist=dist,
-                    callbacks=callbacks)
-    fine_tune(learn, options.epochs, freeze_epochs=options.freeze_epochs, lr=options.lr,
-              lr_mult=options.lr_mult, schedule=options.schedule)
+    learn = Learner(
+        model, train_loader, valid_loader, device=device, dist=dist, callbacks=callbacks
+    )
+    fine_tune(
+        learn,
+        options.epochs,
+        freeze_epochs=options.freeze_epochs,
+        lr=options.lr,
+        lr_mult=options.lr_mult,
+        schedule=options.schedule,
+    )
     model.eval()
 
     config = make_config(
-        options.arch, images.categories, image_config.to_json(),
+        options.arch,
+        images.categories,
+        image_config.to_json(),
         label=options.label,
-        **({"species": {c: species_of(c) for c in images.categories}}
-           if options.label == "breed" and images.layout != "folders" else {}),
+        **(
+            {"species": {c: species_of(c) for c in images.categories}}
+            if options.label == "breed" and images.layout != "folders"
+            else {}
+        ),
         weights_source=source_label,
         training=_training_record(options, images, train_idx, valid_idx, learn.history, dist),
     )
@@ -207,8 +228,12 @@ def _describe_data(images: ImageSet, train_idx: list[int], valid_idx: list[int],
 
 
 def _training_record(
-    options: TrainOptions, images: ImageSet, train_idx: list[int], valid_idx: list[int],
-    history: list[dict[str, Any]], dist: Any,
+    options: TrainOptions,
+    images: ImageSet,
+    train_idx: list[int],
+    valid_idx: list[int],
+    history: list[dict[str, Any]],
+    dist: Any,
 ) -> dict[str, Any]:
     return {
         "data_layout": images.layout,

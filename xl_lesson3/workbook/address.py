@@ -152,7 +152,10 @@ class RangeAddress:
             if first.isdigit() and last.isdigit():  # whole rows, 2:5
                 return cls(sheet, int(first), 1, int(last), MAX_COL)
             if first.isalpha() and last.isalpha():  # whole columns, A:C
-                c1, c2 = column_index_from_string(first.upper()), column_index_from_string(last.upper())
+                c1, c2 = (
+                    column_index_from_string(first.upper()),
+                    column_index_from_string(last.upper()),
+                )
                 return cls(sheet, 1, min(c1, c2), MAX_ROW, max(c1, c2))
             a, b = _parse_cell(first), _parse_cell(last)
         except ValueError as exc:

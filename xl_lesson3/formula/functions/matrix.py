@@ -31,9 +31,9 @@ def mmult(array1: Block, array2: Block) -> Block:
     if array1.shape[1] != array2.shape[0]:
         return Block.error(ErrorCode.VALUE, dtype=array1.num.dtype, device=array1.num.device)
     if is_plain(array1, array2):
-        return Block(torch.matmul(array1.num, array2.num))
+        return Block(_matmul(array1.num, array2.num))
     left, right = coerce(array1, MATRIX_ENTRIES), coerce(array2, MATRIX_ENTRIES)
-    values = torch.matmul(left.num, right.num)
+    values = _matmul(left.num, right.num)
     err = None
     if left.err is not None or right.err is not None:
         non_numeric = _any_non_numeric(array1, array2)  # (b, r, 1, 1) bool
@@ -42,6 +42,19 @@ def mmult(array1: Block, array2: Block) -> Block:
         err = merge_errors(error_where(non_numeric, ErrorCode.VALUE), row_err, col_err)
         err = err.expand(*torch.broadcast_shapes(err.shape, values.shape))
     return Block(values, err=err)
+
+
+def _matmul(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    """``left @ right`` over the last two dims, without copying a shared constant per restart.
+
+    The lesson's MMULT is constant data ``(1, 1, n, k)`` times parameters ``(restarts, 1, k, m)``.
+    ``torch.matmul`` would expand the data to every restart and run a batched product; transposing
+    puts the 2-D operand on the right, where matmul folds all batch dims into one matrix product.
+    """
+    if left.shape[:-2].numel() == 1 and right.shape[:-2].numel() > 1:
+        data = left.reshape(left.shape[-2:])
+        return torch.matmul(right.transpose(-1, -2), data.transpose(-1, -2)).transpose(-1, -2)
+    return torch.matmul(left, right)
 
 
 def _any_non_numeric(*arrays: Block) -> torch.Tensor:

@@ -100,7 +100,7 @@ def _normalise(name: str) -> str:
     name = name.strip().upper()
     for prefix in _PREFIXES:
         if name.startswith(prefix):
-            return name[len(prefix):]
+            return name[len(prefix) :]
     return name
 
 
