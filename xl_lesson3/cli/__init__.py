@@ -40,15 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 bad input, 1 failed run, 0 success)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    return run_command(args, prog="xl-lesson3")
+
+
+def run_command(args: argparse.Namespace, *, prog: str) -> int:
+    """Call ``args.func``, turning our errors into one stderr line and their exit status.
+
+    Shared with ``python -m xl_lesson3.pets`` (the torchrun entry point), which has its own parser.
+    """
     try:
         return int(args.func(args) or 0)
     except XlLesson3Error as exc:
         if args.debug:
             raise
-        print(f"xl-lesson3: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("xl-lesson3: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130

@@ -12,8 +12,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from xl_lesson3.errors import XlLesson3Error
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``pets`` and its sub-commands to an existing subparsers object."""
@@ -321,14 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a pets command; exit status 2 for bad input, 1 for a failed run, 0 on success."""
+    from xl_lesson3.cli import run_command
+
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except XlLesson3Error as exc:
-        if args.debug:
-            raise
-        print(f"xl-lesson3 pets: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("xl-lesson3 pets: interrupted", file=sys.stderr)
-        return 130
+    return run_command(args, prog="xl-lesson3 pets")
