@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 
@@ -44,11 +45,24 @@ def test_same_seed_same_file(built, tmp_path):
     assert again.losses == built.losses
 
 
+def same_reading(a, b) -> bool:
+    """Equal, except that floats (cached results of arithmetic) may differ in the last bits.
+
+    The committed file was computed on another CPU; libm and summation order differ across machines.
+    """
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+    return type(a) is type(b) and a == b
+
+
 def test_committed_workbook_is_the_default_build(formulas, cached):
     committed = every_cell(
         openpyxl.load_workbook(COMMITTED), openpyxl.load_workbook(COMMITTED, data_only=True)
     )
-    assert committed == every_cell(formulas, cached)
+    rebuilt = every_cell(formulas, cached)
+    assert committed.keys() == rebuilt.keys()
+    differing = [key for key in committed if not same_reading(committed[key], rebuilt[key])]
+    assert differing == [], [(key, committed[key], rebuilt[key]) for key in differing[:5]]
 
 
 def test_another_seed_changes_only_the_parameters(built, cached, tmp_path):
