@@ -147,7 +147,8 @@ def _measure(
     import torch
     from rich.console import Console
 
-    from xl_lesson3.pets.data import ImageConfig, make_loaders, scan_images, split_indices
+    from xl_lesson3.pets.data import ImageConfig, make_loaders, split_indices
+    from xl_lesson3.pets.layouts import scan_images
     from xl_lesson3.pets.learner import Learner, OneCycle, Recorder
     from xl_lesson3.pets.model import unfreeze
     from xl_lesson3.pets.progress import ProgressTable

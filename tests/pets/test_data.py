@@ -10,8 +10,9 @@ import pytest
 from tests.pets.conftest import CLASSES, make_folder_layout, make_oxford_layout
 from xl_lesson3.cli import main
 from xl_lesson3.errors import BadInputError
-from xl_lesson3.pets.data import scan_images, split_indices
+from xl_lesson3.pets.data import split_indices
 from xl_lesson3.pets.errors import PetsDataError
+from xl_lesson3.pets.layouts import scan_images
 
 
 def test_pet_names_layout(pet_images: Path) -> None:

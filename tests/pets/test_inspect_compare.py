@@ -90,8 +90,6 @@ def test_compare_three_models_writes_chart_and_csv(tmp_path: Path) -> None:
                 "pets",
                 "compare",
                 *models,
-                "--size",
-                "64",
                 "--batch-size",
                 "2",
                 "--repeats",
@@ -109,6 +107,7 @@ def test_compare_three_models_writes_chart_and_csv(tmp_path: Path) -> None:
     assert sorted(row["model"] for row in rows) == sorted(models)
     for row in rows:
         assert float(row["seconds_per_image"]) > 0
+        assert row["img_size"] == "160"  # each model's own size, where timm publishes top-1
         assert 30 < float(row["top1"]) < 60  # published top-1 of timm's test_* models
 
 

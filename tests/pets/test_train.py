@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ import torch
 
 from tests.pets.conftest import ARCH, CLASSES
 from xl_lesson3.cli import main
-from xl_lesson3.pets.data import ImageConfig, load_rgb
+from xl_lesson3.pets.data import ImageConfig
+from xl_lesson3.pets.export import current_umask
+from xl_lesson3.pets.images import load_rgb
 
 
 def test_validation_error_falls_below_chance(trained) -> None:
@@ -27,7 +30,16 @@ def test_export_holds_safetensors_and_config(trained) -> None:
     from safetensors.torch import load_file
 
     result, out = trained
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "checkpoints",
+        "config.json",
+        "model.safetensors",
+    ]
+    # A finished run keeps the best epoch as a model folder and nothing to resume.
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["best"]
+    # Files follow the umask like any file the user writes (mkstemp alone would give 0600).
+    for path in [p for p in out.rglob("*") if p.is_file()]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~current_umask(), path
     config = json.loads((out / "config.json").read_text())
     assert config["architecture"] == ARCH
     assert config["categories"] == list(CLASSES)

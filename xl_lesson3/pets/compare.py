@@ -71,20 +71,33 @@ def benchmark_names() -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def published_top1() -> dict[str, float]:
-    """Best ImageNet top-1 per name, with tag (``resnet18.a1_in1k``) and without (``resnet18``)."""
-    best: dict[str, float] = {}
+def published_results() -> dict[tuple[str, int], dict[str, float]]:
+    """timm's ImageNet results: (architecture, test size) -> {full name with tag: top-1}."""
+    table: dict[tuple[str, int], dict[str, float]] = {}
     for row in _read_csv("results-imagenet.csv"):
-        top1 = float(row["top1"])
-        for key in (row["model"], row["model"].split(".")[0]):
-            best[key] = max(top1, best.get(key, top1))
-    return best
+        arch = row["model"].split(".")[0]
+        table.setdefault((arch, int(row["img_size"])), {})[row["model"]] = float(row["top1"])
+    return table
 
 
-def top1_of(name: str) -> float | None:
-    """ImageNet top-1 of a timm name (best over its tags and test sizes), None if unpublished."""
-    table = published_top1()
-    return table.get(name, table.get(name.split(".")[0]))
+def default_tag_name(name: str) -> str:
+    """`name` with timm's default pretrained tag when it has none: convnext_tiny ->
+    convnext_tiny.in12k_ft_in1k (what ``timm.create_model(name, pretrained=True)`` loads)."""
+    if "." in name:
+        return name
+    from timm.models import get_arch_pretrained_cfgs
+
+    tags = list(get_arch_pretrained_cfgs(name))
+    return tags[0] if tags else name
+
+
+def top1_of(name: str, img_size: int) -> float | None:
+    """ImageNet top-1 of exactly this model, tag and test size (None if timm publishes none).
+
+    An untagged name means timm's default tag. No other tag or size stands in for it.
+    """
+    full = default_tag_name(name)
+    return published_results().get((full.split(".")[0], int(img_size)), {}).get(full)
 
 
 def expand_names(patterns: list[str]) -> list[str]:
@@ -145,7 +158,7 @@ def time_model(
         family=family_of(name),
         seconds_per_image=seconds,
         images_per_second=1 / seconds,
-        top1=top1_of(name),
+        top1=top1_of(name, img_size),
         param_count_m=round(params, 3),
         img_size=img_size,
         batch_size=batch_size,
@@ -178,37 +191,47 @@ def compare_models(
 def published_speeds(
     benchmark: str = DEFAULT_BENCHMARK, patterns: Sequence[str] = ()
 ) -> list[ModelSpeed]:
-    """Rows of a shipped timm benchmark CSV that have a published top-1 (optionally filtered)."""
+    """Rows of a shipped timm benchmark CSV joined to timm's ImageNet results.
+
+    A benchmark row times an architecture at one image size; each published result of that
+    architecture at that same size (one per weight tag) becomes one row, named with its tag. A
+    benchmark row without such a result is left out: no other size or tag stands in for it.
+    `patterns` are globs matched against the architecture or the tagged name.
+    """
     if benchmark not in benchmark_names():
         raise BadInputError(
             f"--benchmark: {benchmark!r} is not shipped (have: {', '.join(benchmark_names())})"
         )
+    results = published_results()
     rows = []
     for row in _read_csv(f"benchmark-{benchmark}.csv"):
-        name = row["model"]
-        if patterns and not any(fnmatch.fnmatchcase(name, p) for p in patterns):
-            continue
+        arch = row["model"]
         speed_key = next(k for k in row if k.endswith("_samples_per_sec"))
         size_key = next(k for k in row if k.endswith("img_size"))
         batch_key = next(k for k in row if k.endswith("batch_size"))
-        top1 = top1_of(name)
-        if top1 is None or not row[speed_key]:
+        if not row[speed_key] or not row[size_key]:
             continue
+        size = int(row[size_key])
         per_second = float(row[speed_key])
-        rows.append(
-            ModelSpeed(
-                model=name,
-                family=family_of(name),
-                seconds_per_image=1 / per_second,
-                images_per_second=per_second,
-                top1=top1,
-                param_count_m=float(row["param_count"]) if row.get("param_count") else None,
-                img_size=int(row[size_key]),
-                batch_size=int(row[batch_key]),
-                device=benchmark,
-                source=f"timm benchmark-{benchmark}.csv",
+        for full, top1 in sorted(results.get((arch, size), {}).items()):
+            if patterns and not any(
+                fnmatch.fnmatchcase(arch, p) or fnmatch.fnmatchcase(full, p) for p in patterns
+            ):
+                continue
+            rows.append(
+                ModelSpeed(
+                    model=full,
+                    family=family_of(arch),
+                    seconds_per_image=1 / per_second,
+                    images_per_second=per_second,
+                    top1=top1,
+                    param_count_m=float(row["param_count"]) if row.get("param_count") else None,
+                    img_size=size,
+                    batch_size=int(row[batch_key]),
+                    device=benchmark,
+                    source=f"timm benchmark-{benchmark}.csv + results-imagenet.csv",
+                )
             )
-        )
     if not rows:
         raise BadInputError(f"compare --published: no model of {benchmark} matches {patterns}")
     return rows

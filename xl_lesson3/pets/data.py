@@ -1,188 +1,46 @@
-"""Labelled pet images: find them in a folder, split them, load them as timm-ready tensors.
+"""Pet images as timm-ready tensors: the seeded split, preprocessing, datasets and loaders.
 
-Three layouts are understood (checked in this order):
-
-- ``oxford-pet``: torchvision's ``OxfordIIITPet`` layout, ``oxford-iiit-pet/images/*.jpg`` plus
-  ``annotations/{trainval,test}.txt`` (lines ``Abyssinian_100 1 1 1``: id, class, species, breed);
-- ``pet-names``: a folder of images named like the Oxford-IIIT Pet files, ``great_pyrenees_173.jpg``;
-  the label is the name before ``_<number>`` and capitalised names are cats (fast.ai's labelling);
-- ``folders``: one sub-folder per category (``cats/``, ``dogs/``), like torchvision's ``ImageFolder``.
-
-Categories are always sorted (fast.ai's ``CategoryMap``), so the same images give the same output
-order whatever the layout. Unreadable images are left out and counted, never a crash mid-epoch.
+Finding and labelling the images is `xl_lesson3.pets.layouts`; opening them safely is
+`xl_lesson3.pets.images`. Here the found images become a train/valid split (the layout's own split
+when it gives one) and DataLoaders whose shuffling and augmentation depend only on the seed, the
+rank and the epoch, so two runs with the same ``--seed`` see the same batches.
 """
 
 from __future__ import annotations
 
-import os
 import random
-import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xl_lesson3.pets.errors import PetsDataError
+from xl_lesson3.pets.images import load_rgb
+from xl_lesson3.pets.layouts import ImageSet
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
-PET_NAME = re.compile(r"^(.+)_\d+\.jpe?g$", re.IGNORECASE)
-LABELS = ("breed", "species")
-
-
-@dataclass(frozen=True)
-class ImageSet:
-    """Labelled images found under `root`; `labels[i]` indexes `categories` for `paths[i]`."""
-
-    root: Path
-    layout: str
-    paths: tuple[Path, ...]
-    labels: tuple[int, ...]
-    categories: tuple[str, ...]
-    skipped: tuple[Path, ...] = ()  # unreadable images that were left out
-    unlabelled: int = 0  # image files whose name or place gives no label
-
-    def __len__(self) -> int:
-        return len(self.paths)
+MIN_SIZE = 16
+MAX_SIZE = 1024  # the largest timm models take 448-896 px; more only costs memory
 
 
-def species_of(breed: str) -> str:
-    """Oxford-IIIT Pet convention: capitalised breed names are cats, lower-case ones are dogs."""
-    return "cat" if breed[:1].isupper() else "dog"
+def check_size(size: int, where: str = "--size") -> int:
+    """`size` if it is a usable square image size in pixels, else one clear line."""
+    if isinstance(size, bool) or not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
+        raise PetsDataError(f"{where}: {size!r} px is not between {MIN_SIZE} and {MAX_SIZE}")
+    return size
 
 
-def scan_images(data_dir: Path, *, label: str = "breed", check: bool = True) -> ImageSet:
-    """Find labelled images under `data_dir` in any known layout.
-
-    `label` is ``breed`` (the category) or ``species`` (cat/dog, pet layouts only). With `check`,
-    every image is decoded once (at reduced size) and unreadable ones are left out.
-    """
-    data_dir = Path(data_dir)
-    where = f"--data {data_dir}"
-    if label not in LABELS:
-        raise PetsDataError(f"--label: {label!r} is not one of {', '.join(LABELS)}")
-    if not data_dir.exists():
-        raise PetsDataError(f"{where}: no such folder")
-    if not data_dir.is_dir():
-        raise PetsDataError(f"{where}: not a folder")
-    found = _find_oxford_pet(data_dir) or _find_pet_names(data_dir) or _find_folders(data_dir)
-    if found is None:
-        raise PetsDataError(_describe_unlabelled(data_dir))
-    layout, root, pairs, unlabelled = found
-    if label == "species":
-        if layout == "folders":
-            raise PetsDataError(f"{where}: --label species needs Pet-style file names")
-        pairs = [(path, species_of(name)) for path, name in pairs]
-    skipped: list[Path] = []
-    if check:
-        readable = _readable_all([path for path, _ in pairs])
-        skipped = [path for (path, _), ok in zip(pairs, readable) if not ok]
-        pairs = [pair for pair, ok in zip(pairs, readable) if ok]
-    categories = tuple(sorted({name for _, name in pairs}))
-    if len(categories) < 2:
+def dataset_split(images: ImageSet, valid_pct: float, seed: int) -> tuple[list[int], list[int]]:
+    """(train, valid) indices: the layout's own split if it has one, else a seeded random one."""
+    if not images.has_split:
+        return split_indices(len(images), valid_pct, seed)
+    train = [i for i, split in enumerate(images.splits) if split == "train"]
+    valid = [i for i, split in enumerate(images.splits) if split == "valid"]
+    if not train or not valid:
         raise PetsDataError(
-            f"{where}: found {len(pairs)} readable labelled image(s) in {len(categories)} "
-            "category; training needs at least 2 categories"
+            f"--data {images.root}: the train/ and valid/ folders need readable images in "
+            f"category folders (found {len(train)} train, {len(valid)} valid)"
         )
-    index = {name: i for i, name in enumerate(categories)}
-    return ImageSet(
-        root=root,
-        layout=layout,
-        paths=tuple(path for path, _ in pairs),
-        labels=tuple(index[name] for _, name in pairs),
-        categories=categories,
-        skipped=tuple(skipped),
-        unlabelled=unlabelled,
-    )
-
-
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-    )
-
-
-def _find_oxford_pet(data_dir: Path) -> tuple[str, Path, list[tuple[Path, str]], int] | None:
-    for root in (data_dir, data_dir / "oxford-iiit-pet"):
-        lists = [root / "annotations" / f"{part}.txt" for part in ("trainval", "test")]
-        lists = [p for p in lists if p.is_file()]
-        if not lists or not (root / "images").is_dir():
-            continue
-        pairs: list[tuple[Path, str]] = []
-        missing = 0
-        for list_path in lists:
-            for line in list_path.read_text(encoding="utf-8").splitlines():
-                if not line.strip() or line.startswith("#"):
-                    continue
-                image_id = line.split()[0]
-                path = root / "images" / f"{image_id}.jpg"
-                if path.is_file():
-                    pairs.append((path, image_id.rsplit("_", 1)[0]))
-                else:
-                    missing += 1
-        listed = {p for p, _ in pairs}
-        unlabelled = sum(1 for p in _image_files(root / "images") if p not in listed)
-        return "oxford-pet", root, pairs, unlabelled + missing
-    return None
-
-
-def _find_pet_names(data_dir: Path) -> tuple[str, Path, list[tuple[Path, str]], int] | None:
-    for root in (data_dir, data_dir / "images"):
-        if not root.is_dir():
-            continue
-        files = _image_files(root)
-        pairs = [(p, m.group(1)) for p in files if (m := PET_NAME.match(p.name))]
-        if pairs:
-            return "pet-names", root, pairs, len(files) - len(pairs)
-    return None
-
-
-def _find_folders(data_dir: Path) -> tuple[str, Path, list[tuple[Path, str]], int] | None:
-    pairs: list[tuple[Path, str]] = []
-    for folder in sorted(
-        p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
-    ):
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if Path(name).suffix.lower() in IMAGE_SUFFIXES and not name.startswith("."):
-                    pairs.append((Path(dirpath) / name, folder.name))
-    if not pairs:
-        return None
-    return "folders", data_dir, pairs, len(_image_files(data_dir))
-
-
-def _describe_unlabelled(data_dir: Path) -> str:
-    n_images = len(_image_files(data_dir))
-    if n_images == 0:
-        return (
-            f"--data {data_dir}: no images found (expected Pet-style names like "
-            "Abyssinian_12.jpg, an oxford-iiit-pet folder, or one sub-folder per category)"
-        )
-    return (
-        f"--data {data_dir}: {n_images} image(s) but no labels: names do not look like "
-        "BREED_123.jpg and there are no category sub-folders"
-    )
-
-
-def _readable(path: Path) -> bool:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            image.draft("RGB", (64, 64))  # JPEG: decode at 1/8 scale, still reads every byte
-            image.load()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return False
-    return True
-
-
-def _readable_all(paths: Sequence[Path]) -> list[bool]:
-    # Pillow releases the GIL while decoding, so threads check a 7,000-image folder in seconds.
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        return list(pool.map(_readable, paths))
+    return train, valid
 
 
 def split_indices(n_items: int, valid_pct: float, seed: int) -> tuple[list[int], list[int]]:
@@ -275,14 +133,6 @@ class ImageConfig:
         )
 
 
-def load_rgb(path: Path) -> Any:
-    """Open an image as an RGB PIL image (CMYK, palette and grey files are converted)."""
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return image.convert("RGB")
-
-
 class ImageDataset:
     """A map-style dataset of (image tensor (3, size, size), label) pairs.
 
@@ -317,8 +167,8 @@ def make_loaders(
 ) -> tuple[Any, Any]:
     """Train and valid DataLoaders; under DDP each rank gets its shard of both.
 
-    Training shuffles (a DistributedSampler under DDP) and drops a last partial batch when there is
-    more than one batch (BatchNorm cannot train on a batch of one). Validation is split rank by rank
+    Training shuffles (a DistributedSampler under DDP; both reseeded each epoch by the learner) and
+    drops a last partial batch when there is more than one. Validation is split rank by rank
     without padding, so summing over ranks counts every valid image exactly once.
     """
     import torch
@@ -342,7 +192,12 @@ def make_loaders(
         "persistent_workers": workers > 0,
     }
     per_rank = -(-len(train_set) // world_size)
-    drop_last = per_rank > batch_size
+    if per_rank < 2:
+        raise PetsDataError(
+            f"--data: {len(train_set)} training image(s) for {world_size} process(es); each "
+            "needs at least 2 (BatchNorm cannot train on one image)"
+        )
+    drop_last = per_rank > batch_size  # fast.ai drops a last partial batch too
     if world_size > 1:
         sampler = DistributedSampler(train_set, world_size, rank, shuffle=True, seed=seed)
         train_loader = DataLoader(train_set, sampler=sampler, drop_last=drop_last, **common)

@@ -38,6 +38,31 @@ class DistInfo:
         dist.all_reduce(on_device)
         return on_device.cpu()
 
+    def average_buffers(self, model: Any) -> None:
+        """Average floating-point buffers (BatchNorm running statistics) over all ranks."""
+        if self.world_size == 1:
+            return
+        import torch
+        import torch.distributed as dist
+
+        with torch.no_grad():
+            for buffer in model.buffers():
+                if buffer.is_floating_point():
+                    dist.all_reduce(buffer)
+                    buffer.div_(self.world_size)
+
+    def broadcast_float(self, value: float, device: Any) -> float:
+        """Rank 0's `value` on every rank (itself in a single process)."""
+        if self.world_size == 1:
+            return value
+        import torch
+        import torch.distributed as dist
+
+        tensor = torch.tensor([value], dtype=torch.float64)
+        tensor = tensor.to(device) if device.type == "cuda" else tensor
+        dist.broadcast(tensor, src=0)
+        return float(tensor.cpu()[0])
+
     def barrier(self) -> None:
         """Wait for every rank (a no-op in a single process)."""
         if self.world_size > 1:

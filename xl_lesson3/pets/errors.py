@@ -31,3 +31,7 @@ class ImageError(BadInputError):
 
 class UnknownSubmoduleError(BadInputError):
     """A dotted submodule path that the model does not have; the message suggests close ones."""
+
+
+class ModelSizeError(BadInputError):
+    """An image size (or batch size) the chosen model cannot run at."""

@@ -49,7 +49,9 @@ class Callback:
 class Learner:
     """Model, data, optimiser and callbacks; `fit` trains, `history` keeps one row per epoch.
 
-    `model` is the plain module (never the DDP wrapper); `dist` says which rank this is.
+    `model` is the plain module (never the DDP wrapper); `dist` says which rank this is. With a
+    `seed`, every epoch's shuffle and augmentation depend only on (seed, rank, epoch), so two runs
+    agree and a resumed run continues as the interrupted one would have.
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class Learner:
         device: torch.device,
         dist: DistInfo | None = None,
         callbacks: Iterable[Callback] = (),
+        seed: int | None = None,
     ) -> None:
         self.model = model
         self.train_loader = train_loader
@@ -71,7 +74,9 @@ class Learner:
         self.loss_fn = nn.CrossEntropyLoss()
         self.history: list[dict[str, Any]] = []
         self.phase = ""
-        self.epochs_done = 0  # over all fits; seeds the distributed sampler's shuffle
+        self.epochs_done = 0  # over all fits; seeds the shuffle and the augmentation
+        self.seed = seed
+        self.validate_each_epoch = True
         # Mixed precision on CUDA: bfloat16 where supported (no loss scaling), else float16.
         self.amp_dtype: torch.dtype | None = None
         if device.type == "cuda":
@@ -96,22 +101,27 @@ class Learner:
         schedule: Callback | None = None,
         weight_decay: float = 0.01,
         phase: str = "",
+        start_epoch: int = 0,
+        opt_state: dict[str, Any] | None = None,
     ) -> None:
         """Train the parameters that require grad for `n_epochs` with AdamW.
 
         `lr` is the peak rate of the last layer group, ``lr / lr_mult`` that of the first.
-        `schedule` (e.g. `OneCycle`) is a callback for this fit only.
+        `schedule` (e.g. `OneCycle`) is a callback for this fit only. A resumed fit starts at
+        `start_epoch` with the optimiser state `opt_state` of a checkpoint.
         """
         groups = param_groups(self.model, lr, lr_mult=lr_mult, weight_decay=weight_decay)
         # fast.ai's Adam defaults (beta2 0.99, eps 1e-5) suit short fine-tunes better than 0.999.
         self.opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99), eps=1e-5)
+        if opt_state is not None:
+            self.opt.load_state_dict(opt_state)
         self.train_model = self._wrap_for_training()
         self.n_epochs, self.phase = n_epochs, phase
         extra = [schedule] if schedule is not None else []
         self.callbacks += extra
         try:
             self.event("before_fit")
-            for self.epoch in range(n_epochs):
+            for self.epoch in range(start_epoch, n_epochs):
                 self._one_epoch()
         except CancelFit:
             pass
@@ -133,7 +143,8 @@ class Learner:
     def _one_epoch(self) -> None:
         self.event("before_epoch")
         self._train()
-        self._validate()
+        if self.validate_each_epoch:
+            self._validate()
         self.event("after_epoch")
         self.epochs_done += 1
 
@@ -155,6 +166,11 @@ class Learner:
         sampler = getattr(self.train_loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(self.epochs_done)
+        if self.seed is not None:
+            generator = getattr(self.train_loader, "generator", None)
+            if generator is not None:
+                generator.manual_seed(self.seed + self.epochs_done)
+            seed_everything(self.seed + 1000 * self.dist.rank + self.epochs_done)
         self.n_iter = len(self.train_loader)
         self.event("before_train")
         for i, (images, targets) in enumerate(self.train_loader):
@@ -177,6 +193,9 @@ class Learner:
         self.event("after_step")
 
     def _validate(self) -> None:
+        # Ranks validate (and rank 0 exports) the same weights: DDP keeps parameters equal, but
+        # each rank's BatchNorm running statistics come from its own batches.
+        self.dist.average_buffers(self.model)
         self.model.eval()
         self.event("before_validate")
         # (loss sum, wrong, count) over this rank, kept on the device: no sync per batch.
@@ -234,6 +253,17 @@ class Cosine(Callback):
         lr_scale = 1 - (1 - 1 / self.div_final) * _cos_ramp(learn.pct_train)
         for group in learn.opt.param_groups:
             group["lr"] = group["max_lr"] * lr_scale
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's `random` (timm's RandomResizedCrop uses it), numpy and torch."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
 
 
 def sum_dtype(device: torch.device) -> torch.dtype:

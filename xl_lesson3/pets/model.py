@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import difflib
 import os
+import pickle
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from xl_lesson3.pets.errors import UnknownArchitectureError, WeightsError
+from xl_lesson3.pets.errors import ModelSizeError, UnknownArchitectureError, WeightsError
 
 DEFAULT_ARCH = "convnext_tiny.fb_in22k"
 _TRUE = {"1", "true", "yes", "on"}
@@ -82,13 +83,22 @@ def cached_weights(arch: str) -> Path | None:
 
 
 def hub_reachable(timeout_s: float = 3.0) -> bool:
-    """False when HF_HUB_OFFLINE is set or the hub's host does not answer within `timeout_s`."""
+    """False when HF_HUB_OFFLINE is set or the hub (or the proxy to it) does not answer.
+
+    Behind HTTPS_PROXY/HTTP_PROXY (unless NO_PROXY names the hub) the proxy is what must answer.
+    """
+    from urllib.request import getproxies, proxy_bypass
+
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
         return False
     url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    port = url.port or (443 if url.scheme == "https" else 80)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    proxy = getproxies().get(url.scheme)
+    if proxy and not proxy_bypass(host):
+        proxy_url = urlparse(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = proxy_url.hostname or "", proxy_url.port or 80
     try:
-        with socket.create_connection((url.hostname or "", port), timeout=timeout_s):
+        with socket.create_connection((host, port), timeout=timeout_s):
             return True
     except OSError:
         return False
@@ -141,24 +151,107 @@ def find_weights(arch: str, *, pretrained: bool, weights: Path | None = None) ->
 
 def create_model(
     arch: str,
-    num_classes: int,
+    num_classes: int | None = None,
     *,
     pretrained: bool = False,
     weights: Path | None = None,
     source: WeightsSource | None = None,
+    model_args: dict[str, Any] | None = None,
 ) -> tuple[Any, str]:
-    """A timm model with a new `num_classes` head; returns (model, where its weights came from).
+    """A timm model, with a new `num_classes` head if given; returns (model, weights' origin).
 
     Pass `source` from `find_weights`, or `pretrained`/`weights` to let this call find it.
+    `model_args` go to `timm.create_model` (``img_size`` for a fixed-size model, see `plan_size`).
     """
     import timm
 
+    kwargs = dict(model_args or {})
     source = source or find_weights(arch, pretrained=pretrained, weights=weights)
     if source.path is not None:  # a file given, or found in the Hugging Face cache
-        model = _create_from_file(arch, num_classes, source.path, where=source.where)
+        model = _create_from_file(arch, source.path, where=source.where, **kwargs)
+        if num_classes is not None:
+            model.reset_classifier(num_classes)
     else:
-        model = timm.create_model(arch, pretrained=source.kind == "hub", num_classes=num_classes)
+        if num_classes is not None:
+            kwargs["num_classes"] = num_classes
+        model = timm.create_model(arch, pretrained=source.kind == "hub", **kwargs)
     return model, source.label
+
+
+def native_input(arch: str) -> tuple[int, bool]:
+    """(input size in px, whether it is fixed) from `arch`'s pretrained config.
+
+    Fixed-size models (ViT, Swin, SwinV2, LeViT, BEiT, DeiT...) build position embeddings or
+    attention windows for that one size.
+    """
+    cfg = _pretrained_cfg(arch)
+    if cfg is None:
+        import timm
+
+        values = timm.create_model(arch, pretrained=False).pretrained_cfg
+        return int(values["input_size"][-1]), bool(values.get("fixed_input_size"))
+    return int(cfg.input_size[-1]), bool(cfg.fixed_input_size)
+
+
+def plan_size(arch: str, size: int | None) -> tuple[int, dict[str, Any]]:
+    """(image size, extra `create_model` arguments) for `arch` at `size` (None: its own size).
+
+    A fixed-size model asked for another size is built with ``img_size`` (timm resamples its
+    position embedding); `check_runs` then proves the model can run at that size.
+    """
+    from xl_lesson3.pets.data import check_size
+
+    native, fixed = native_input(arch)
+    if size is None or size == native:
+        return native, {}
+    check_size(size)
+    return size, ({"img_size": size} if fixed else {})
+
+
+def check_runs(model: Any, arch: str, size: int, batch_size: int = 2) -> None:
+    """Run `model` once on a blank (1, 3, size, size) batch; a failure is one line on --size.
+
+    Also refuses a batch size of 1 for models with BatchNorm, which cannot train on one image.
+    """
+    import torch
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    if batch_size < 2 and any(isinstance(m, _BatchNorm) for m in model.modules()):
+        raise ModelSizeError(
+            f"--batch-size {batch_size}: {arch} has BatchNorm layers, which cannot train on "
+            "one image per batch; use 2 or more"
+        )
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            model(torch.zeros(1, 3, size, size))
+    except (RuntimeError, AssertionError, ValueError, IndexError) as exc:
+        message = " ".join(str(exc).split())[:200]
+        raise ModelSizeError(
+            f"--size {size}: {arch} cannot run on {size} px images ({message})"
+        ) from exc
+    finally:
+        model.train(was_training)
+
+
+def build_for_size(
+    arch: str, size: int | None, source: WeightsSource
+) -> tuple[Any, str, int, dict[str, Any]]:
+    """The model `source` gives, built for `size`; returns (model, origin, size, model_args)."""
+    size, model_args = plan_size(arch, size)
+    native, _ = native_input(arch)
+    try:
+        model, label = create_model(arch, source=source, model_args=model_args)
+    except (TypeError, AssertionError, ValueError, RuntimeError) as exc:
+        if not model_args:
+            raise
+        message = " ".join(str(exc).split())[:200]
+        raise ModelSizeError(
+            f"--size {size}: {arch} has a fixed input size of {native} px and timm cannot build "
+            f"it for {size} px ({message}); leave out --size to use {native}"
+        ) from exc
+    return model, label, size, model_args
 
 
 def read_state_dict(path: Path, where: str = "--weights") -> dict[str, Any]:
@@ -173,7 +266,12 @@ def read_state_dict(path: Path, where: str = "--weights") -> dict[str, Any]:
 
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
+    except pickle.UnpicklingError as exc:
+        raise WeightsError(
+            f"{where} {path}: refusing a pickled file that holds Python objects, not only "
+            "tensors (save a state dict or .safetensors)"
+        ) from exc
+    except Exception as exc:  # safetensors and torch raise many types for a foreign file
         raise WeightsError(
             f"{where} {path}: not a safetensors file or a plain state dict ({exc})"[:400]
         ) from exc
@@ -185,38 +283,37 @@ def read_state_dict(path: Path, where: str = "--weights") -> dict[str, Any]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def _create_from_file(arch: str, num_classes: int, path: Path, where: str = "--weights") -> Any:
-    """Load a weights file strictly, then give the model a new `num_classes` head.
+def _create_from_file(arch: str, path: Path, where: str = "--weights", **kwargs: Any) -> Any:
+    """Load a weights file strictly into `arch` with the head the file has.
 
-    timm loads the file (its checkpoint filters convert original-format weights) into a model with
-    the pretrained config's head, strictly: every tensor must fit, so a wrong file fails loudly.
-    (Asking timm for `num_classes` directly would load non-strictly and could leave the body
-    random.) A file whose head has another size (an earlier fine-tune) is loaded into a model
-    with that head instead. Then `reset_classifier(num_classes)`.
+    timm loads the file (its checkpoint filters convert original-format weights, and resample a
+    ViT's position embedding for another ``img_size``) into a model with the pretrained config's
+    head, strictly: every tensor must fit, so a wrong file fails loudly. (Asking timm for
+    `num_classes` directly would load non-strictly and could leave the body random.) A file whose
+    head has another size (an earlier fine-tune) is loaded into a model with that head instead.
     """
     import timm
 
     state = read_state_dict(path, where)  # checks the file before timm sees it
     try:
-        model = timm.create_model(arch, pretrained=True, pretrained_cfg_overlay={"file": str(path)})
+        return timm.create_model(
+            arch, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs
+        )
     except (RuntimeError, KeyError, ValueError) as timm_exc:
-        model = timm.create_model(arch, pretrained=False)
+        model = timm.create_model(arch, pretrained=False, **kwargs)
         rows = [
             state[f"{p}.weight"].shape[0] for p in _head_prefixes(model) if f"{p}.weight" in state
         ]
-        failure: Exception | None = timm_exc
+        failure: Exception = timm_exc
         if rows:
-            model = timm.create_model(arch, pretrained=False, num_classes=rows[0])
+            model = timm.create_model(arch, pretrained=False, num_classes=rows[0], **kwargs)
             try:
                 model.load_state_dict(state, strict=True)
-                failure = None
+                return model
             except RuntimeError as exc:
                 failure = exc
-        if failure is not None:
-            message = " ".join(str(failure).split())
-            raise WeightsError(f"{where} {path}: does not fit {arch}: {message}"[:400]) from failure
-    model.reset_classifier(num_classes)
-    return model
+        message = " ".join(str(failure).split())
+        raise WeightsError(f"{where} {path}: does not fit {arch}: {message}"[:400]) from failure
 
 
 def _head_prefixes(model: Any) -> tuple[str, ...]:
