@@ -86,3 +86,52 @@ def trained(pet_images: Path, tmp_path_factory: pytest.TempPathFactory):
         seed=42,
     )
     return train(options), out
+
+
+def make_split_layout(pet_images: Path, dest: Path) -> Path:
+    """fast.ai's GrandparentSplitter shape: train/<class>/ and valid/<class>/ (every 4th valid)."""
+    for path in sorted(pet_images.glob("*.jpg")):
+        number = int(path.stem.rsplit("_", 1)[1])
+        split = "valid" if number % 4 == 0 else "train"
+        folder = dest / split / class_of(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / path.name)
+    return dest
+
+
+def copy_pet_names(pet_images: Path, dest: Path) -> Path:
+    """The Pet-style folder itself, copied."""
+    shutil.copytree(pet_images, dest / "images")
+    return dest / "images"
+
+
+LAYOUTS = {
+    "pet-names": copy_pet_names,
+    "folders": make_folder_layout,
+    "oxford-pet": make_oxford_layout,
+    "split-folders": make_split_layout,
+}
+
+
+def train_argv(data: Path, out: Path, arch: str = ARCH, *extra: str) -> list[str]:
+    """`pets train` arguments for a quick CPU run: no pretrained weights, 1 thread, no workers."""
+    return [
+        "pets",
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--arch",
+        arch,
+        "--no-pretrained",
+        "--batch-size",
+        "16",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        *extra,
+    ]
