@@ -205,6 +205,7 @@ def prepare(options: TrainOptions, dist: Any, device: Any, say: Console) -> Prep
     from xl_lesson3.pets.learner import seed_everything
 
     source = find_weights(options.arch, pretrained=options.pretrained, weights=options.weights)
+    seed_everything(options.seed)  # the same random weights (without pretrained) on every rank
     model, label, size, model_args = build_for_size(options.arch, options.size, source)
     check_runs(model, options.arch, size, options.batch_size)
     images = scan_images(Path(options.data), label=options.label)
