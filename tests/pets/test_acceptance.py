@@ -51,7 +51,7 @@ def reevaluate(model_dir: Path, data: Path):
 def assert_reported_equals_export(model_dir: Path, data: Path) -> dict:
     result, config = reevaluate(model_dir, data)
     last = config["training"]["history"][-1]
-    assert result.valid_loss == pytest.approx(last["valid_loss"], rel=1e-4)
+    assert result.valid_loss == pytest.approx(last["valid_loss"], rel=1e-5)
     assert result.error_rate == pytest.approx(last["error_rate"], abs=1e-9)
     return config
 

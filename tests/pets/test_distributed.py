@@ -1,4 +1,8 @@
-"""DDP under torchrun: two CPU processes (gloo) train on the tiny set; rank 0 exports."""
+"""DDP under torchrun: two CPU processes (gloo) train on the tiny set; rank 0 exports.
+
+The model has BatchNorm (test_efficientnet): each rank's running statistics come from its own
+batches, so the reported validation numbers equal the export's only if they are synchronised.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.pets.conftest import ARCH, CLASSES
+from tests.pets.conftest import CLASSES
+
+BN_ARCH = "test_efficientnet"
 
 
 def torchrun() -> list[str]:
@@ -22,6 +28,7 @@ def torchrun() -> list[str]:
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(pet_images: Path, tmp_path: Path) -> None:
     from xl_lesson3.pets.export import load_model
+    from xl_lesson3.pets.interpret import interpret, valid_paths
 
     out = tmp_path / "ddp-model"
     command = [
@@ -37,7 +44,7 @@ def test_torchrun_two_cpu_processes(pet_images: Path, tmp_path: Path) -> None:
         "--out",
         str(out),
         "--arch",
-        ARCH,
+        BN_ARCH,
         "--no-pretrained",
         "--size",
         "64",
@@ -71,5 +78,11 @@ def test_torchrun_two_cpu_processes(pet_images: Path, tmp_path: Path) -> None:
     # halves); the recorded train loss counts both ranks' images.
     per_rank = -(-config["training"]["n_train"] // 2)
     assert printed["history"][-1]["train_images"] == 2 * (per_rank // 8) * 8
-    model, _ = load_model(out)
-    assert model.head.fc.out_features == len(CLASSES)
+    model, config = load_model(out)
+    assert model.get_classifier().out_features == len(CLASSES)
+    # The table's numbers are the exported model's: re-evaluate the export on the same images.
+    paths, labels = valid_paths(config, pet_images)
+    again = interpret(model, config, paths, labels)
+    last = printed["history"][-1]
+    assert again.valid_loss == pytest.approx(last["valid_loss"], rel=1e-5)
+    assert again.error_rate == pytest.approx(last["error_rate"], abs=1e-9)
