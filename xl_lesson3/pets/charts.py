@@ -27,10 +27,12 @@ OFFSETS = ((5, 4), (5, -11), (-5, 4), (-5, -11), (0, 9), (0, -16), (10, 12), (10
 
 
 def palette() -> list[tuple[float, float, float]]:
-    """tab20 less its two greys (grey means "other families")."""
+    """tab20 less its two greys (grey means "other families"): its 9 strong colours first, then
+    their 9 light partners, so the largest families never get two shades of one hue."""
     import matplotlib
 
-    return [c for i, c in enumerate(matplotlib.colormaps["tab20"].colors) if i not in (14, 15)]
+    colours = [c for i, c in enumerate(matplotlib.colormaps["tab20"].colors) if i not in (14, 15)]
+    return colours[0::2] + colours[1::2]
 
 
 def family_styles(rows: list[Any]) -> dict[str, tuple[Any, str]]:
