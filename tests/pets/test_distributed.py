@@ -86,3 +86,20 @@ def test_torchrun_two_cpu_processes(pet_images: Path, tmp_path: Path) -> None:
     last = printed["history"][-1]
     assert again.valid_loss == pytest.approx(last["valid_loss"], rel=1e-5)
     assert again.error_rate == pytest.approx(last["error_rate"], abs=1e-9)
+
+
+@pytest.mark.slow
+def test_bad_input_in_two_processes_is_one_line_and_exit_2(pet_images: Path, tmp_path: Path):
+    command = [
+        sys.executable, "-m", "xl_lesson3", "pets", "train", "--data", str(pet_images),
+        "--out", str(tmp_path / "m"), "--arch", "test_vit", "--size", "50", "--no-pretrained",
+        "--device", "cpu", "--nproc-per-node", "2",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 2, done.stderr[-3000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--size 50: test_vit" in lines[0], done.stderr[-3000:]
+    assert "Traceback" not in done.stderr

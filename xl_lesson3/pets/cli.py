@@ -75,9 +75,16 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue the run saved in MODEL_DIR/checkpoints"
     )
     train.add_argument(
+        "--nproc-per-node",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train with DDP in N local processes (like torchrun, but one error line, exit 2)",
+    )
+    train.add_argument(
         "--json", action="store_true", help="print the epoch history as JSON (progress: stderr)"
     )
-    train.set_defaults(func=run.train)
+    train.set_defaults(func=run.train, child_argv=lambda args: child_argv(train, args))
 
     lr_find = commands.add_parser("lr-find", help="fast.ai's learning-rate finder")
     _data_options(lr_find)
@@ -154,6 +161,26 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     )
     _threads_option(compare)
     compare.set_defaults(func=run.compare)
+
+
+def child_argv(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The command line of `parser` that gives `args` again, less --nproc-per-node: what each
+    process of `pets train --nproc-per-node N` runs."""
+    argv = ["train"]
+    for action in parser._actions:  # argparse keeps no public list of a parser's options
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or action.dest in ("help", "nproc_per_node"):
+            continue
+        if value is None or value == action.default:
+            continue
+        flag = action.option_strings[0]
+        if isinstance(action, argparse.BooleanOptionalAction):
+            argv.append(flag if value else f"--no-{flag.removeprefix('--')}")
+        elif action.nargs == 0:
+            argv.append(flag)
+        else:
+            argv += [flag, str(value)]
+    return argv
 
 
 def _lr_value(text: str) -> float | str:

@@ -52,9 +52,20 @@ def models(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
-    """`pets train`: fine-tune and export."""
+    """`pets train`: fine-tune and export (in N processes with --nproc-per-node N)."""
+    import os
+
     from xl_lesson3.cli._common import console, err_console, print_json
     from xl_lesson3.pets.train import train as run_train
+
+    _at_least(args.nproc_per_node, 1, "--nproc-per-node")
+    if args.nproc_per_node > 1 and "RANK" not in os.environ:
+        from xl_lesson3.pets.distributed import launch
+
+        argv = args.child_argv(args)
+        if getattr(args, "debug", False):
+            argv.insert(0, "--debug")
+        return launch(args.nproc_per_node, argv)
 
     options = _options(
         args,

@@ -122,3 +122,40 @@ def stop(info: DistInfo, *, wait: bool = True) -> None:
             if wait:
                 dist.barrier()
             dist.destroy_process_group()
+
+
+def launch(nproc: int, child_argv: list[str]) -> int:
+    """Run ``python -m xl_lesson3.pets CHILD_ARGV`` in `nproc` local processes, as torchrun does.
+
+    Unlike torchrun, the result is our exit status: 2 when a rank refused bad input (which rank 0
+    has already reported in one line), 1 for another failure, 0 on success; no launcher
+    traceback.
+    """
+    import logging
+    import sys
+    import uuid
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    config = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=nproc,
+        run_id=uuid.uuid4().hex,
+        rdzv_backend="c10d",
+        rdzv_endpoint="localhost:0",
+        max_restarts=0,
+        monitor_interval=0.1,
+    )
+    quiet = logging.getLogger("torch.distributed.elastic")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # the ranks report their own errors
+    try:
+        elastic_launch(config, sys.executable)("-m", "xl_lesson3.pets", *child_argv)
+    except ChildFailedError as exc:
+        codes = {failure.exitcode for failure in exc.failures.values()}
+        return 2 if 2 in codes else 1
+    finally:
+        quiet.setLevel(level)
+    return 0
