@@ -7,6 +7,7 @@ uses.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ def show_batch(
     out: Path | None = None,
 ) -> BatchView:
     """Find and split the images; draw `n` augmented training images into `out` (PNG)."""
+    from xl_lesson3.pets.images import load_rgb
     from xl_lesson3.pets.learner import seed_everything
     from xl_lesson3.pets.model import WeightsSource, build_for_size
     from xl_lesson3.pets.views import denormalise, plot_image_grid
@@ -46,15 +48,11 @@ def show_batch(
     image_config = ImageConfig.for_model(model, size)
     images = scan_images(Path(data), label=label)
     train_idx, valid_idx = dataset_split(images, valid_pct, seed)
-    seed_everything(seed)
-    import random
-
+    seed_everything(seed)  # the augmentation below is timm's, driven by the global RNGs
     chosen = random.Random(seed).sample(train_idx, min(n, len(train_idx)))
     shown = tuple((images.paths[i], images.categories[images.labels[i]]) for i in chosen)
     if out is not None:
         transform = image_config.train_transform()
-        from xl_lesson3.pets.images import load_rgb
-
         pictures: list[Any] = [
             denormalise(transform(load_rgb(path)), image_config.mean, image_config.std)
             for path, _ in shown
