@@ -141,3 +141,28 @@ def test_unknown_architecture_suggests_names(pet_images, tmp_path, capsys) -> No
     assert status == 2
     err = capsys.readouterr().err
     assert "convnext_tni" in err and "convnext_tiny" in err
+
+
+def test_fixed_size_model_with_weights_at_another_size(pet_images, tmp_path, capsys) -> None:
+    """A ViT's 160 px weights at 64 px: timm resamples the position embedding; predict rebuilds
+    the model at 64 px from config.json."""
+    import json
+
+    import timm
+    from safetensors.torch import save_file
+
+    torch.manual_seed(3)
+    save_file(timm.create_model("test_vit").state_dict(), tmp_path / "vit.safetensors")
+    out = tmp_path / "m"
+    argv = [
+        "pets", "train", "--data", str(pet_images), "--out", str(out), "--arch", "test_vit",
+        "--size", "64", "--weights", str(tmp_path / "vit.safetensors"), "--epochs", "0",
+        "--freeze-epochs", "0", "--workers", "0", "--device", "cpu",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["image_size"] == 64 and config["model_args"] == {"img_size": 64}
+    capsys.readouterr()
+    assert main(["pets", "predict", str(out), str(next(pet_images.glob("*.jpg"))), "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)[0]
+    assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
