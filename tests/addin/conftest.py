@@ -45,6 +45,7 @@ def server(tmp_path_factory):
             "127.0.0.1",
             "--port",
             str(port),
+            "--allow-http",
         ],
         env=env,
         stdout=log,

@@ -51,7 +51,7 @@ def _solve_note(recorded: list[dict]) -> dict:
 
 @pytest.mark.parametrize("arrays", ["spill", "cse"])
 def test_mmult_payload_rebuilds_the_array_formula(titanic, arrays):
-    path, model = titanic
+    _, model = titanic
     payload, formulas = office_payload(model, active_sheet="mmult", arrays=arrays)
     rebuilt = load_book(book(payload), formulas)
     (array,) = [a for a in rebuilt.array_formulas.values() if a.ref.sheet == "mmult"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import xlwings as xw
 
 from udfs import functions as udf
 from xl_lesson3.errors import DeviceError
@@ -108,8 +109,9 @@ def test_unknown_or_missing_device():
     with pytest.raises(Exception, match="cpu, cuda or auto"):
         udf.relu(1.0, "tpu")
     if not torch.cuda.is_available():
-        with pytest.raises(DeviceError):
+        with pytest.raises(xw.XlwingsError, match="no CUDA device") as info:
             udf.relu(1.0, "cuda")
+        assert isinstance(info.value.__cause__, DeviceError)  # shown in Excel as its message
 
 
 @pytest.mark.gpu

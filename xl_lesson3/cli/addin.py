@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 STEPS = """\
@@ -55,6 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--certfile", type=Path, help="TLS certificate (Office needs HTTPS)")
     serve.add_argument("--keyfile", type=Path, help="TLS private key")
+    serve.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="serve without TLS: local testing only (Office needs HTTPS)",
+    )
     serve.set_defaults(func=run_serve)
 
     manifest = commands.add_parser("manifest", help="write the add-in manifest for sideloading")
@@ -64,6 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="where the server is reachable (default https://localhost:8000)",
     )
     manifest.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    manifest.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="accept an http:// --url: local testing only (Office needs HTTPS)",
+    )
     manifest.set_defaults(func=run_manifest)
 
     steps = commands.add_parser("steps", help="print how to install and use the add-in")
@@ -80,21 +91,31 @@ def run_serve(args: argparse.Namespace) -> int:
         if path is not None and not path.is_file():
             raise BadInputError(f"{path}: no such file")
     server_environment(os.environ)  # fails early, with the licence explained, without a key
+    if not args.certfile and not args.allow_http:
+        raise BadInputError(
+            "--certfile/--keyfile: Office loads add-ins over HTTPS only; give both, "
+            "or --allow-http for local testing"
+        )
     scheme = "https" if args.certfile else "http"
     print(f"Lesson 3 add-in: {scheme}://{args.host}:{args.port}/manifest.xml (Ctrl+C stops)")
-    if scheme == "http":
-        print("Note: Office loads add-ins over HTTPS only; give --certfile/--keyfile for Excel.")
     command = serve_command(
-        host=args.host, port=args.port, certfile=args.certfile, keyfile=args.keyfile
+        host=args.host,
+        port=args.port,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        allow_http=args.allow_http,
     )
     return subprocess.call(command)
 
 
 def run_manifest(args: argparse.Namespace) -> int:
     from xl_lesson3.addin.manifest import render_manifest
+    from xl_lesson3.addin.server import HTTP_WARNING
     from xl_lesson3.errors import WorkbookIOError
 
-    text = render_manifest(args.url)
+    text = render_manifest(args.url, allow_http=args.allow_http)
+    if args.url.lower().startswith("http://"):
+        print(HTTP_WARNING, file=sys.stderr)
     if args.output is None:
         print(text, end="")
         return 0
