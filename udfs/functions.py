@@ -33,15 +33,17 @@ from collections import OrderedDict
 import torch
 import xlwings as xw
 
-from udfs.convert import Cell, Rows, from_block, scalar_number, scalar_text, to_block
+from udfs.convert import Cell, Rows, as_rows, from_block, scalar_number, scalar_text, to_block
 from udfs.excel import excel_call, on_server
 from xl_lesson3.addin.fit import (
     DEFAULT_LR,
     DEFAULT_SEED,
     DEFAULT_STEPS,
+    FitOptions,
     one_thread_when_small,
     resolve_device,
 )
+from xl_lesson3.errors import BadInputError
 from xl_lesson3.formula.functions.registry import lookup
 from xl_lesson3.formula.values import Block
 
@@ -175,12 +177,36 @@ def _torch_solve(data, target, init_params, model_kind, hidden, steps, lr, seed,
         scalar_number(lr, DEFAULT_LR),
         scalar_number(seed, DEFAULT_SEED),
     ]
+    _check_solve_arguments(data, target, options)
     blocks = [to_block(data, device=dev), to_block(target, device=dev)]
     blocks.append(to_block(init_params, device=dev))
     blocks += [to_block(value, device=dev, reference=False) for value in options]
     with one_thread_when_small(blocks[0].num.numel()):
         result = lookup("TORCH_SOLVE").impl(*blocks)
     return from_block(result)
+
+
+def _check_solve_arguments(data, target, options: list) -> None:
+    """Say what is wrong, where the engine's TORCH_SOLVE would only return #VALUE!.
+
+    The message reaches Excel as the error's tooltip (xlwings Server) or error box (desktop).
+    """
+    model_kind, hidden, steps, lr, seed = options
+    for name, value in (("hidden", hidden), ("steps", steps), ("seed", seed)):
+        if value is not None and value != int(value):
+            raise BadInputError(f"TORCH_SOLVE: {name} must be a whole number, got {value}")
+    FitOptions(  # raises BadInputError naming the option
+        model_kind=model_kind,
+        hidden=None if hidden is None else int(hidden),
+        steps=int(steps),
+        lr=lr,
+        seed=int(seed),
+    )
+    n_rows, n_targets = len(as_rows(data)), sum(len(row) for row in as_rows(target))
+    if n_rows != n_targets:
+        raise BadInputError(
+            f"TORCH_SOLVE: data has {n_rows} rows but target has {n_targets} values"
+        )
 
 
 def _is_scalar(value: object) -> bool:
