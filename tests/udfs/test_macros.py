@@ -215,3 +215,31 @@ def test_build_titanic_sheets_refuses_to_overwrite():
     with pytest.raises(xw.XlwingsError, match="nnet") as info:
         macros.build_titanic_sheets(_empty_book(("Sheet1", "nnet")))
     assert isinstance(info.value.__cause__, BadInputError)
+
+
+def test_a_runaway_maximisation_is_refused_and_nothing_written(titanic_model):
+    # "Max" on a loss: the parameters grow without end. Excel users met +-2.5e6 values written
+    # with status "finished"; the Solve button must say so and leave the sheet alone.
+    payload, formulas = office_payload(titanic_model, active_sheet="nnet")
+    for name in payload["names"]:
+        if name["scope_sheet_name"] == "nnet" and name["name"] == "solver_typ":
+            name["refers_to"] = "=1"  # Excel's code for Max
+    b = book(payload)
+    with pytest.raises(xw.XlwingsError, match="unbounded, so nothing was written"):
+        macros.solve(b, formulas)
+    assert actions(b, "setValues") == []
+
+
+def test_loss_chart_updates_its_one_chart(titanic_model):
+    history = [["Step", "Loss"], [0, 0.9], [1, 0.5], [2, 0.4]]
+    payload, formulas = office_payload(
+        titanic_model, active_sheet="nnet", extra_sheets={macros.HISTORY_SHEET: history}
+    )
+    chart = {"name": macros.LOSS_CHART, "chart_type": "line", "left": 200, "top": 10}
+    payload["sheets"][-1]["charts"] = [chart]
+    b = book(payload)
+    macros.loss_chart(b, formulas)
+    recorded = actions(b)
+    assert not [a for a in recorded if a["func"] == "addChart"]
+    (update,) = [a for a in recorded if a["func"] == "setChartSourceData"]
+    assert update["args"] == [0, macros.HISTORY_SHEET, "$A$1:$B$4"]

@@ -35,9 +35,13 @@ LOSS_LABELS = ("total loss", "loss", "avg loss", "average loss")
 PREDICTION_HEADERS = ("pred", "preds", "prediction", "predictions")
 TARGET_HEADERS = ("survived", "target", "y", "label", "dep")
 EXCEL_NO_LIMIT = 2147483647  # what Excel stores in solver_tim/solver_itr for "no limit"
-# A min/max whose best parameters grew past this many times their starting scale is treated
-# as unbounded (the objective improves forever as the parameters run away): nothing is written.
+# A min/max is treated as unbounded (the objective improves forever as the parameters run
+# away; nothing is written) when its best parameters grew past RUNAWAY_FACTOR times their
+# starting scale, or past DRIFT_FACTOR times it while the objective still moved by more than
+# DRIFT_CHANGE (relative) over the last tenth of the steps: a converging run has settled by then.
 RUNAWAY_FACTOR = 1e4
+DRIFT_FACTOR = 10.0
+DRIFT_CHANGE = 0.1
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,10 @@ def check_bounded(model: WorkbookModel, target: Target, result: SolveResult) -> 
     scale = max([1.0, *(abs(v) for v in starts)])
     largest = max((abs(v) for v in result.values.values()), default=0.0)
     finite = math.isfinite(largest) and math.isfinite(result.final)
-    if finite and largest <= RUNAWAY_FACTOR * scale:
+    tail = result.history[-max(2, len(result.history) // 10) :]
+    drift = abs(tail[-1] - tail[0]) / max(abs(tail[0]), 1e-12) if len(tail) >= 2 else 0.0
+    drifting = drift > DRIFT_CHANGE and largest > DRIFT_FACTOR * scale
+    if finite and largest <= RUNAWAY_FACTOR * scale and not drifting:
         return
     direction = "growing" if target.goal == "max" else "falling"
     raise SolverError(
