@@ -103,7 +103,9 @@ def test_reset_and_evaluate_scripts(server, titanic_model):
 
 def test_manifest_has_the_lesson3_tab(server):
     text = httpx.get(server + "/manifest.xml").text
-    assert text == render_manifest(server, allow_http=True)  # the sideloading file is the served manifest
+    assert text == render_manifest(
+        server, allow_http=True
+    )  # the sideloading file is the served manifest
     buttons = ribbon_buttons(text)
     assert set(buttons) == {
         "Solve",
