@@ -33,11 +33,10 @@ xlwings PRO: free for noncommercial use (PolyForm Noncommercial), a paid key oth
      ~/Library/Containers/com.microsoft.Excel/Data/Documents/wef/  and restart Excel
 7. Use it: the "Lesson 3" tab appears; type =RELU(A1:A5) or =TORCH_MMULT(...) in a cell.
 
-Desktop Excel without the server (Windows, classic xlwings, BSD):
-   python -m pip install . && xlwings addin install
-   In Excel: xlwings tab > UDF Modules: udfs.functions > Import Functions (Windows only).
-   Macros from VBA (Windows and macOS): RunPython "import udfs.macros; udfs.macros.run('solve')"
-   with 'solve', 'reset_parameters', 'evaluate', 'build_titanic_sheets' or 'loss_chart'.
+Desktop Excel without the server (Windows/macOS, classic xlwings, BSD):
+   xl-lesson3 addin desktop --out lesson3-desktop
+   writes Lesson3.xlsx (xlwings.conf sheet with this interpreter and UDF Modules udfs.functions),
+   Lesson3Macros.bas (RunPython macros), Lesson3Ribbon.xml and INSTALL.txt with the steps.
 """
 
 
@@ -76,6 +75,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="accept an http:// --url: local testing only (Office needs HTTPS)",
     )
     manifest.set_defaults(func=run_manifest)
+
+    desktop = commands.add_parser(
+        "desktop",
+        help="write the classic desktop files (xlwings.conf workbook, VBA module, ribbon XML)",
+        description="Classic desktop Excel (Windows/macOS) with the standard xlwings add-in: "
+        "writes Lesson3.xlsx (xlwings.conf sheet: this interpreter, UDF Modules udfs.functions), "
+        "Lesson3Macros.bas (RunPython macros), Lesson3Ribbon.xml and INSTALL.txt.",
+    )
+    desktop.add_argument(
+        "--out", type=Path, default=Path("lesson3-desktop"), help="folder to write into"
+    )
+    desktop.add_argument("--interpreter", help="Python for Excel to run (default: this one)")
+    desktop.set_defaults(func=run_desktop)
 
     steps = commands.add_parser("steps", help="print how to install and use the add-in")
     steps.set_defaults(func=run_steps)
@@ -124,6 +136,16 @@ def run_manifest(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise WorkbookIOError(f"{args.output}: cannot write ({exc.strerror or exc})") from exc
     print(f"wrote {args.output}")
+    return 0
+
+
+def run_desktop(args: argparse.Namespace) -> int:
+    from xl_lesson3.addin.desktop import write_desktop_files
+
+    files = write_desktop_files(args.out, interpreter=args.interpreter)
+    print(files.steps.read_text(encoding="utf-8"), end="")
+    for path in (files.workbook, files.vba_module, files.ribbon, files.steps):
+        print(f"wrote {path}")
     return 0
 
 
