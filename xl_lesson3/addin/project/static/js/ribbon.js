@@ -149,16 +149,16 @@ async function lesson3Run(scriptName, jobId) {
       ? await globalThis.getAuth()
       : { token: "", provider: "" };
   await Excel.run(async (context) => {
-    const payload = await xlwings.getBookData(
-      { auth: auth.token, headers: { "Auth-Provider": auth.provider } },
-      context,
-    );
+    // getBookData adds Content-Type and, with a token, Authorization to `headers`
+    const headers = { "Auth-Provider": auth.provider };
+    const payload = await xlwings.getBookData({ auth: auth.token, headers: headers }, context);
     payload.args = args;
+    headers["Content-Type"] = "application/json";
     let response;
     try {
       response = await fetch(`${lesson3BaseUrl()}/xlwings/custom-scripts-call/${scriptName}`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "Auth-Provider": auth.provider },
+        headers: headers,
         body: JSON.stringify(payload),
       });
     } catch (error) {
