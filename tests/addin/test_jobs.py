@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import threading
 import time
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from tests.addin.client import call
+from tests.addin.conftest import start_server, stop_server
 from tests.udfs.excel_payload import office_payload
 
 LONG_SOLVE_ARGS = [1_000_000, 1e-6]  # steps, lr: improves a little at every step, never ends
@@ -162,3 +164,27 @@ def test_cors_admits_the_add_ins_own_origin(server):
         headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
     )
     assert response.headers.get("access-control-allow-origin") == origin
+
+
+def test_sigterm_stops_the_server_during_a_solve(tmp_path, titanic_model):
+    process, url = start_server(tmp_path / "server.log")
+    payload, formulas = office_payload(titanic_model, active_sheet="nnet")
+    answer = {}
+
+    def solve():
+        try:
+            _post_script(url, "solve", payload, [formulas, "job-sigterm", *LONG_SOLVE_ARGS])
+        except httpx.TransportError as exc:
+            answer["error"] = exc
+
+    client = threading.Thread(target=solve)
+    client.start()
+    try:
+        _wait_for(url, "job-sigterm", lambda job: job["step"] >= 3)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=WAIT_SECONDS)  # the running solve does not keep it alive
+    finally:
+        if process.poll() is None:
+            stop_server(process)
+        client.join(WAIT_SECONDS)
+    assert isinstance(answer.get("error"), httpx.RemoteProtocolError)
