@@ -191,7 +191,10 @@ def _read_formulas(used: Any, origin: CellAddress) -> SheetFormulas:
         ) from exc
     found = SheetFormulas(cells=_grid_formulas(origin, _rows(grid)))
     found.arrays.update(_desktop_spills(used, origin, found.cells))
-    found.arrays.update(legacy_arrays(found.cells, exclude=found.arrays))
+    for anchor in legacy_arrays(found.cells, exclude=found.arrays):
+        api = used.sheet.range(anchor.coordinate).api
+        if getattr(api, "HasArray", False):  # Excel's own answer: a CSE array, and its block
+            found.arrays[anchor] = _parse_range(api.CurrentArray.Address, origin.sheet)
     return found
 
 
