@@ -10,13 +10,23 @@ values only); with desktop Excel leave it out and the formulas are read from the
 
 The buttons: Solve, Reset parameters, Evaluate, Build Titanic sheets, Loss chart. From desktop
 Excel's VBA: ``RunPython "import udfs.macros; udfs.macros.run('solve')"``.
+
+Every macro goes through `udfs.excel.excel_call`: the project's errors reach Excel as their
+message (HTTP 400 on xlwings Server, shown by the ribbon), and on the server the work runs in the
+worker pool. Solve runs as a job (`xl_lesson3.addin.jobs`): the task pane polls its progress by
+the `job_id` the ribbon sends, Cancel stops it within a step, and a time limit (the Solver
+model's Max Time, else five minutes) keeps the best point found so far.
 """
 
 from __future__ import annotations
 
+import secrets
+
 import xlwings as xw
 
+from udfs.excel import excel_call
 from xl_lesson3.addin import workflow
+from xl_lesson3.addin.jobs import JOBS, current_job
 from xl_lesson3.errors import BadInputError, SolverError, located
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load_xlwings import load_book
@@ -24,20 +34,26 @@ from xl_lesson3.workbook.load_xlwings import load_book
 HISTORY_SHEET = "Loss history"
 SOLVE_TITLE = "xl-lesson3: last Solve"
 EVALUATE_TITLE = "xl-lesson3: Evaluate"
+RESET_TITLE = "xl-lesson3: last Reset"
+LOSS_CHART = "Lesson 3 loss"  # the one chart the Loss chart button keeps up to date
 
 
 @xw.script
+@excel_call
 def solve(
     book: xw.Book,
     formulas: list | None = None,
+    job_id: str | None = None,
     steps: int | None = None,
     lr: float | None = None,
 ):
     """Train the active sheet's Solver model (or the selected cells) and write the result back.
 
-    `steps`, `lr`: the solver's step budget and learning rate; the ribbon button leaves them
-    to the solver's defaults for its method.
+    `job_id`: the name the task pane polls for progress and cancels by. `steps`, `lr`: the
+    solver's step budget and learning rate; the ribbon leaves them to the Solver options and
+    the solver's defaults for its method.
     """
+    job = current_job() or JOBS.start(job_id)
     model = load_book(book, formulas)
     sheet = book.sheets.active
     target = workflow.find_target(model, sheet.name, _selection(book))
@@ -49,6 +65,7 @@ def solve(
         steps=None if steps is None else int(steps),
         lr=None if lr is None else float(lr),
         progress=status.show,
+        job=job,
     )
     if result.failed:
         raise SolverError(located(str(target.objective), f"Solve failed: {result.status}"))
@@ -80,15 +97,29 @@ def solve(
 
 
 @xw.script
-def reset_parameters(book: xw.Book, formulas: list | None = None):
-    """Set the changing cells to RAND()-0.5 values from a fixed seed, as the lesson does."""
+@excel_call
+def reset_parameters(book: xw.Book, formulas: list | None = None, seed: int | None = None):
+    """Set the changing cells to RAND()-0.5 values, as the lesson does, and show the seed.
+
+    `seed`: None (the ribbon's default) draws a new seed each click; the seed used is written
+    beside the parameters, so a start can be repeated by passing it.
+    """
     model = load_book(book, formulas)
     target = workflow.find_target(model, book.sheets.active.name, _selection(book))
-    _write_values(book, workflow.reset_values(target), target.areas)
+    seed = secrets.randbelow(2**31) if seed is None or seed == "" else _whole(seed, "seed")
+    _write_values(book, workflow.reset_values(target, seed), target.areas)
+    _write_block(book, model, target.sheet, RESET_TITLE, [("Seed", seed)])
     return book
 
 
+def _whole(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise BadInputError(f"{name}: expected a whole number, got {value!r}")
+    return int(value)
+
+
 @xw.script
+@excel_call
 def evaluate(book: xw.Book, formulas: list | None = None):
     """Write the total loss and the accuracy at a 0.5 threshold into a labelled block."""
     model = load_book(book, formulas)
@@ -110,6 +141,7 @@ def evaluate(book: xw.Book, formulas: list | None = None):
 
 
 @xw.script
+@excel_call
 def build_titanic_sheets(book: xw.Book, formulas: list | None = None):
     """Add the lesson's Titanic sheets (data, linear, nnet, mmult, About) to this workbook."""
     from xl_lesson3.addin.titanic_sheets import titanic_sheet_contents
@@ -133,26 +165,36 @@ def build_titanic_sheets(book: xw.Book, formulas: list | None = None):
         for table in contents.tables[name]:
             sheet.tables.add(source=sheet.range(table.ref.coordinate), name=table.name)
         for area, rows in contents.formulas[name]:
-            sheet.range(area.coordinate).formula = rows
+            # formula2: dynamic-array Excel would otherwise add "@" (=@MMULT(...), one cell)
+            sheet.range(area.coordinate).formula2 = rows
     for scope, name, text in contents.names:
         owner = book if scope is None else book.sheets[scope]
-        owner.names.add(name, "=" + text)
+        _hide_solver_name(owner.names.add(name, "=" + text))
     book.sheets[contents.sheet_names[0]].activate()
     return book
 
 
 @xw.script
+@excel_call
 def loss_chart(book: xw.Book, formulas: list | None = None):
-    """Chart the loss history that the last Solve wrote to the "Loss history" sheet."""
+    """Chart the loss history of the last Solve ("Loss history" sheet) in its one chart.
+
+    The chart is named `LOSS_CHART`: a second click points it at the current history instead
+    of adding another chart.
+    """
     names = [sheet.name for sheet in book.sheets]
     if HISTORY_SHEET not in names:
         raise BadInputError(f"{HISTORY_SHEET}: no such sheet; press Solve first")
     sheet = book.sheets[HISTORY_SHEET]
     used = sheet.used_range
     source = sheet.range((1, 1), (used.row + used.shape[0] - 1, 2))
-    chart = sheet.charts.add(left=200, top=10, width=480, height=300)
-    chart.chart_type = "line"
-    chart.set_source_data(source)
+    existing = [chart for chart in sheet.charts if chart.name == LOSS_CHART]
+    if existing:
+        existing[0].set_source_data(source)
+    else:
+        chart = sheet.charts.add(left=200, top=10, width=480, height=300, name=LOSS_CHART)
+        chart.chart_type = "line"
+        chart.set_source_data(source)
     sheet.activate()
     return book
 
@@ -167,8 +209,19 @@ def run(name: str) -> None:
         "loss_chart": loss_chart,
     }
     if name not in macros:
-        raise BadInputError(f"{name}: no such macro (macros: {', '.join(macros)})")
+        raise xw.XlwingsError(f"{name}: no such macro (macros: {', '.join(macros)})")
     macros[name](xw.Book.caller())
+
+
+def _hide_solver_name(name) -> None:
+    """Hide a ``solver_*`` name as Excel's Solver does (desktop Excel; on Office.js the ribbon
+    script hides them after the script's actions are applied)."""
+    if not name.name.split("!")[-1].lower().startswith("solver_"):
+        return
+    try:
+        name.api.Visible = False
+    except (NotImplementedError, AttributeError):
+        pass
 
 
 class _StatusBar:

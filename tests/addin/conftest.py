@@ -28,49 +28,45 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_server(log_path) -> tuple[subprocess.Popen, str]:
+    """Start the add-in server as `xl-lesson3 addin serve` does; (process, base URL) once up."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XLWINGS_ON_SERVER")}
+    env["XLWINGS_LICENSE_KEY"] = "noncommercial"
+    command = [sys.executable, "-m", "xl_lesson3.addin.server", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--allow-http"]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {log_path.read_text()}")
+        try:
+            if httpx.get(url + "/", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            stop_server(process)
+            pytest.fail("server did not start")
+        time.sleep(0.5)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """Base URL of a running add-in server; stopped at the end of the session."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("addin-server") / "server.log"
-    log = log_path.open("w")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XLWINGS_ON_SERVER")}
-    env["XLWINGS_LICENSE_KEY"] = "noncommercial"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "xl_lesson3.addin.server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
+    process, url = start_server(tmp_path_factory.mktemp("addin-server") / "server.log")
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited: {log_path.read_text()}")
-            try:
-                if httpx.get(url + "/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not start")
-            time.sleep(0.5)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        stop_server(process)

@@ -35,3 +35,32 @@ def test_serve_refuses_without_a_licence_key(monkeypatch, capsys):
     monkeypatch.delenv("XLWINGS_LICENSE_KEY", raising=False)
     assert main(["addin", "serve", "--port", "8999"]) == 2
     assert "noncommercial" in capsys.readouterr().err
+
+
+def test_desktop_writes_the_classic_xlwings_files(tmp_path, capsys):
+    import re
+    import sys
+
+    import openpyxl
+    from defusedxml import ElementTree as SafeTree
+
+    from udfs import macros
+
+    out = tmp_path / "desktop"
+    assert main(["addin", "desktop", "--out", str(out)]) == 0
+    assert "Import File" in capsys.readouterr().out
+    conf = openpyxl.load_workbook(out / "Lesson3.xlsx")["xlwings.conf"]
+    settings = {row[0]: row[1] for row in conf.iter_rows(values_only=True)}
+    assert settings["Interpreter_Win"] == settings["Interpreter_Mac"] == sys.executable
+    assert settings["UDF Modules"] == "udfs.functions"
+    vba = (out / "Lesson3Macros.bas").read_text()
+    scripts = re.findall(r"udfs\.macros\.run\('(\w+)'\)", vba)
+    assert sorted(scripts) == sorted(
+        ["solve", "reset_parameters", "evaluate", "build_titanic_sheets", "loss_chart"]
+    )
+    for script in scripts:
+        assert callable(getattr(macros, script))
+    subs = set(re.findall(r"^Sub (\w+)\(", vba, re.MULTILINE))
+    ribbon = SafeTree.parse(out / "Lesson3Ribbon.xml").getroot()
+    actions = [b.get("onAction") for b in ribbon.iter() if b.tag.endswith("button")]
+    assert len(actions) == 5 and set(actions) <= subs

@@ -32,7 +32,7 @@ def test_the_server_publishes_every_button_script(server):
 
 
 # What each button's script needs beyond the ribbon's formula payload to run quickly here.
-SCRIPT_ARGS = {"solve": [20]}
+SCRIPT_ARGS = {"solve": [None, 20]}
 
 
 @pytest.mark.parametrize("label", sorted(BUTTONS))

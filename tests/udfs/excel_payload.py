@@ -64,28 +64,30 @@ def office_payload(
     active_sheet: str,
     selection: str = "A1",
     extra_sheets: dict[str, list[list]] | None = None,
+    arrays: str = "spill",
 ) -> tuple[dict, list[dict]]:
-    """(xlwings Server's book payload, the ribbon's formula payload) for `model`."""
+    """(xlwings Server's book payload, the ribbon's formula payload) for `model`.
+
+    `arrays`: how Excel reports the model's array formulas. ``"spill"``: dynamic-array Excel,
+    the formula on the anchor cell and its spill range (``getSpillingToRange``); ``"cse"``: a
+    legacy array, the same formula text in every cell of the block (``range.formulas``).
+    """
     sheets, formulas = [], []
     for name in model.sheet_names:
         used = model.used_range(name)
         values = [["" for _ in range(used.max_col)] for _ in range(used.max_row)]
-        texts = [["" for _ in range(used.max_col)] for _ in range(used.max_row)]
         for address, cell in model.cells.items():
             if address.sheet != name:
                 continue
             value = cell.value
             value = str(value) if isinstance(value, ExcelError) else value
             values[address.row - 1][address.col - 1] = "" if value is None else value
-            texts[address.row - 1][address.col - 1] = (
-                cell.formula or values[address.row - 1][address.col - 1]
-            )
         sheets.append(_sheet(name, used.coordinate, values, _tables(model, name)))
-        formulas.append({"sheet": name, "address": used.coordinate, "formulas": texts})
+        formulas.append(_formula_entry(model, name, arrays))
     for name, values in (extra_sheets or {}).items():
         end = f"{_col(len(values[0]))}{len(values)}"
         sheets.append(_sheet(name, f"A1:{end}", values, []))
-        formulas.append({"sheet": name, "address": f"A1:{end}", "formulas": values})
+        formulas.append({"sheet": name, "cells": {}, "spills": {}})
     payload = {
         "client": "Office.js",
         "version": xw.__version__,
@@ -98,6 +100,25 @@ def office_payload(
         "sheets": sheets,
     }
     return payload, formulas
+
+
+def _formula_entry(model: WorkbookModel, sheet: str, arrays: str) -> dict:
+    """What ribbon.js sends for one sheet: formula cells only, and spill ranges."""
+    if arrays not in ("spill", "cse"):
+        raise ValueError(f"arrays: 'spill' or 'cse', got {arrays!r}")
+    cells, spills = {}, {}
+    for address, cell in model.cells.items():
+        if address.sheet == sheet and cell.formula is not None:
+            cells[address.coordinate] = cell.formula
+    for anchor, array in model.array_formulas.items():
+        if anchor.sheet != sheet:
+            continue
+        if arrays == "spill":
+            spills[anchor.coordinate] = array.ref.coordinate
+        else:
+            for address in array.ref.cells():
+                cells[address.coordinate] = array.text
+    return {"sheet": sheet, "cells": cells, "spills": spills}
 
 
 def empty_payload(sheet_names: tuple[str, ...] = ("Sheet1",)) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import xlwings as xw
 
 from udfs import functions as udf
 from xl_lesson3.errors import DeviceError
@@ -108,8 +109,9 @@ def test_unknown_or_missing_device():
     with pytest.raises(Exception, match="cpu, cuda or auto"):
         udf.relu(1.0, "tpu")
     if not torch.cuda.is_available():
-        with pytest.raises(DeviceError):
+        with pytest.raises(xw.XlwingsError, match="no CUDA device") as info:
             udf.relu(1.0, "cuda")
+        assert isinstance(info.value.__cause__, DeviceError)  # shown in Excel as its message
 
 
 @pytest.mark.gpu
@@ -163,15 +165,29 @@ def test_solve_relu_lowers_the_loss():
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "expected"),
     [
-        ([[1.0, 2.0]], [[1.0], [2.0]], None, "linear"),  # 1 data row, 2 targets
-        ([[1.0, "a"]], [[1.0]], None, "linear"),  # text in the data
-        ([[1.0, 2.0]], [[1.0]], [[0.0, 0.0, 0.0]], "linear"),  # 3 params for 2 columns
-        ([[1.0, 2.0]], [[1.0]], None, "quadratic"),  # unknown model kind
-        ([[1.0, 2.0]], [[1.0]], None, "relu"),  # relu without hidden units or init
+        (([[1.0, 2.0]], [[1.0], [2.0]], None, "linear"), "data has 1 rows but target has 2"),
+        (([[1.0, "a"]], [[1.0]], None, "linear"), "#VALUE!"),  # text in the data
+        (([[1.0, 2.0]], [[1.0]], [[0.0, 0.0, 0.0]], "linear"), "#VALUE!"),  # 3 params, 2 columns
+        (([[1.0, 2.0]], [[1.0]], None, "quadratic"), "model_kind must be one of linear, relu"),
+        (([[1.0, 2.0]], [[1.0]], None, "relu"), "#VALUE!"),  # relu without hidden units or init
+        (([[1.0]], [[1.0]], None, "linear", 1.5), "hidden must be a whole number"),
     ],
-    ids=["rows", "text", "n-params", "kind", "no-hidden"],
+    ids=["rows", "text", "n-params", "kind", "no-hidden", "fractional-hidden"],
 )
-def test_solve_bad_arguments_give_value_error(args):
-    assert udf.torch_solve(*args) == "#VALUE!"
+def test_solve_bad_arguments(args, expected):
+    """Bad options and shapes are explained (the #VALUE! tooltip); bad cells give #VALUE!."""
+    if expected == "#VALUE!":
+        assert udf.torch_solve(*args) == "#VALUE!"
+    else:
+        with pytest.raises(xw.XlwingsError, match=expected):
+            udf.torch_solve(*args)
+
+
+def test_solve_results_are_cached_on_the_arguments():
+    x, y = [[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]], [[1.0], [3.0], [5.0]]
+    first = udf.torch_solve(x, y, None, "linear", None, 50, 0.1, 7)
+    assert udf.torch_solve(x, y, None, "linear", None, 50, 0.1, 7) is first  # from the cache
+    other_seed = udf.torch_solve(x, y, None, "linear", None, 50, 0.1, 8)
+    assert other_seed is not first and other_seed != first

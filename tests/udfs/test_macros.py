@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xlwings as xw
 
 from tests.udfs.excel_payload import actions, book, empty_payload, office_payload
 from udfs import macros
@@ -76,17 +77,23 @@ def _rows(area: RangeAddress):
     ]
 
 
-def test_reset_writes_seeded_values_in_range(titanic_model):
+def test_reset_draws_a_new_seed_each_click_and_shows_it(titanic_model):
     payload, formulas = office_payload(titanic_model, active_sheet="nnet")
-    first = book(payload)
-    macros.reset_parameters(first, formulas)
-    values = np.array(written(actions(first), nnet_index(titanic_model), PARAMS))
-    assert values.shape == (2, 10)
-    assert ((values >= -0.5) & (values < 0.5)).all()
-    assert len(np.unique(values)) == values.size
+    clicks = []
+    for _ in range(2):
+        b = book(payload)
+        macros.reset_parameters(b, formulas)
+        recorded = actions(b)
+        values = np.array(written(recorded, nnet_index(titanic_model), PARAMS))
+        assert values.shape == (2, 10)
+        assert ((values >= -0.5) & (values < 0.5)).all()
+        assert len(np.unique(values)) == values.size
+        clicks.append((block(recorded, macros.RESET_TITLE)["Seed"], values))
+    (seed1, values1), (seed2, values2) = clicks
+    assert seed1 != seed2 and not np.allclose(values1, values2)
     again = book(payload)
-    macros.reset_parameters(again, formulas)
-    assert written(actions(again), nnet_index(titanic_model), PARAMS) == values.tolist()
+    macros.reset_parameters(again, formulas, seed1)  # the seed shown repeats that start
+    np.testing.assert_allclose(written(actions(again), nnet_index(titanic_model), PARAMS), values1)
 
 
 def test_evaluate_writes_loss_and_accuracy(titanic_model):
@@ -103,7 +110,7 @@ def test_evaluate_writes_loss_and_accuracy(titanic_model):
 def test_solve_lowers_the_engine_loss(titanic_model):
     payload, formulas = office_payload(titanic_model, active_sheet="nnet")
     b = book(payload)
-    macros.solve(b, formulas, 60)
+    macros.solve(b, formulas, None, 60)
     recorded = actions(b)
     trained = written(recorded, nnet_index(titanic_model), PARAMS)
     overrides = {
@@ -137,7 +144,7 @@ def test_solve_uses_the_selection_without_a_solver_model(titanic_model):
     payload, formulas = office_payload(titanic_model, active_sheet="nnet", selection="G2:P2")
     payload["names"] = [n for n in payload["names"] if n["scope_sheet_name"] != "nnet"]
     b = book(payload)
-    macros.solve(b, formulas, 20)
+    macros.solve(b, formulas, None, 20)
     recorded = actions(b)
     first_row = RangeAddress("nnet", 2, PARAMS.min_col, 2, PARAMS.max_col)
     assert len(written(recorded, nnet_index(titanic_model), first_row)[0]) == 10
@@ -146,8 +153,9 @@ def test_solve_uses_the_selection_without_a_solver_model(titanic_model):
 
 def test_macros_need_formulas_from_the_ribbon(titanic_model):
     payload, _ = office_payload(titanic_model, active_sheet="nnet")
-    with pytest.raises(WorkbookIOError, match="ribbon"):
+    with pytest.raises(xw.XlwingsError, match="ribbon") as info:
         macros.evaluate(book(payload))
+    assert isinstance(info.value.__cause__, WorkbookIOError)
 
 
 def test_loss_chart_charts_the_history(titanic_model):
@@ -164,8 +172,9 @@ def test_loss_chart_charts_the_history(titanic_model):
 
 def test_loss_chart_needs_a_solve_first(titanic_model):
     payload, formulas = office_payload(titanic_model, active_sheet="nnet")
-    with pytest.raises(BadInputError, match="press Solve first"):
+    with pytest.raises(xw.XlwingsError, match="press Solve first") as info:
         macros.loss_chart(book(payload), formulas)
+    assert isinstance(info.value.__cause__, BadInputError)
 
 
 def _empty_book(sheet_names=("Sheet1",)):
@@ -203,5 +212,34 @@ def test_build_titanic_sheets_adds_the_lessons_sheets():
 
 
 def test_build_titanic_sheets_refuses_to_overwrite():
-    with pytest.raises(BadInputError, match="nnet"):
+    with pytest.raises(xw.XlwingsError, match="nnet") as info:
         macros.build_titanic_sheets(_empty_book(("Sheet1", "nnet")))
+    assert isinstance(info.value.__cause__, BadInputError)
+
+
+def test_a_runaway_maximisation_is_refused_and_nothing_written(titanic_model):
+    # "Max" on a loss: the parameters grow without end. Excel users met +-2.5e6 values written
+    # with status "finished"; the Solve button must say so and leave the sheet alone.
+    payload, formulas = office_payload(titanic_model, active_sheet="nnet")
+    for name in payload["names"]:
+        if name["scope_sheet_name"] == "nnet" and name["name"] == "solver_typ":
+            name["refers_to"] = "=1"  # Excel's code for Max
+    b = book(payload)
+    with pytest.raises(xw.XlwingsError, match="unbounded, so nothing was written"):
+        macros.solve(b, formulas)
+    assert actions(b, "setValues") == []
+
+
+def test_loss_chart_updates_its_one_chart(titanic_model):
+    history = [["Step", "Loss"], [0, 0.9], [1, 0.5], [2, 0.4]]
+    payload, formulas = office_payload(
+        titanic_model, active_sheet="nnet", extra_sheets={macros.HISTORY_SHEET: history}
+    )
+    chart = {"name": macros.LOSS_CHART, "chart_type": "line", "left": 200, "top": 10}
+    payload["sheets"][-1]["charts"] = [chart]
+    b = book(payload)
+    macros.loss_chart(b, formulas)
+    recorded = actions(b)
+    assert not [a for a in recorded if a["func"] == "addChart"]
+    (update,) = [a for a in recorded if a["func"] == "setChartSourceData"]
+    assert update["args"] == [0, macros.HISTORY_SHEET, "$A$1:$B$4"]

@@ -16,10 +16,13 @@ a CPU result is bit-for-bit reproducible.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
+from xl_lesson3.addin.jobs import JobCancelled, current_job
 from xl_lesson3.errors import BadInputError, DeviceError
 
 MODEL_KINDS = ("linear", "relu")
@@ -27,6 +30,9 @@ DEFAULT_STEPS = 1000
 DEFAULT_LR = 0.05
 DEFAULT_SEED = 0
 MAX_STEPS = 1_000_000
+# Below this many data values one torch thread is faster: on a busy 2-core machine two threads
+# made TORCH_SOLVE five times slower (each small op waits at a barrier for the other thread).
+SMALL_PROBLEM = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,13 @@ def fit(
     params = init.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([params], lr=options.lr)
     losses = []
+    job = current_job()  # set when the add-in server runs this call: cancel and time limit
     with torch.enable_grad():
         for _ in range(options.steps):
+            if job is not None:
+                job.check()
+                if job.timed_out():
+                    raise JobCancelled(f"TORCH_SOLVE: time limit reached after {job.elapsed:.0f} s")
             optimizer.zero_grad(set_to_none=True)
             loss = mse(options, params, data, target)
             loss.backward()
@@ -144,3 +155,17 @@ def fit(
     with torch.no_grad():
         losses.append(mse(options, params, data, target).item())
     return FitResult(params=params.detach(), losses=tuple(losses))
+
+
+@contextmanager
+def one_thread_when_small(n_values: int) -> Iterator[None]:
+    """Run torch on one intra-op thread while the problem has fewer than `SMALL_PROBLEM` values."""
+    if n_values >= SMALL_PROBLEM:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -28,13 +28,22 @@ _NS = {
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
-def render_manifest(url: str) -> str:
-    """The manifest for a server at `url` (``https://host:port``), as the server renders it."""
+def render_manifest(url: str, *, allow_http: bool = False) -> str:
+    """The manifest for a server at `url` (``https://host:port``), as the server renders it.
+
+    Office loads add-ins over HTTPS only, so an ``http://`` URL is refused unless `allow_http`
+    (local testing).
+    """
     from jinja2 import Environment, FileSystemLoader
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadInputError(f"--url: expected https://HOST[:PORT], got {url!r}")
+    if parts.scheme == "http" and not allow_http:
+        raise BadInputError(
+            f"--url: {url} is plain HTTP; Office loads add-ins over HTTPS only "
+            "(--allow-http writes it anyway, for local testing)"
+        )
     base_url = f"{parts.scheme}://{parts.netloc}"
     app_path = parts.path.rstrip("/")
     settings = SimpleNamespace(

@@ -14,13 +14,15 @@ returns the cells to write, so the macros in `udfs.macros` stay a thin read → 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
 
-from xl_lesson3.errors import BadInputError, SolverModelError, located
+from xl_lesson3.addin.jobs import DEFAULT_TIME_LIMIT, Job
+from xl_lesson3.errors import BadInputError, SolverError, SolverModelError, located
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
@@ -32,6 +34,14 @@ DEFAULT_RESTARTS = 4  # a few random starts besides the sheet's own values: a cl
 LOSS_LABELS = ("total loss", "loss", "avg loss", "average loss")
 PREDICTION_HEADERS = ("pred", "preds", "prediction", "predictions")
 TARGET_HEADERS = ("survived", "target", "y", "label", "dep")
+EXCEL_NO_LIMIT = 2147483647  # what Excel stores in solver_tim/solver_itr for "no limit"
+# A min/max is treated as unbounded (the objective improves forever as the parameters run
+# away; nothing is written) when its best parameters grew past RUNAWAY_FACTOR times their
+# starting scale, or past DRIFT_FACTOR times it while the objective still moved by more than
+# DRIFT_CHANGE (relative) over the last tenth of the steps: a converging run has settled by then.
+RUNAWAY_FACTOR = 1e4
+DRIFT_FACTOR = 10.0
+DRIFT_CHANGE = 0.1
 
 
 @dataclass(frozen=True)
@@ -102,29 +112,99 @@ def train(
     restarts: int = DEFAULT_RESTARTS,
     device: str = "auto",
     progress: Callable[[str], None] | None = None,
+    job: Job | None = None,
 ) -> SolveResult:
     """Run the project's solver (`xl_lesson3.solver.solve`) on `target`; writes nothing.
 
     A Solver-model target is read back from the sheet by the solver itself, so its goal,
-    bounds and "non-negative" box apply; a selection target minimises the loss cell.
-    `steps`/`lr` default to the solver's method defaults. `progress` receives a status-bar
-    line about ten times per run.
+    bounds and "non-negative" box apply, and its Max Time (``solver_tim``) and Iterations
+    (``solver_itr``) options bound the run; a selection target minimises the loss cell.
+    `steps`/`lr` default to the Solver options, then to the solver's method defaults.
+    `progress` receives a status-bar line about ten times per run. `job` (the add-in server's
+    job of this call) receives progress after every step and stops the run: Cancel or a lost
+    client raises `JobCancelled`; its time limit (Max Time, else `DEFAULT_TIME_LIMIT`) keeps
+    the best point so far, as Excel's Solver does.
     """
     from xl_lesson3.solver import solve
+    from xl_lesson3.solver.loop import CancelFit
 
+    time_limit, max_steps = solver_limits(model, target)
+    if job is not None:
+        job.set_time_limit(time_limit if time_limit is not None else DEFAULT_TIME_LIMIT)
     if target.source == "selection":
         where = {"objective": target.objective, "changing": target.areas, "goal": target.goal}
     else:
         where = {"sheet": target.sheet}
-    return solve(
+    status = None if progress is None else _status_line(progress)
+
+    def report(update: Progress) -> None:
+        if status is not None:
+            status(update)
+        if job is None:
+            return
+        job.report(update.step, update.max_steps, update.objective)
+        if job.cancelled.is_set():
+            raise CancelFit("cancelled")
+        if job.timed_out():
+            raise CancelFit(f"stopped: time limit ({job.elapsed:.0f} s)")
+
+    result = solve(
         model,
         **where,
-        steps=steps,
+        steps=steps if steps is not None else max_steps,
         lr=lr,
         restarts=restarts,
         seed=DEFAULT_SEED,
         device=device,
-        callback=None if progress is None else _status_line(progress),
+        callback=report if (status or job) else None,
+    )
+    if job is not None:
+        job.check()  # cancelled: nothing is written
+    check_bounded(model, target, result)
+    return result
+
+
+def solver_limits(model: WorkbookModel, target: Target) -> tuple[float | None, int | None]:
+    """(Max Time in seconds, Iterations) of the sheet's Solver options; None where unset."""
+    from xl_lesson3.solver.excel_model import sheet_solver_names
+
+    if target.source == "selection":
+        return None, None
+    names = sheet_solver_names(model, target.sheet)
+    limits = []
+    for key in ("solver_tim", "solver_itr"):
+        try:
+            value = float(names.get(key, EXCEL_NO_LIMIT))
+        except ValueError as exc:
+            raise SolverModelError(
+                located(target.sheet, f"{key} must be a number, got {names[key]!r}")
+            ) from exc
+        limits.append(value if 0 < value < EXCEL_NO_LIMIT else None)
+    seconds, iterations = limits
+    return seconds, None if iterations is None else int(iterations)
+
+
+def check_bounded(model: WorkbookModel, target: Target, result: SolveResult) -> None:
+    """Refuse a result whose parameters ran away (an unbounded min/max): raise SolverError."""
+    if target.goal not in ("min", "max"):
+        return
+    starts = [_maybe_number(model_value(model, cell)) or 0.0 for cell in target.variables]
+    scale = max([1.0, *(abs(v) for v in starts)])
+    largest = max((abs(v) for v in result.values.values()), default=0.0)
+    finite = math.isfinite(largest) and math.isfinite(result.final)
+    tail = result.history[-max(2, len(result.history) // 10) :]
+    drift = abs(tail[-1] - tail[0]) / max(abs(tail[0]), 1e-12) if len(tail) >= 2 else 0.0
+    drifting = drift > DRIFT_CHANGE and largest > DRIFT_FACTOR * scale
+    if finite and largest <= RUNAWAY_FACTOR * scale and not drifting:
+        return
+    direction = "growing" if target.goal == "max" else "falling"
+    raise SolverError(
+        located(
+            str(target.objective),
+            f"the objective keeps {direction} as the parameters run away (up to {largest:.3g}"
+            f" from a scale of {scale:.3g}): it looks unbounded, so nothing was written. "
+            "Check the goal (Max/Min) and add bounds in the Solver model.",
+        )
     )
 
 
@@ -141,6 +221,8 @@ def _status_line(show: Callable[[str], None]) -> Callable[[Progress], None]:
 
 def reset_values(target: Target, seed: int = DEFAULT_SEED) -> dict[CellAddress, float]:
     """RAND()-0.5 for every changing cell, in [-0.5, 0.5), the same for the same seed."""
+    if not 0 <= seed < 2**63:
+        raise BadInputError(f"seed: must be a whole number in 0..2**63-1, got {seed}")
     generator = torch.Generator().manual_seed(int(seed))
     draws = torch.rand(len(target.variables), generator=generator, dtype=torch.float64) - 0.5
     return {cell: float(value) for cell, value in zip(target.variables, draws.tolist())}

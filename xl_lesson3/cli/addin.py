@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 STEPS = """\
@@ -32,11 +33,10 @@ xlwings PRO: free for noncommercial use (PolyForm Noncommercial), a paid key oth
      ~/Library/Containers/com.microsoft.Excel/Data/Documents/wef/  and restart Excel
 7. Use it: the "Lesson 3" tab appears; type =RELU(A1:A5) or =TORCH_MMULT(...) in a cell.
 
-Desktop Excel without the server (Windows, classic xlwings, BSD):
-   python -m pip install . && xlwings addin install
-   In Excel: xlwings tab > UDF Modules: udfs.functions > Import Functions (Windows only).
-   Macros from VBA (Windows and macOS): RunPython "import udfs.macros; udfs.macros.run('solve')"
-   with 'solve', 'reset_parameters', 'evaluate', 'build_titanic_sheets' or 'loss_chart'.
+Desktop Excel without the server (Windows/macOS, classic xlwings, BSD):
+   xl-lesson3 addin desktop --out lesson3-desktop
+   writes Lesson3.xlsx (xlwings.conf sheet with this interpreter and UDF Modules udfs.functions),
+   Lesson3Macros.bas (RunPython macros), Lesson3Ribbon.xml and INSTALL.txt with the steps.
 """
 
 
@@ -55,6 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--certfile", type=Path, help="TLS certificate (Office needs HTTPS)")
     serve.add_argument("--keyfile", type=Path, help="TLS private key")
+    serve.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="serve without TLS: local testing only (Office needs HTTPS)",
+    )
     serve.set_defaults(func=run_serve)
 
     manifest = commands.add_parser("manifest", help="write the add-in manifest for sideloading")
@@ -64,7 +69,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="where the server is reachable (default https://localhost:8000)",
     )
     manifest.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    manifest.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="accept an http:// --url: local testing only (Office needs HTTPS)",
+    )
     manifest.set_defaults(func=run_manifest)
+
+    desktop = commands.add_parser(
+        "desktop",
+        help="write the classic desktop files (xlwings.conf workbook, VBA module, ribbon XML)",
+        description="Classic desktop Excel (Windows/macOS) with the standard xlwings add-in: "
+        "writes Lesson3.xlsx (xlwings.conf sheet: this interpreter, UDF Modules udfs.functions), "
+        "Lesson3Macros.bas (RunPython macros), Lesson3Ribbon.xml and INSTALL.txt.",
+    )
+    desktop.add_argument(
+        "--out", type=Path, default=Path("lesson3-desktop"), help="folder to write into"
+    )
+    desktop.add_argument("--interpreter", help="Python for Excel to run (default: this one)")
+    desktop.set_defaults(func=run_desktop)
 
     steps = commands.add_parser("steps", help="print how to install and use the add-in")
     steps.set_defaults(func=run_steps)
@@ -80,21 +103,31 @@ def run_serve(args: argparse.Namespace) -> int:
         if path is not None and not path.is_file():
             raise BadInputError(f"{path}: no such file")
     server_environment(os.environ)  # fails early, with the licence explained, without a key
+    if not args.certfile and not args.allow_http:
+        raise BadInputError(
+            "--certfile/--keyfile: Office loads add-ins over HTTPS only; give both, "
+            "or --allow-http for local testing"
+        )
     scheme = "https" if args.certfile else "http"
     print(f"Lesson 3 add-in: {scheme}://{args.host}:{args.port}/manifest.xml (Ctrl+C stops)")
-    if scheme == "http":
-        print("Note: Office loads add-ins over HTTPS only; give --certfile/--keyfile for Excel.")
     command = serve_command(
-        host=args.host, port=args.port, certfile=args.certfile, keyfile=args.keyfile
+        host=args.host,
+        port=args.port,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        allow_http=args.allow_http,
     )
     return subprocess.call(command)
 
 
 def run_manifest(args: argparse.Namespace) -> int:
     from xl_lesson3.addin.manifest import render_manifest
+    from xl_lesson3.addin.server import HTTP_WARNING
     from xl_lesson3.errors import WorkbookIOError
 
-    text = render_manifest(args.url)
+    text = render_manifest(args.url, allow_http=args.allow_http)
+    if args.url.lower().startswith("http://"):
+        print(HTTP_WARNING, file=sys.stderr)
     if args.output is None:
         print(text, end="")
         return 0
@@ -103,6 +136,16 @@ def run_manifest(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise WorkbookIOError(f"{args.output}: cannot write ({exc.strerror or exc})") from exc
     print(f"wrote {args.output}")
+    return 0
+
+
+def run_desktop(args: argparse.Namespace) -> int:
+    from xl_lesson3.addin.desktop import write_desktop_files
+
+    files = write_desktop_files(args.out, interpreter=args.interpreter)
+    print(files.steps.read_text(encoding="utf-8"), end="")
+    for path in (files.workbook, files.vba_module, files.ribbon, files.steps):
+        print(f"wrote {path}")
     return 0
 
 
