@@ -11,8 +11,10 @@ import datetime as dt
 import zipfile
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
+from defusedxml import DefusedXmlException
 from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet.formula import ArrayFormula as OpenpyxlArrayFormula
 from openpyxl.worksheet.formula import DataTableFormula
@@ -20,6 +22,7 @@ from openpyxl.worksheet.formula import DataTableFormula
 from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.formula.scalars import ExcelError, is_error_text
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.archive import check_archive
 from xl_lesson3.workbook.model import ArrayFormula, Cell, DefinedName, Table, WorkbookModel
 
 
@@ -29,9 +32,14 @@ def load_workbook(path: str | Path, *, cached_values: bool = False) -> WorkbookM
     The engine never needs cached values (it recalculates); they cost a second pass over the file.
     """
     path = Path(path)
+    check_archive(path)  # size limits and zip bombs, before any XML is parsed
     try:
         book = openpyxl.load_workbook(path, data_only=False, keep_links=False)
         cached = openpyxl.load_workbook(path, data_only=True) if cached_values else None
+    except DefusedXmlException as exc:  # openpyxl parses with defusedxml (a dependency)
+        raise WorkbookIOError(f"{path}: refused unsafe XML ({type(exc).__name__})") from exc
+    except ParseError as exc:  # truncated or damaged XML inside a valid zip
+        raise WorkbookIOError(f"{path}: damaged XML in the workbook ({exc})") from exc
     except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
         raise WorkbookIOError(f"{path}: cannot read workbook ({exc})") from exc
     cells: dict[CellAddress, Cell] = {}

@@ -123,6 +123,30 @@ def plan_patch(
         raise WorkbookIOError(f"{src}: cannot read the workbook ({exc.strerror or exc})") from exc
 
 
+def check_sheets_patchable(src: Path) -> None:
+    """Raise WorkbookIOError when some worksheet of `src` could not take a write-back (UTF-16).
+
+    Cheap; run before solving, so a book that cannot be written is refused first.
+    """
+    try:
+        with zipfile.ZipFile(src) as package:
+            workbook_part = _workbook_part(package)
+            workbook_xml = package.read(workbook_part).decode("utf-8")
+            for sheet, part in _sheet_parts(package, workbook_part, workbook_xml).items():
+                if part not in package.NameToInfo:
+                    raise WorkbookIOError(located(sheet, f"the worksheet part {part} is missing"))
+                with package.open(part) as stream:
+                    problem = encoding_problem(stream.read(256))
+                if problem:
+                    raise WorkbookIOError(located(sheet, problem))
+    except zipfile.BadZipFile as exc:
+        raise WorkbookIOError(f"{src}: not an .xlsx workbook ({exc})") from exc
+    except (KeyError, ValueError) as exc:
+        raise WorkbookIOError(f"{src}: damaged workbook ({exc})") from exc
+    except OSError as exc:
+        raise WorkbookIOError(f"{src}: cannot read the workbook ({exc.strerror or exc})") from exc
+
+
 def _plan(
     package: zipfile.ZipFile,
     values: Mapping[CellAddress, object],
