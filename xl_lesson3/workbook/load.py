@@ -36,12 +36,8 @@ def load_workbook(path: str | Path, *, cached_values: bool = False) -> WorkbookM
     try:
         book = openpyxl.load_workbook(path, data_only=False, keep_links=False)
         cached = openpyxl.load_workbook(path, data_only=True) if cached_values else None
-    except DefusedXmlException as exc:  # openpyxl parses with defusedxml (a dependency)
-        raise WorkbookIOError(f"{path}: refused unsafe XML ({type(exc).__name__})") from exc
-    except ParseError as exc:  # truncated or damaged XML inside a valid zip
-        raise WorkbookIOError(f"{path}: damaged XML in the workbook ({exc})") from exc
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
-        raise WorkbookIOError(f"{path}: cannot read workbook ({exc})") from exc
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError, ParseError) as exc:
+        raise WorkbookIOError(f"{path}: {_read_failure(exc)}") from exc
     cells: dict[CellAddress, Cell] = {}
     tables: dict[str, Table] = {}
     arrays: dict[CellAddress, ArrayFormula] = {}
@@ -64,6 +60,19 @@ def load_workbook(path: str | Path, *, cached_values: bool = False) -> WorkbookM
     return WorkbookModel(
         tuple(book.sheetnames), cells, tables, tuple(names), arrays, source_path=path
     )
+
+
+def _read_failure(exc: BaseException) -> str:
+    """One line saying why openpyxl could not read a file (it wraps the cause in a ValueError)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, DefusedXmlException):  # openpyxl parses with defusedxml
+            return f"refused unsafe XML ({type(cause).__name__}: a DTD or entity declaration)"
+        if isinstance(cause, ParseError):  # truncated or damaged XML inside a valid zip
+            return f"damaged XML in the workbook ({cause})"
+        cause = cause.__cause__ or cause.__context__
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"cannot read workbook ({first_line})"
 
 
 def _read_cell(
