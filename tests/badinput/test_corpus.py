@@ -83,3 +83,35 @@ def test_locked_book_is_refused_and_untouched(base: bytes, tmp_path: Path, capsy
     err = capsys.readouterr().err
     assert status == 1 and "locked" in err and len(err.strip().splitlines()) == 1
     assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.libreoffice
+def test_an_ods_saved_by_libreoffice_is_one_line(base: bytes, tmp_path: Path, capsys):
+    from tests.libreoffice import SOFFICE
+
+    source = tmp_path / "src" / "book.xlsx"
+    source.parent.mkdir()
+    source.write_bytes(base)
+    subprocess.run(
+        [
+            SOFFICE,
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "ods",
+            "--outdir",
+            str(tmp_path / "ods"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    ods = tmp_path / "ods" / "book.ods"
+    before = hashlib.sha256(ods.read_bytes()).hexdigest()
+    for command in (["solve", str(ods)], ["eval", str(ods), "fit!E1"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "OpenDocument spreadsheet (.ods)" in err
+    assert hashlib.sha256(ods.read_bytes()).hexdigest() == before
+    assert [p.name for p in (tmp_path / "ods").iterdir()] == ["book.ods"]
