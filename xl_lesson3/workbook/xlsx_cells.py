@@ -130,6 +130,10 @@ class SheetPatcher:
         self.pending: dict[int, dict[int, object]] = {}
         for (row, col), value in updates.items():
             self.pending.setdefault(row, {})[col] = value
+        self.row_order = sorted(self.pending)  # pending rows, walked once in file order
+        self.next_row = 0
+        self.col_order: list[int] = []  # the current target row's pending columns
+        self.next_col = 0
         self.buf = bytearray()
         self.base = 0  # absolute offset of buf[0]
         self.splices: list[tuple[int, int, bytes]] = []  # (start, end, new bytes), in order
@@ -164,12 +168,19 @@ class SheetPatcher:
         self._flush(self.base + len(self.buf))
 
     def _flush(self, upto: int) -> None:
+        # Splices come almost in order (a row's start tag is patched at the row's end), so
+        # sorting here is near-linear; those before `upto` are applied, the rest wait.
+        self.splices.sort(key=lambda splice: (splice[0], splice[1]))
         pos = self.base
         pieces = []
-        while self.splices and self.splices[0][0] < upto:
-            start, end, new = self.splices.pop(0)
+        done = 0
+        for start, end, new in self.splices:
+            if start >= upto:
+                break
             pieces += [self.buf[pos - self.base : start - self.base], new]
             pos = end
+            done += 1
+        del self.splices[:done]
         if pos < upto:
             pieces.append(self.buf[pos - self.base : upto - self.base])
             pos = upto
@@ -181,45 +192,70 @@ class SheetPatcher:
 
     # -- parser events ---------------------------------------------------------------------
     def _start(self, name: str, attrs: dict[str, str], index: int) -> None:
+        # Hot path: most elements are neither a target nor needed to find one, so they are
+        # pushed as their bare local name; only those we may rewrite get an `_Open` record.
         self.last_event = index
         ns, _, local = name.rpartition(" ")
-        rel = index - self.base
-        tag = _START_TAG_RE.match(self.buf, rel)
+        if not self.stack:
+            self.ns = ns
+            self.stack.append(local)
+            return
+        parent = self.stack[-1]
+        parent_local = parent if isinstance(parent, str) else parent.local
+        if ns != self.ns:
+            self.stack.append(local)
+        elif local == "row" and parent_local == "sheetData":
+            r = attrs.get("r")
+            self.row_number = int(r) if r else self.row_number + 1
+            self.col_number = 0
+            self._rows_before(self.row_number, index)
+            if self.row_number in self.pending:
+                self.stack.append(self._start_target_row(self._open(local, index, attrs)))
+            else:
+                self.stack.append(local)
+        elif local == "c" and isinstance(parent, _Open) and parent.local == "row":
+            ref = attrs.get("r")  # cells are numbered in target rows only
+            self.col_number = cell_position(ref)[1] if ref else self.col_number + 1
+            self.stack.append(self._start_cell(self._open(local, index, attrs), parent))
+        elif local == "f" and parent_local == "c":
+            self._note_array(attrs)
+            target = isinstance(parent, _Open) and parent.target
+            self.stack.append(self._open(local, index, attrs) if target else local)
+        elif local == "extLst" and isinstance(parent, _Open) and parent.target:
+            self.stack.append(self._open(local, index, attrs))
+        elif local == "sheetData" and len(self.stack) == 1:
+            element = self._open(local, index, attrs)
+            self.seen_sheet_data = True
+            raw_tag = self.buf[index - self.base : element.tag_end - self.base]
+            raw_name = _TAG_NAME_RE.match(raw_tag).group(1).decode()
+            self.prefix = raw_name[: -len("sheetData")]
+            self.stack.append(element)
+        else:
+            self.stack.append(local)
+
+    def _open(self, local: str, index: int, attrs: dict[str, str]) -> _Open:
+        """The record of an element we may rewrite: where its start tag ends, whether empty."""
+        tag = _START_TAG_RE.match(self.buf, index - self.base)
         if tag is None:  # cannot happen for well-formed input: expat reported the tag
             raise WorkbookIOError(located(self.sheet, f"cannot locate <{local}> at byte {index}"))
-        element = _Open(
-            local, index, index + len(tag.group(0)), tag.group(0).endswith(b"/>"), attrs
-        )
-        depth = len(self.stack)
-        if depth == 0:
-            self.ns = ns
-        in_main = ns == self.ns
-        parent = self.stack[-1] if self.stack else None
-        if in_main and depth == 1 and local == "sheetData":
-            self.seen_sheet_data = True
-            raw_name = _TAG_NAME_RE.match(tag.group(0)).group(1).decode()
-            self.prefix = raw_name[: -len("sheetData")]
-        elif in_main and parent is not None and parent.local == "sheetData" and local == "row":
-            self._start_row(element)
-        elif in_main and parent is not None and parent.local == "row" and local == "c":
-            self._start_cell(element, parent)
-        elif in_main and parent is not None and parent.local == "c" and local == "f":
-            self._note_array(attrs)
-        self.stack.append(element)
+        text = tag.group(0)
+        return _Open(local, index, index + len(text), text.endswith(b"/>"), attrs)
 
     def _end(self, name: str, index: int) -> None:
         element = self.stack.pop()
+        if isinstance(element, str):
+            return
         end = element.tag_end if element.empty else self._end_tag_end(index)
         if not element.empty:
             self.last_event = index
         parent = self.stack[-1] if self.stack else None
-        if element.local == "sheetData" and len(self.stack) == 1:
+        if element.local == "sheetData":
             self._end_sheet_data(element, index)
         elif element.local == "row" and element.target:
             self._end_row(element, index, end)
         elif element.local == "c" and element.target:
             self._end_cell(element, end)
-        elif parent is not None and parent.target and element.local in ("f", "extLst"):
+        elif isinstance(parent, _Open) and parent.target and element.local in ("f", "extLst"):
             parent.children[element.local] = (element.start, end)
 
     def _end_tag_end(self, index: int) -> int:
@@ -227,32 +263,38 @@ class SheetPatcher:
         return self.base + close + 1
 
     # -- rows and cells --------------------------------------------------------------------
-    def _start_row(self, row: _Open) -> None:
-        r = row.attrs.get("r")
-        self.row_number = int(r) if r else self.row_number + 1
-        self.col_number = 0
-        row.index = self.row_number
-        earlier = sorted(n for n in self.pending if n < row.index)
+    def _rows_before(self, row_number: int, at: int) -> None:
+        """Insert the pending rows numbered below `row_number` (missing from the file) at `at`."""
+        earlier = []
+        while self.next_row < len(self.row_order) and self.row_order[self.next_row] < row_number:
+            if self.row_order[self.next_row] in self.pending:
+                earlier.append(self.row_order[self.next_row])
+            self.next_row += 1
         if earlier:
-            self._insert(row.start, b"".join(self._new_row(n) for n in earlier))
-        if row.index in self.pending:
-            row.target = True
-            self.hold = row.start
-            self._added_cols = []
+            self._insert(at, b"".join(self._new_row(n) for n in earlier))
 
-    def _start_cell(self, cell: _Open, row: _Open) -> None:
-        ref = cell.attrs.get("r")
-        self.col_number = cell_position(ref)[1] if ref else self.col_number + 1
+    def _start_target_row(self, row: _Open) -> _Open:
+        row.index = self.row_number
+        row.target = True
+        self.hold = row.start
+        self._added_cols = []
+        self.col_order = sorted(self.pending[row.index])
+        self.next_col = 0
+        return row
+
+    def _start_cell(self, cell: _Open, row: _Open) -> _Open:
         cell.index = self.col_number
-        if not row.target:
-            return
         cells = self.pending[row.index]
-        earlier = sorted(c for c in cells if c < cell.index)
+        earlier = []
+        while self.next_col < len(self.col_order) and self.col_order[self.next_col] < cell.index:
+            if self.col_order[self.next_col] in cells:
+                earlier.append(self.col_order[self.next_col])
+            self.next_col += 1
         if earlier:
-            self._insert(
-                cell.start, b"".join(self._new_cell(row.index, c, cells.pop(c)) for c in earlier)
-            )
+            new = b"".join(self._new_cell(row.index, c, cells.pop(c)) for c in earlier)
+            self._insert(cell.start, new)
         cell.target = cell.index in cells
+        return cell
 
     def _note_array(self, attrs: Mapping[str, str]) -> None:
         ref = attrs.get("ref")
@@ -280,7 +322,7 @@ class SheetPatcher:
             new += b"</" + qname + b">"
         else:
             new = opening.removesuffix(b"/>").removesuffix(b">") + b"/>"
-        self.splices.append((cell.start, end, new))
+        self._splice(cell.start, end, new)
 
     def _span(self, span: tuple[int, int] | None) -> bytes:
         if span is None:
@@ -325,7 +367,6 @@ class SheetPatcher:
 
     def _splice(self, start: int, end: int, data: bytes) -> None:
         self.splices.append((start, end, data))
-        self.splices.sort(key=lambda s: (s[0], s[1]))
 
     def _new_row(self, row: int) -> bytes:
         cells = self.pending.pop(row, {})
