@@ -79,7 +79,7 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
         type=byte_size,
         default=default.max_bytes,
         metavar="SIZE",
-        help="largest inflated size of the workbook's parts together (default 2G)",
+        help="largest inflated size of the workbook's parts together (default 4G)",
     )
     group.add_argument(
         "--max-ratio",

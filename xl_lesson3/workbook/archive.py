@@ -38,7 +38,7 @@ _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 class ArchiveLimits:
     """What a workbook file may hold. Ratios are checked only for parts above `ratio_floor`."""
 
-    max_bytes: int = 2 * _GIB  # all parts together, inflated
+    max_bytes: int = 4 * _GIB  # all parts together, inflated
     max_ratio: float = 200.0  # inflated / compressed size of one part
     max_cells: int = 30_000_000  # cells of all worksheets together
     ratio_floor: int = 4 * _MIB
