@@ -66,3 +66,13 @@ def test_a_bomb_in_an_unused_part_is_refused_from_the_directory(tmp_path):
     book.write_bytes(rezip(base_workbook(), {"docProps/pad.xml": b" " * (64 << 20)}, level=9))
     with pytest.raises(WorkbookIOError, match=r"docProps/pad.xml: compressed \d+:1"):
         check_archive(book)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be"], ids=["utf-16-le-bom", "utf-16-be"])
+def test_cells_of_a_utf16_sheet_count_too(tmp_path, monkeypatch, codec):
+    """A UTF-16 sheet must not slip past --max-cells because its tags are spelled with NULs."""
+    monkeypatch.setattr(archive, "_CHUNK", 101)
+    sheet = _sheet(300).decode().encode(codec)
+    book = tmp_path / "b.xlsx"
+    book.write_bytes(rezip(base_workbook(), {"xl/worksheets/sheet2.xml": sheet}))
+    assert check_archive(book).cells["xl/worksheets/sheet2.xml"] == 300

@@ -30,7 +30,17 @@ _CHUNK = 1 << 20
 _MAX_PARTS = 100_000
 # A cell's start tag: <c ...>, <c>, <c/>, or with a namespace prefix (<x:c ...>).
 _CELL_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,31}:)?c[\s/>]")
-_TAIL = 48  # longer than any match of _CELL_TAG_RE, so a tag split across chunks is counted
+_TAIL = 96  # longer than any match of the patterns, so a tag split across chunks is counted
+# The same in UTF-16 parts (conservative: ":c " in text counts too), little and big endian.
+_UTF16_CELL_RE = {
+    bom: re.compile(
+        b"|".join(re.escape(t.encode(codec)) for t in ("<c", ":c"))
+        + b"(?="
+        + b"|".join(re.escape(t.encode(codec)) for t in (" ", "/", ">", "\t", "\n"))
+        + b")"
+    )
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+}
 _CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 
 
@@ -183,6 +193,15 @@ def _worksheet_parts(path: Path, package: zipfile.ZipFile, names: set[str]) -> s
     return parts & names
 
 
+def _cell_pattern(head: bytes) -> re.Pattern[bytes]:
+    """The cell-tag pattern for a part starting with `head` (UTF-8, or UTF-16 by BOM or NULs)."""
+    if head.startswith(b"\xff\xfe") or head[1:2] == b"\x00":
+        return _UTF16_CELL_RE[b"\xff\xfe"]
+    if head.startswith(b"\xfe\xff") or head[:1] == b"\x00":
+        return _UTF16_CELL_RE[b"\xfe\xff"]
+    return _CELL_TAG_RE
+
+
 def _inflate(
     path: Path, package: zipfile.ZipFile, info: zipfile.ZipInfo, count: bool, limits: ArchiveLimits
 ) -> tuple[int, int]:
@@ -190,8 +209,11 @@ def _inflate(
     cells = 0
     size = 0
     tail = b""
+    pattern = _CELL_TAG_RE
     with package.open(info) as stream:
         while chunk := stream.read(_CHUNK):
+            if size == 0:
+                pattern = _cell_pattern(chunk[:4])
             size += len(chunk)
             if size > limits.max_bytes:
                 raise WorkbookIOError(
@@ -201,7 +223,7 @@ def _inflate(
             if count:
                 # Tags wholly inside `tail` were counted with the previous chunk.
                 data = tail + chunk
-                cells += len(_CELL_TAG_RE.findall(data)) - len(_CELL_TAG_RE.findall(tail))
+                cells += len(pattern.findall(data)) - len(pattern.findall(tail))
                 tail = data[-_TAIL:]
                 if cells > limits.max_cells:
                     raise WorkbookIOError(
