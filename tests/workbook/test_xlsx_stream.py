@@ -168,3 +168,29 @@ def test_read_back_check_catches_a_duplicated_cell():
     )
     with pytest.raises(WorkbookIOError, match="write-back check failed"):
         verify_sheet(package, SHEET1, "s", {(1, 1): 1})
+
+
+WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    f'<x:workbook xmlns:x="{MAIN}"><x:sheets><x:sheet name="S" sheetId="1"/></x:sheets>'
+    '<!-- <x:definedNames><x:definedName name="old">S!$A$1</x:definedName></x:definedNames> -->'
+    '<x:definedNames><x:definedName name="keep" comment="a>b">S!$B$1</x:definedName>'
+    '<x:definedName name="old" localSheetId="0">S!$A$1</x:definedName></x:definedNames>'
+    '<x:calcPr calcId="1" fullCalcOnLoad="0"/></x:workbook>'
+)
+
+
+def test_defined_names_and_calc_pr_are_found_by_the_parser():
+    from xl_lesson3.workbook.xlsx_names import patch_defined_names, set_full_calc_on_load
+
+    changed = patch_defined_names(
+        WORKBOOK, {("old", "S"): "S!$C$3", ("solver_opt", "S"): "=S!$D$4"}, ["S"]
+    )
+    assert changed == WORKBOOK.replace(
+        '<x:definedName name="old" localSheetId="0">S!$A$1</x:definedName>',
+        '<x:definedName name="old" localSheetId="0">S!$C$3</x:definedName>'
+        '<x:definedName name="solver_opt" localSheetId="0" hidden="1">S!$D$4</x:definedName>',
+    )
+    assert set_full_calc_on_load(changed) == changed.replace(
+        '<x:calcPr calcId="1" fullCalcOnLoad="0"/>', '<x:calcPr calcId="1" fullCalcOnLoad="1"/>'
+    )

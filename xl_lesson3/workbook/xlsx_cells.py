@@ -39,8 +39,8 @@ _CELL_REF_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 _XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]")
 _EXCEL_ESCAPE_RE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 # One start tag, quote-aware (">" may appear inside an attribute value).
-_START_TAG_RE = re.compile(rb"""<[^"'>]*(?:(?:"[^"]*"|'[^']*')[^"'>]*)*>""")
-_TAG_NAME_RE = re.compile(rb"<([^\s/>]+)")
+START_TAG_RE = re.compile(rb"""<[^"'>]*(?:(?:"[^"]*"|'[^']*')[^"'>]*)*>""")
+TAG_NAME_RE = re.compile(rb"<([^\s/>]+)")
 _RAW_ATTR_RE = re.compile(rb"""\s+([^\s=/>]+)\s*=\s*("[^"]*"|'[^']*')""")
 
 
@@ -227,7 +227,7 @@ class SheetPatcher:
             element = self._open(local, index, attrs)
             self.seen_sheet_data = True
             raw_tag = self.buf[index - self.base : element.tag_end - self.base]
-            raw_name = _TAG_NAME_RE.match(raw_tag).group(1).decode()
+            raw_name = TAG_NAME_RE.match(raw_tag).group(1).decode()
             self.prefix = raw_name[: -len("sheetData")]
             self.stack.append(element)
         else:
@@ -235,7 +235,7 @@ class SheetPatcher:
 
     def _open(self, local: str, index: int, attrs: dict[str, str]) -> _Open:
         """The record of an element we may rewrite: where its start tag ends, whether empty."""
-        tag = _START_TAG_RE.match(self.buf, index - self.base)
+        tag = START_TAG_RE.match(self.buf, index - self.base)
         if tag is None:  # cannot happen for well-formed input: expat reported the tag
             raise WorkbookIOError(located(self.sheet, f"cannot locate <{local}> at byte {index}"))
         text = tag.group(0)
@@ -310,13 +310,13 @@ class SheetPatcher:
         formula = "f" in cell.children or self._in_array(row, cell.index)
         t, content = self._encode(row, cell.index, value, formula)
         raw_tag = bytes(self.buf[cell.start - self.base : cell.tag_end - self.base])
-        opening = _retag(raw_tag, {"t": t})
+        opening = retag(raw_tag, {"t": t})
         children = (
             self._span(cell.children.get("f"))
             + content.encode()
             + self._span(cell.children.get("extLst"))
         )
-        qname = _TAG_NAME_RE.match(raw_tag).group(1)
+        qname = TAG_NAME_RE.match(raw_tag).group(1)
         if children:
             new = opening.removesuffix(b"/>").removesuffix(b">") + b">" + children
             new += b"</" + qname + b">"
@@ -336,7 +336,7 @@ class SheetPatcher:
         widened = _widen_spans(raw_tag, row.attrs.get("spans"), self._added_cols)
         if row.empty and new_cells:
             opening = widened.removesuffix(b"/>").rstrip() + b">"
-            qname = _TAG_NAME_RE.match(raw_tag).group(1)
+            qname = TAG_NAME_RE.match(raw_tag).group(1)
             self._splice(row.start, end, opening + new_cells + b"</" + qname + b">")
         else:
             if widened != raw_tag:
@@ -353,7 +353,7 @@ class SheetPatcher:
             return
         if sheet_data.empty:
             raw_tag = bytes(self.buf[sheet_data.start - self.base : sheet_data.tag_end - self.base])
-            qname = _TAG_NAME_RE.match(raw_tag).group(1)
+            qname = TAG_NAME_RE.match(raw_tag).group(1)
             opening = raw_tag.removesuffix(b"/>").rstrip() + b">"
             self._splice(
                 sheet_data.start, sheet_data.tag_end, opening + rows + b"</" + qname + b">"
@@ -394,12 +394,12 @@ class SheetPatcher:
             raise WorkbookIOError(located(where, str(exc))) from exc
 
 
-def _retag(raw_tag: bytes, changes: Mapping[str, str | None]) -> bytes:
+def retag(raw_tag: bytes, changes: Mapping[str, str | None]) -> bytes:
     """Start tag `raw_tag` with the unprefixed attributes of `changes` set (None: removed).
 
     The other attributes keep their text, quotes and order; a changed one goes last.
     """
-    name = _TAG_NAME_RE.match(raw_tag)
+    name = TAG_NAME_RE.match(raw_tag)
     pos = name.end()
     kept = [raw_tag[:pos]]
     for match in _RAW_ATTR_RE.finditer(raw_tag, pos):
@@ -420,7 +420,7 @@ def _widen_spans(raw_tag: bytes, spans: str | None, cols: Iterable[int]) -> byte
         return raw_tag
     first, last = (int(x) for x in spans.split(":"))
     new = f"{min(first, *cols)}:{max(last, *cols)}"
-    return raw_tag if new == spans else _retag(raw_tag, {"spans": new})
+    return raw_tag if new == spans else retag(raw_tag, {"spans": new})
 
 
 def patch_sheet_stream(

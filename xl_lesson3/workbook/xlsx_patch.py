@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
-import re
 import shutil
 import stat
 import zipfile
@@ -28,34 +27,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import BinaryIO
 from xml.etree.ElementTree import Element
-from xml.sax.saxutils import escape, quoteattr
 
 from xl_lesson3.errors import UnknownReferenceError, WorkbookIOError, located
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.safexml import encoding_problem, parse_xml
 from xl_lesson3.workbook.tempfiles import remove_orphans, temp_path
 from xl_lesson3.workbook.xlsx_cells import patch_sheet_stream
+from xl_lesson3.workbook.xlsx_names import patch_defined_names, set_full_calc_on_load
 from xl_lesson3.workbook.xlsx_verify import verify_sheet
 
 _CHUNK = 1 << 20
-_ATTR_RE = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-# Elements that follow <definedNames> in CT_Workbook, in schema order (ECMA-376 part 1, A.2).
-_AFTER_DEFINED_NAMES = (
-    "calcPr",
-    "oleSize",
-    "customWorkbookViews",
-    "pivotCaches",
-    "smartTagPr",
-    "smartTagTypes",
-    "webPublishing",
-    "fileRecoveryPr",
-    "webPublishObjects",
-    "extLst",
-)
-# Excel's Solver hides its model's names (solver_opt, solver_adj, ...); so do we.
-HIDDEN_NAME_PREFIXES = ("solver_",)
 
 
 def patch_workbook(
@@ -173,7 +156,7 @@ def _plan(
     if defined_names:
         new_workbook_xml = patch_defined_names(new_workbook_xml, defined_names, list(sheets))
     if full_calc_on_load:
-        new_workbook_xml = _set_full_calc_on_load(new_workbook_xml)
+        new_workbook_xml = set_full_calc_on_load(new_workbook_xml)
     if new_workbook_xml != workbook_xml:
         replacements[workbook_part] = new_workbook_xml.encode("utf-8")
     return PatchPlan(by_sheet, replacements)
@@ -217,108 +200,6 @@ def _relationship_id(element: Element) -> str | None:
         if key.endswith("}id"):
             return value
     return None
-
-
-def patch_defined_names(
-    workbook_xml: str,
-    changes: Mapping[tuple[str, str | None], str | None],
-    sheet_names: list[str],
-) -> str:
-    """`workbook_xml` with defined names added, replaced or removed (see `patch_workbook`).
-
-    `sheet_names` in workbook order: a sheet-scoped name stores its sheet's index as
-    ``localSheetId``. Names compare case-insensitively, as in Excel.
-    """
-    prefix_match = re.search(r"<(?:(\w+):)?workbook\b", workbook_xml)
-    prefix = f"{prefix_match.group(1)}:" if prefix_match and prefix_match.group(1) else ""
-    p = re.escape(prefix)
-    block_re = re.compile(rf"<{p}definedNames\b[^>]*?(?:/>|>(.*?)</{p}definedNames>)", re.DOTALL)
-    name_re = re.compile(rf"<{p}definedName\b([^>]*?)(?:/>|>(.*?)</{p}definedName>)", re.DOTALL)
-    wanted = {
-        _name_key(name, scope, sheet_names): (name, text) for (name, scope), text in changes.items()
-    }
-
-    block = block_re.search(workbook_xml)
-    inner = (block.group(1) or "") if block else ""
-    kept = []
-    for match in name_re.finditer(inner):
-        attrs = match.group(1)
-        sheet_id = _attribute(attrs, "localSheetId")
-        key = (_attribute(attrs, "name") or "").lower(), int(sheet_id) if sheet_id else None
-        if key not in wanted:
-            kept.append(match.group(0))
-            continue
-        _, text = wanted.pop(key)
-        if text is not None:
-            kept.append(
-                f"<{prefix}definedName{attrs}>{escape(_strip_eq(text))}</{prefix}definedName>"
-            )
-    for key in sorted(wanted):
-        name, text = wanted[key]
-        if text is not None:
-            kept.append(_new_defined_name(prefix, name, key[1], text))
-    new_block = f"<{prefix}definedNames>{''.join(kept)}</{prefix}definedNames>" if kept else ""
-    if block:
-        return workbook_xml[: block.start()] + new_block + workbook_xml[block.end() :]
-    if not new_block:
-        return workbook_xml
-    at = _insertion_point(workbook_xml, prefix)
-    return workbook_xml[:at] + new_block + workbook_xml[at:]
-
-
-def _attribute(attrs: str, name: str) -> str | None:
-    """The value of attribute `name` in an element's attribute text, or None."""
-    for match in _ATTR_RE.finditer(attrs):
-        if match.group(1) == name:
-            return match.group(2) if match.group(2) is not None else match.group(3)
-    return None
-
-
-def _name_key(name: str, scope: str | None, sheet_names: list[str]) -> tuple[str, int | None]:
-    if scope is None:
-        return name.lower(), None
-    if scope not in sheet_names:
-        known = ", ".join(sheet_names)
-        raise UnknownReferenceError(located(name, f"no sheet {scope!r} to scope it to ({known})"))
-    return name.lower(), sheet_names.index(scope)
-
-
-def _strip_eq(text: str) -> str:
-    return text.removeprefix("=")
-
-
-def _new_defined_name(prefix: str, name: str, sheet_id: int | None, text: str) -> str:
-    attrs = f" name={quoteattr(name)}"
-    if sheet_id is not None:
-        attrs += f' localSheetId="{sheet_id}"'
-    if name.lower().startswith(HIDDEN_NAME_PREFIXES):
-        attrs += ' hidden="1"'
-    return f"<{prefix}definedName{attrs}>{escape(_strip_eq(text))}</{prefix}definedName>"
-
-
-def _insertion_point(workbook_xml: str, prefix: str) -> int:
-    """Where a new ``<definedNames>`` goes: before the first element that must follow it."""
-    p = re.escape(prefix)
-    after = "|".join(_AFTER_DEFINED_NAMES)
-    match = re.search(rf"<{p}(?:{after})\b|</{p}workbook>", workbook_xml)
-    if match is None:
-        raise KeyError("workbook.xml has no </workbook>")
-    return match.start()
-
-
-def _set_full_calc_on_load(workbook_xml: str) -> str:
-    """Set ``<calcPr fullCalcOnLoad="1">`` so Excel recalculates the whole workbook on opening."""
-    prefix_match = re.search(r"<(?:(\w+):)?workbook\b", workbook_xml)
-    prefix = f"{prefix_match.group(1)}:" if prefix_match and prefix_match.group(1) else ""
-    calc = re.search(rf"<{re.escape(prefix)}calcPr\b([^>]*?)(/?)>", workbook_xml)
-    if calc is None:
-        at = _insertion_point(workbook_xml, prefix)
-        if workbook_xml[at:].startswith(f"<{prefix}calcPr"):
-            at = workbook_xml.find(">", at) + 1
-        return workbook_xml[:at] + f'<{prefix}calcPr fullCalcOnLoad="1"/>' + workbook_xml[at:]
-    attrs = re.sub(r"""\s+fullCalcOnLoad\s*=\s*(?:"[^"]*"|'[^']*')""", "", calc.group(1))
-    new = f'<{prefix}calcPr{attrs.rstrip()} fullCalcOnLoad="1"{calc.group(2)}>'
-    return workbook_xml[: calc.start()] + new + workbook_xml[calc.end() :]
 
 
 def _copy_package(src: Path, out: BinaryIO, plan: PatchPlan) -> None:
