@@ -2,13 +2,15 @@
 
 A workbook a user has worked on carries charts, images, comments, pivot caches, macros' settings
 and formatting that no Python library round-trips faithfully (openpyxl drops charts and images it
-did not create). So a write-back never loads and re-saves the workbook: it copies every zip part
-byte for byte and rewrites only the XML parts that must change, and within those only the changed
-elements (see `xl_lesson3.workbook.xlsx_cells`). Formulas are never added or removed, so Excel's
-calculation chain (``xl/calcChain.xml``) stays valid and is kept.
+did not create). So a write-back never loads and re-saves the workbook: it streams every zip part
+through unchanged and rewrites only the XML parts that must change, and within those only the
+changed elements, found by a hardened XML parser (`xl_lesson3.workbook.xlsx_cells` for sheets,
+`xl_lesson3.workbook.xlsx_names` for defined names). Formulas are never added or removed, so
+Excel's calculation chain (``xl/calcChain.xml``) stays valid and is kept.
 
-The output is written to a temporary file in the destination's folder, flushed to disk, then moved
-over the destination with `os.replace`, so a crash or an error never leaves a half-written
+The output is written to a temporary file in the destination's folder, the changed cells are
+read back from it (`xl_lesson3.workbook.xlsx_verify`), it is flushed to disk, then moved over the
+destination with `os.replace`, so a crash or an error never leaves a half-written or wrong
 workbook (and the destination may be the source).
 """
 
