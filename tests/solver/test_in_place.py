@@ -56,6 +56,8 @@ def _run_cli(argv: list[str]) -> None:
 def spawn():
     """Start `xl-lesson3 ARGV` as a child process in a few milliseconds (forkserver, torch
     preloaded), so each kill trial costs the solve, not Python's and torch's start-up."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs the forkserver start method (POSIX)")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["torch", "xl_lesson3.cli", "xl_lesson3.solver.api"])
 
