@@ -15,12 +15,19 @@ import sys
 from collections.abc import Sequence
 
 from xl_lesson3 import __version__
-from xl_lesson3.errors import XlLesson3Error
+from xl_lesson3.errors import BadInputError, XlLesson3Error
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are a `BadInputError`: one line and exit status 2, no usage dump."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise BadInputError(f"{message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="xl-lesson3",
         description=(
             "Train the neural network of an Excel workbook with PyTorch "
@@ -40,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 bad input, 1 failed run, 0 success)."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except BadInputError as exc:
+        print(f"xl-lesson3: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     return run_command(args, prog="xl-lesson3")
 
 
@@ -49,8 +60,15 @@ def run_command(args: argparse.Namespace, *, prog: str) -> int:
 
     Shared with ``python -m xl_lesson3.pets`` (the torchrun entry point), which has its own parser.
     """
+    from xl_lesson3.cli._limits import limits_from
+    from xl_lesson3.workbook.archive import use_limits
+
+    limits = limits_from(args)
     try:
-        return int(args.func(args) or 0)
+        if limits is None:
+            return int(args.func(args) or 0)
+        with use_limits(limits):
+            return int(args.func(args) or 0)
     except XlLesson3Error as exc:
         if args.debug:
             raise

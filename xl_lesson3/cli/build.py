@@ -88,6 +88,7 @@ def run_titanic(args: argparse.Namespace) -> int:
     from xl_lesson3.cli._common import console
     from xl_lesson3.titanic.builder import build_titanic_workbook
 
+    _make_folder(args.out)
     with console.status("Building the Titanic workbook..."):
         built = build_titanic_workbook(args.out, csv=args.csv, seed=args.seed)
     console.print(f"Wrote {built.path} ({built.n_rows} passengers, seed {built.seed})")
@@ -111,9 +112,20 @@ def run_lesson(args: argparse.Namespace) -> int:
         if exc.name not in {"xl_lesson3.lesson", "xl_lesson3.lesson.workbook"}:
             raise  # a bug inside the builder, not a missing builder
         raise XlLesson3Error(f"build lesson: not available in this version ({exc})") from exc
+    _make_folder(args.out)
     if args.seed is None:
         path = build_lesson_workbook(args.out)
     else:
         path = build_lesson_workbook(args.out, args.seed)
     console.print(f"Wrote {path}")
     return 0
+
+
+def _make_folder(out: Path) -> None:
+    """One rule for every builder: a missing output folder is created (as ``mkdir -p``)."""
+    from xl_lesson3.errors import WorkbookIOError
+
+    try:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkbookIOError(f"{out}: cannot create its folder ({exc.strerror or exc})") from exc

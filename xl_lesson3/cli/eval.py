@@ -10,6 +10,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from xl_lesson3.cli._limits import add_limit_options, check_memory
+
+# Bytes per evaluated cell: the engine's value and error tensors plus the printed Python value.
+_BYTES_PER_CELL = 96
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -23,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("book", type=Path, metavar="BOOK", help="an .xlsx or .xlsm workbook")
     parser.add_argument("cells", nargs="+", metavar="CELL", help="cells or ranges to evaluate")
     parser.add_argument("--json", action="store_true", help='print {"Sheet!A1": value, ...}')
+    add_limit_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -48,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         if not model.sheet_exists(rng.sheet):
             raise UnknownReferenceError(f"{text}: no sheet named {rng.sheet!r}")
         refs.append(rng if not rng.is_cell else rng.top_left)
+    n_cells = sum(ref.size if isinstance(ref, RangeAddress) else 1 for ref in refs)
+    check_memory(" ".join(args.cells), float(n_cells) * _BYTES_PER_CELL, f"{n_cells:,} cells")
     values = evaluate_cells(model, refs)
     labels = [str(ref) for ref in refs]
     if args.json:

@@ -13,6 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from xl_lesson3.cli._common import console, err_console, print_json
+from xl_lesson3.cli._limits import (
+    add_limit_options,
+    check_memory,
+    finite_float,
+    non_negative_float,
+)
+
+# Bytes per cell and restart while solving: values, error masks and gradients of every formula
+# cell in float64, with room for the optimiser's state (measured: Titanic nnet, 256 restarts).
+_BYTES_PER_CELL_RESTART = 32
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     goal = parser.add_mutually_exclusive_group()
     goal.add_argument("--min", dest="goal", action="store_const", const="min", help="minimise")
     goal.add_argument("--max", dest="goal", action="store_const", const="max", help="maximise")
-    goal.add_argument("--value", dest="goal", type=float, metavar="V", help="reach the value V")
+    goal.add_argument(
+        "--value", dest="goal", type=finite_float, metavar="V", help="reach the value V"
+    )
     parser.add_argument(
         "--method",
         choices=("lbfgs", "adam", "sgd"),
@@ -47,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="learning rate (lbfgs: scale of the first step; default per method)",
     )
     parser.add_argument("--steps", type=int, help="maximum steps (default depends on --method)")
-    parser.add_argument("--tol", type=float, help="stop when the relative gain stalls below TOL")
+    parser.add_argument(
+        "--tol", type=non_negative_float, help="stop when the relative gain stalls below TOL"
+    )
     parser.add_argument("--restarts", type=int, default=1, help="random starts run as one batch")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random starts")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -60,28 +74,71 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path, metavar="OUT", help="write the solved workbook here")
-    where.add_argument("--in-place", action="store_true", help="overwrite BOOK (keeps BOOK.bak)")
+    where.add_argument(
+        "--in-place",
+        action="store_true",
+        help="overwrite BOOK, keeping a backup BOOK.bak.xlsx (BOOK.bak1.xlsx... if taken)",
+    )
     parser.add_argument(
-        "--no-backup", action="store_true", help="with --in-place: do not keep BOOK.bak.xlsx"
+        "--no-backup", action="store_true", help="with --in-place: do not keep a backup"
+    )
+    parser.add_argument(
+        "--wait",
+        type=non_negative_float,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --in-place: wait this long for another run writing BOOK (default: refuse)",
     )
     parser.add_argument("--dry-run", action="store_true", help="solve but write nothing")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    add_limit_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
+    from contextlib import nullcontext
 
     from xl_lesson3.errors import BadInputError, WorkbookIOError
-    from xl_lesson3.solver.api import DEFAULT_TOL, solve
-    from xl_lesson3.solver.writeback import write_solution
+    from xl_lesson3.solver.writeback import check_writable, destination, write_solution
+    from xl_lesson3.workbook.archive import check_archive
+    from xl_lesson3.workbook.lock import locked
+    from xl_lesson3.workbook.xlsx_patch import check_sheets_patchable
 
-    if args.no_backup and not args.in_place:
-        raise BadInputError("--no-backup: only meaningful with --in-place")
     if not args.book.is_file():
         raise WorkbookIOError(f"{args.book}: no such file")
+    dst, onto_book = destination(args.book, args.out, args.in_place)
+    if args.no_backup and not onto_book:
+        raise BadInputError("--no-backup: only meaningful with --in-place")
+    summary = check_archive(args.book)
+    check_memory(
+        "--restarts",
+        float(args.restarts) * summary.total_cells * _BYTES_PER_CELL_RESTART,
+        f"{args.restarts:,} restarts of {summary.total_cells:,} cells",
+    )
+    writes = not args.dry_run
+    if writes:  # found now, not after a long solve
+        check_writable(dst, what="the solved workbook")
+        check_sheets_patchable(args.book)
+    lock = locked(args.book, wait=args.wait) if writes and onto_book else nullcontext()
+    with lock:
+        result = _solve(args)
+        written = None
+        if not result.failed and writes:
+            written = write_solution(result, dst, in_place=False, backup=not args.no_backup)
+    if args.json:
+        print_json(_payload(result, written))
+    else:
+        _print_summary(result, written, args.dry_run)
+    return 1 if result.failed else 0
+
+
+def _solve(args: argparse.Namespace) -> Any:
+    import torch
+
+    from xl_lesson3.solver.api import DEFAULT_TOL, solve
+
     with _progress_bar(quiet=False) as on_progress:
-        result = solve(
+        return solve(
             args.book,
             objective=args.objective,
             changing=args.changing,
@@ -98,16 +155,6 @@ def run(args: argparse.Namespace) -> int:
             sheet=args.sheet,
             cpu_threads=args.threads,
         )
-    written = None
-    if not result.failed and not args.dry_run:
-        written = write_solution(
-            result, args.out, in_place=args.in_place, backup=not args.no_backup
-        )
-    if args.json:
-        print_json(_payload(result, written))
-    else:
-        _print_summary(result, written, args.dry_run)
-    return 1 if result.failed else 0
 
 
 def _payload(result: Any, written: Path | None) -> dict[str, Any]:

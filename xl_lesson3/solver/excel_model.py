@@ -24,14 +24,14 @@ from __future__ import annotations
 import math
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from xml.etree import ElementTree
 
 from xl_lesson3.errors import SolverModelError, UnknownReferenceError, located
 from xl_lesson3.workbook.address import CellAddress, RangeAddress, quote_sheet
+from xl_lesson3.workbook.safexml import parse_xml
 
 if TYPE_CHECKING:
     from xl_lesson3.workbook.model import WorkbookModel
@@ -245,7 +245,7 @@ def read_solver_model(model: WorkbookModel, sheet: str) -> SolverModel:
             located(quote_sheet(sheet), f"no such sheet (sheets: {', '.join(model.sheet_names)})")
         )
     names = sheet_solver_names(model, sheet)
-    reader = _NameReader(sheet, names)
+    reader = _NameReader(sheet, names, model.sheet_names)
     if "solver_opt" not in names or "solver_adj" not in names:
         raise SolverModelError(
             located(
@@ -289,9 +289,12 @@ def read_solver_model(model: WorkbookModel, sheet: str) -> SolverModel:
 class _NameReader:
     """Parses the texts of one sheet's solver names, with errors that name sheet and name."""
 
-    def __init__(self, sheet: str, names: Mapping[str, str]) -> None:
+    def __init__(
+        self, sheet: str, names: Mapping[str, str], sheet_names: Sequence[str] = ()
+    ) -> None:
         self.sheet = sheet
         self.names = names
+        self.sheet_names = tuple(sheet_names)  # to name the solver_ name that refers elsewhere
 
     def where(self, name: str) -> str:
         return f"{quote_sheet(self.sheet)}!{name}"
@@ -328,6 +331,12 @@ class _NameReader:
             ) from exc
         if not areas:
             raise SolverModelError(f"{self.where(name)}: empty reference")
+        for area in areas:
+            if self.sheet_names and area.sheet not in self.sheet_names:
+                raise SolverModelError(
+                    f"{self.where(name)}: {text!r} refers to sheet {area.sheet!r}, which does "
+                    f"not exist (sheets: {', '.join(self.sheet_names)})"
+                )
         return areas
 
     def cell(self, name: str) -> CellAddress:
@@ -400,8 +409,8 @@ def _file_solver_names(path: Path, sheet: str) -> set[str]:
     """Names starting ``solver_`` scoped to `sheet` in the file (to remove stale ones on save)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            root = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError) as exc:
+            root = parse_xml(archive.read("xl/workbook.xml"), f"{path}: xl/workbook.xml")
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
         from xl_lesson3.errors import WorkbookIOError
 
         raise WorkbookIOError(f"{path}: not a readable .xlsx workbook ({exc})") from exc

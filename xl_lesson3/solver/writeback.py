@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,7 +31,7 @@ def default_output(src: Path) -> Path:
 
 
 def backup_path(src: Path) -> Path:
-    """``BOOK.bak.xlsx`` next to ``BOOK.xlsx``."""
+    """``BOOK.bak.xlsx`` next to ``BOOK.xlsx`` (the first backup; see `next_backup_path`)."""
     return src.with_name(f"{src.stem}.bak{src.suffix}")
 
 
@@ -75,6 +74,51 @@ def changed_cells(
     return changed, complete
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether paths `a` and `b` name one file (``--out BOOK`` is ``--in-place``)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def destination(src: Path, out: str | Path | None, in_place: bool) -> tuple[Path, bool]:
+    """(path written, whether that is the workbook itself)."""
+    if in_place and out is not None:
+        raise BadInputError("--out and --in-place: give one of them")
+    if in_place:
+        return src, True
+    dst = Path(out) if out is not None else default_output(src)
+    return dst, same_file(dst, src)
+
+
+def check_writable(dst: Path, *, what: str = "the file") -> None:
+    """Raise WorkbookIOError unless `dst` (a file, existing or not) can be written now.
+
+    Run before solving and before a backup is made, so a run never solves for nothing and never
+    leaves a backup of a book it then fails to change.
+    """
+    folder = dst.parent
+    if not folder.is_dir():
+        raise WorkbookIOError(f"{dst}: cannot write {what} (folder {folder} does not exist)")
+    if dst.is_dir():
+        raise WorkbookIOError(f"{dst}: cannot write {what} (it is a folder)")
+    if dst.exists() and not os.access(dst, os.W_OK):
+        raise WorkbookIOError(f"{dst}: cannot write {what} (the file is read-only)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise WorkbookIOError(f"{dst}: cannot write {what} (folder {folder} is not writable)")
+
+
+def next_backup_path(src: Path) -> Path:
+    """The first of ``BOOK.bak.xlsx``, ``BOOK.bak1.xlsx``, ``BOOK.bak2.xlsx``... not taken."""
+    candidate = backup_path(src)
+    number = 0
+    while candidate.exists():
+        number += 1
+        candidate = src.with_name(f"{src.stem}.bak{number}{src.suffix}")
+    return candidate
+
+
 def write_solution(
     result: SolveResult,
     out: str | Path | None = None,
@@ -84,8 +128,11 @@ def write_solution(
 ) -> Path:
     """Write `result` into a copy of its workbook (or into it, `in_place`); returns the path.
 
-    Default output: ``BOOK-solved.xlsx`` next to the input. `in_place` keeps ``BOOK.bak.xlsx``
-    unless `backup` is False. Raises SolverError for a failed result (nothing is written).
+    Default output: ``BOOK-solved.xlsx`` next to the input; `out` naming the input itself is
+    `in_place`. In place, the original is first copied to a new backup (``BOOK.bak.xlsx``, or
+    ``BOOK.bak1.xlsx``... when that exists: a backup is never overwritten) unless `backup` is
+    False. The caller holds the book's lock (`xl_lesson3.workbook.lock.locked`) for in-place
+    runs. Raises SolverError for a failed result (nothing is written).
     """
     src = result.workbook.source_path
     if src is None:
@@ -93,27 +140,16 @@ def write_solution(
     src = Path(src)
     if result.failed:
         raise SolverError(located(str(result.objective), f"{result.status}; nothing written"))
-    if in_place and out is not None:
-        raise BadInputError("--out and --in-place: give one of them")
-    dst = src if in_place else Path(out) if out is not None else default_output(src)
+    dst, onto_src = destination(src, out, in_place)
+    check_writable(dst, what="the solved workbook")
     cells, complete = changed_cells(result.workbook, result.values, result.objective)
-    if in_place and backup:
-        _copy_atomically(src, backup_path(src))
-    from xl_lesson3.workbook.xlsx_patch import patch_workbook
+    from xl_lesson3.workbook.xlsx_patch import patch_workbook, plan_patch, write_atomically
 
+    plan_patch(src, cells)  # a sheet that cannot be patched is refused before the backup
+    if onto_src and backup:
+        copy = next_backup_path(src)
+        check_writable(copy, what="the backup")
+        with open(src, "rb") as original:
+            write_atomically(copy, lambda f: shutil.copyfileobj(original, f, 1 << 20))
     # If not every dependent could be recalculated here, ask Excel to do it on opening.
     return patch_workbook(src, dst, values=cells, full_calc_on_load=not complete)
-
-
-def _copy_atomically(src: Path, dst: Path) -> None:
-    try:
-        handle, tmp = tempfile.mkstemp(prefix=".xl3-", suffix=dst.suffix, dir=dst.parent)
-        os.close(handle)
-        try:
-            shutil.copy2(src, tmp)
-            os.replace(tmp, dst)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as exc:
-        raise WorkbookIOError(f"{dst}: cannot write the backup ({exc.strerror or exc})") from exc

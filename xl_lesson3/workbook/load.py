@@ -11,8 +11,10 @@ import datetime as dt
 import zipfile
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
+from defusedxml import DefusedXmlException
 from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet.formula import ArrayFormula as OpenpyxlArrayFormula
 from openpyxl.worksheet.formula import DataTableFormula
@@ -20,6 +22,7 @@ from openpyxl.worksheet.formula import DataTableFormula
 from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.formula.scalars import ExcelError, is_error_text
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.archive import check_archive
 from xl_lesson3.workbook.model import ArrayFormula, Cell, DefinedName, Table, WorkbookModel
 
 
@@ -29,11 +32,12 @@ def load_workbook(path: str | Path, *, cached_values: bool = False) -> WorkbookM
     The engine never needs cached values (it recalculates); they cost a second pass over the file.
     """
     path = Path(path)
+    check_archive(path)  # size limits and zip bombs, before any XML is parsed
     try:
         book = openpyxl.load_workbook(path, data_only=False, keep_links=False)
         cached = openpyxl.load_workbook(path, data_only=True) if cached_values else None
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
-        raise WorkbookIOError(f"{path}: cannot read workbook ({exc})") from exc
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError, ParseError) as exc:
+        raise WorkbookIOError(f"{path}: {_read_failure(exc)}") from exc
     cells: dict[CellAddress, Cell] = {}
     tables: dict[str, Table] = {}
     arrays: dict[CellAddress, ArrayFormula] = {}
@@ -56,6 +60,19 @@ def load_workbook(path: str | Path, *, cached_values: bool = False) -> WorkbookM
     return WorkbookModel(
         tuple(book.sheetnames), cells, tables, tuple(names), arrays, source_path=path
     )
+
+
+def _read_failure(exc: BaseException) -> str:
+    """One line saying why openpyxl could not read a file (it wraps the cause in a ValueError)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, DefusedXmlException):  # openpyxl parses with defusedxml
+            return f"refused unsafe XML ({type(cause).__name__}: a DTD or entity declaration)"
+        if isinstance(cause, ParseError):  # truncated or damaged XML inside a valid zip
+            return f"damaged XML in the workbook ({cause})"
+        cause = cause.__cause__ or cause.__context__
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"cannot read workbook ({first_line})"
 
 
 def _read_cell(

@@ -2,53 +2,45 @@
 
 A workbook a user has worked on carries charts, images, comments, pivot caches, macros' settings
 and formatting that no Python library round-trips faithfully (openpyxl drops charts and images it
-did not create). So a write-back never loads and re-saves the workbook: it copies every zip part
-byte for byte and rewrites only the XML parts that must change, and within those only the changed
-elements (see `xl_lesson3.workbook.xlsx_cells`). Formulas are never added or removed, so Excel's
-calculation chain (``xl/calcChain.xml``) stays valid and is kept.
+did not create). So a write-back never loads and re-saves the workbook: it streams every zip part
+through unchanged and rewrites only the XML parts that must change, and within those only the
+changed elements, found by a hardened XML parser (`xl_lesson3.workbook.xlsx_cells` for sheets,
+`xl_lesson3.workbook.xlsx_names` for defined names). Formulas are never added or removed, so
+Excel's calculation chain (``xl/calcChain.xml``) stays valid and is kept.
 
-The output is written to a temporary file in the destination's folder, flushed to disk, then moved
-over the destination with `os.replace`, so a crash or an error never leaves a half-written
+The output is written to a temporary file in the destination's folder, the changed cells are
+read back from it (`xl_lesson3.workbook.xlsx_verify`), it is flushed to disk, then moved over the
+destination with `os.replace`, so a crash or an error never leaves a half-written or wrong
 workbook (and the destination may be the source).
 """
 
 from __future__ import annotations
 
 import errno
-import io
 import os
 import posixpath
-import re
+import shutil
 import stat
-import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import BinaryIO
-from xml.etree import ElementTree
-from xml.sax.saxutils import escape, quoteattr
+from xml.etree.ElementTree import Element
 
 from xl_lesson3.errors import UnknownReferenceError, WorkbookIOError, located
 from xl_lesson3.workbook.address import CellAddress
-from xl_lesson3.workbook.xlsx_cells import attribute, patch_sheet_xml
+from xl_lesson3.workbook.safexml import encoding_problem, parse_xml
+from xl_lesson3.workbook.tempfiles import remove_orphans, temp_path
+from xl_lesson3.workbook.xlsx_cells import patch_sheet_stream
+from xl_lesson3.workbook.xlsx_names import patch_defined_names, set_full_calc_on_load
+from xl_lesson3.workbook.xlsx_verify import verify_sheet
+
+_CHUNK = 1 << 20
 
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-# Elements that follow <definedNames> in CT_Workbook, in schema order (ECMA-376 part 1, A.2).
-_AFTER_DEFINED_NAMES = (
-    "calcPr",
-    "oleSize",
-    "customWorkbookViews",
-    "pivotCaches",
-    "smartTagPr",
-    "smartTagTypes",
-    "webPublishing",
-    "fileRecoveryPr",
-    "webPublishObjects",
-    "extLst",
-)
-# Excel's Solver hides its model's names (solver_opt, solver_adj, ...); so do we.
-HIDDEN_NAME_PREFIXES = ("solver_",)
 
 
 def patch_workbook(
@@ -69,60 +61,112 @@ def patch_workbook(
     ``solver_``, as Excel's Solver writes them; a replaced name keeps its attributes.
     `full_calc_on_load`: ask Excel to recalculate everything when it opens the file (useful after
     changing inputs without updating the cached results that depend on them).
-    Raises `WorkbookIOError` (nothing written) when `src` is not a workbook or `dst` cannot be
-    written, `UnknownReferenceError` for a sheet the workbook does not have.
+    The changed cells are read back from the new file before it replaces `dst`.
+    Raises `WorkbookIOError` (nothing written) when `src` is not a workbook, a sheet to change is
+    not UTF-8, `dst` cannot be written or the check fails; `UnknownReferenceError` for a sheet
+    the workbook does not have.
     """
     src, dst = Path(src), Path(dst)
-    try:
-        # Read the whole source first: on Windows a file still open cannot be replaced, and
-        # dst may be src.
-        package = zipfile.ZipFile(io.BytesIO(src.read_bytes()))
-        replacements = _replacements(package, values or {}, defined_names or {}, full_calc_on_load)
-    except zipfile.BadZipFile as exc:
-        raise WorkbookIOError(f"{src}: not an .xlsx workbook ({exc})") from exc
-    except (KeyError, ValueError, ElementTree.ParseError) as exc:  # ValueError: bad text too
-        raise WorkbookIOError(f"{src}: damaged workbook ({exc})") from exc
-    except OSError as exc:
-        raise WorkbookIOError(f"{src}: cannot read the workbook ({exc.strerror or exc})") from exc
-    with package:
-        write_atomically(dst, lambda out: _copy_package(package, out, replacements))
+    plan = plan_patch(src, values or {}, defined_names or {}, full_calc_on_load)
+
+    def verify(package: zipfile.ZipFile) -> None:
+        for part, (sheet, updates) in plan.sheets.items():
+            verify_sheet(package, part, sheet, updates)
+
+    write_atomically(dst, lambda out: _copy_package(src, out, plan), verify=verify)
     return dst
 
 
-def _replacements(
+@dataclass(frozen=True)
+class PatchPlan:
+    """What a write-back changes: worksheet part → (sheet name, (row, col) → value), and the
+    whole new bytes of small parts (the workbook part, when names or calcPr change)."""
+
+    sheets: dict[str, tuple[str, dict[tuple[int, int], object]]]
+    replacements: dict[str, bytes]
+
+
+def plan_patch(
+    src: Path,
+    values: Mapping[CellAddress, object],
+    defined_names: Mapping[tuple[str, str | None], str | None] = MappingProxyType({}),
+    full_calc_on_load: bool = False,
+) -> PatchPlan:
+    """Check that `src` can take these changes and say which parts change; writes nothing.
+
+    Cheap (reads the workbook part and the first bytes of each sheet part to change), so a
+    caller can run it before a long solve: a UTF-16 sheet or a missing sheet is found first.
+    """
+    try:
+        with zipfile.ZipFile(src) as package:
+            return _plan(package, values, defined_names, full_calc_on_load)
+    except zipfile.BadZipFile as exc:
+        raise WorkbookIOError(f"{src}: not an .xlsx workbook ({exc})") from exc
+    except (KeyError, ValueError) as exc:  # ValueError: bad text too
+        raise WorkbookIOError(f"{src}: damaged workbook ({exc})") from exc
+    except OSError as exc:
+        raise WorkbookIOError(f"{src}: cannot read the workbook ({exc.strerror or exc})") from exc
+
+
+def check_sheets_patchable(src: Path) -> None:
+    """Raise WorkbookIOError when some worksheet of `src` could not take a write-back (UTF-16).
+
+    Cheap; run before solving, so a book that cannot be written is refused first.
+    """
+    try:
+        with zipfile.ZipFile(src) as package:
+            workbook_part = _workbook_part(package)
+            workbook_xml = package.read(workbook_part).decode("utf-8")
+            for sheet, part in _sheet_parts(package, workbook_part, workbook_xml).items():
+                if part not in package.NameToInfo:
+                    raise WorkbookIOError(located(sheet, f"the worksheet part {part} is missing"))
+                with package.open(part) as stream:
+                    problem = encoding_problem(stream.read(256))
+                if problem:
+                    raise WorkbookIOError(located(sheet, problem))
+    except zipfile.BadZipFile as exc:
+        raise WorkbookIOError(f"{src}: not an .xlsx workbook ({exc})") from exc
+    except (KeyError, ValueError) as exc:
+        raise WorkbookIOError(f"{src}: damaged workbook ({exc})") from exc
+    except OSError as exc:
+        raise WorkbookIOError(f"{src}: cannot read the workbook ({exc.strerror or exc})") from exc
+
+
+def _plan(
     package: zipfile.ZipFile,
     values: Mapping[CellAddress, object],
     defined_names: Mapping[tuple[str, str | None], str | None],
     full_calc_on_load: bool,
-) -> dict[str, bytes]:
-    """Part name → new bytes, for every part that changes."""
+) -> PatchPlan:
     workbook_part = _workbook_part(package)
     workbook_xml = package.read(workbook_part).decode("utf-8")
     sheets = _sheet_parts(package, workbook_part, workbook_xml)
-    by_sheet: dict[str, dict[tuple[int, int], object]] = {}
+    by_sheet: dict[str, tuple[str, dict[tuple[int, int], object]]] = {}
     for address, value in values.items():
         if address.sheet not in sheets:
             known = ", ".join(sheets)
             raise UnknownReferenceError(located(str(address), f"no such sheet (sheets: {known})"))
-        by_sheet.setdefault(address.sheet, {})[(address.row, address.col)] = value
+        part = sheets[address.sheet]
+        by_sheet.setdefault(part, (address.sheet, {}))[1][(address.row, address.col)] = value
+    for part, (sheet, _) in by_sheet.items():
+        with package.open(part) as stream:
+            problem = encoding_problem(stream.read(256))
+        if problem:
+            raise WorkbookIOError(located(sheet, problem))
     replacements = {}
-    for sheet, updates in by_sheet.items():
-        part = sheets[sheet]
-        xml = package.read(part).decode("utf-8")
-        replacements[part] = patch_sheet_xml(xml, updates, sheet).encode("utf-8")
     new_workbook_xml = workbook_xml
     if defined_names:
         new_workbook_xml = patch_defined_names(new_workbook_xml, defined_names, list(sheets))
     if full_calc_on_load:
-        new_workbook_xml = _set_full_calc_on_load(new_workbook_xml)
+        new_workbook_xml = set_full_calc_on_load(new_workbook_xml)
     if new_workbook_xml != workbook_xml:
         replacements[workbook_part] = new_workbook_xml.encode("utf-8")
-    return replacements
+    return PatchPlan(by_sheet, replacements)
 
 
 def _workbook_part(package: zipfile.ZipFile) -> str:
     """The workbook part's name, found as the package's officeDocument relationship."""
-    rels = ElementTree.fromstring(package.read("_rels/.rels"))
+    rels = parse_xml(package.read("_rels/.rels"), "_rels/.rels")
     for rel in rels.iter(f"{{{_PKG_REL_NS}}}Relationship"):
         if rel.get("Type", "").endswith("/officeDocument"):  # transitional or strict
             return _resolve_target("", rel.get("Target", ""))
@@ -138,12 +182,13 @@ def _resolve_target(base_dir: str, target: str) -> str:
 def _sheet_parts(package: zipfile.ZipFile, workbook_part: str, workbook_xml: str) -> dict[str, str]:
     """Sheet name → worksheet part name, in the workbook's sheet order (= localSheetId order)."""
     base_dir, name = posixpath.split(workbook_part)
-    rels_xml = package.read(posixpath.join(base_dir, "_rels", name + ".rels"))
+    rels_part = posixpath.join(base_dir, "_rels", name + ".rels")
+    rels_xml = package.read(rels_part)
     targets = {
         rel.get("Id"): _resolve_target(base_dir, rel.get("Target", ""))
-        for rel in ElementTree.fromstring(rels_xml).iter(f"{{{_PKG_REL_NS}}}Relationship")
+        for rel in parse_xml(rels_xml, rels_part).iter(f"{{{_PKG_REL_NS}}}Relationship")
     }
-    root = ElementTree.fromstring(workbook_xml)
+    root = parse_xml(workbook_xml.encode("utf-8"), workbook_part)
     return {
         sheet.get("name"): targets.get(_relationship_id(sheet), "")
         for sheet in root.iter()
@@ -151,7 +196,7 @@ def _sheet_parts(package: zipfile.ZipFile, workbook_part: str, workbook_xml: str
     }
 
 
-def _relationship_id(element: ElementTree.Element) -> str | None:
+def _relationship_id(element: Element) -> str | None:
     """The ``r:id`` attribute, whichever namespace (transitional or strict) spells it."""
     for key, value in element.attrib.items():
         if key.endswith("}id"):
@@ -159,125 +204,61 @@ def _relationship_id(element: ElementTree.Element) -> str | None:
     return None
 
 
-def patch_defined_names(
-    workbook_xml: str,
-    changes: Mapping[tuple[str, str | None], str | None],
-    sheet_names: list[str],
-) -> str:
-    """`workbook_xml` with defined names added, replaced or removed (see `patch_workbook`).
+def _copy_package(src: Path, out: BinaryIO, plan: PatchPlan) -> None:
+    """Write every entry of `src` to `out` in order, with its name, date and compression.
 
-    `sheet_names` in workbook order: a sheet-scoped name stores its sheet's index as
-    ``localSheetId``. Names compare case-insensitively, as in Excel.
+    Parts are streamed (never a whole part in memory); the sheets to change go through the
+    streaming patcher. The source is opened here and closed before `out` replaces anything
+    (Windows cannot replace a file that is open).
     """
-    prefix_match = re.search(r"<(?:(\w+):)?workbook\b", workbook_xml)
-    prefix = f"{prefix_match.group(1)}:" if prefix_match and prefix_match.group(1) else ""
-    p = re.escape(prefix)
-    block_re = re.compile(rf"<{p}definedNames\b[^>]*?(?:/>|>(.*?)</{p}definedNames>)", re.DOTALL)
-    name_re = re.compile(rf"<{p}definedName\b([^>]*?)(?:/>|>(.*?)</{p}definedName>)", re.DOTALL)
-    wanted = {
-        _name_key(name, scope, sheet_names): (name, text) for (name, scope), text in changes.items()
-    }
-
-    block = block_re.search(workbook_xml)
-    inner = (block.group(1) or "") if block else ""
-    kept = []
-    for match in name_re.finditer(inner):
-        attrs = match.group(1)
-        sheet_id = attribute(attrs, "localSheetId")
-        key = (attribute(attrs, "name") or "").lower(), int(sheet_id) if sheet_id else None
-        if key not in wanted:
-            kept.append(match.group(0))
-            continue
-        _, text = wanted.pop(key)
-        if text is not None:
-            kept.append(
-                f"<{prefix}definedName{attrs}>{escape(_strip_eq(text))}</{prefix}definedName>"
-            )
-    for key in sorted(wanted):
-        name, text = wanted[key]
-        if text is not None:
-            kept.append(_new_defined_name(prefix, name, key[1], text))
-    new_block = f"<{prefix}definedNames>{''.join(kept)}</{prefix}definedNames>" if kept else ""
-    if block:
-        return workbook_xml[: block.start()] + new_block + workbook_xml[block.end() :]
-    if not new_block:
-        return workbook_xml
-    at = _insertion_point(workbook_xml, prefix)
-    return workbook_xml[:at] + new_block + workbook_xml[at:]
-
-
-def _name_key(name: str, scope: str | None, sheet_names: list[str]) -> tuple[str, int | None]:
-    if scope is None:
-        return name.lower(), None
-    if scope not in sheet_names:
-        known = ", ".join(sheet_names)
-        raise UnknownReferenceError(located(name, f"no sheet {scope!r} to scope it to ({known})"))
-    return name.lower(), sheet_names.index(scope)
-
-
-def _strip_eq(text: str) -> str:
-    return text.removeprefix("=")
-
-
-def _new_defined_name(prefix: str, name: str, sheet_id: int | None, text: str) -> str:
-    attrs = f" name={quoteattr(name)}"
-    if sheet_id is not None:
-        attrs += f' localSheetId="{sheet_id}"'
-    if name.lower().startswith(HIDDEN_NAME_PREFIXES):
-        attrs += ' hidden="1"'
-    return f"<{prefix}definedName{attrs}>{escape(_strip_eq(text))}</{prefix}definedName>"
-
-
-def _insertion_point(workbook_xml: str, prefix: str) -> int:
-    """Where a new ``<definedNames>`` goes: before the first element that must follow it."""
-    p = re.escape(prefix)
-    after = "|".join(_AFTER_DEFINED_NAMES)
-    match = re.search(rf"<{p}(?:{after})\b|</{p}workbook>", workbook_xml)
-    if match is None:
-        raise KeyError("workbook.xml has no </workbook>")
-    return match.start()
-
-
-def _set_full_calc_on_load(workbook_xml: str) -> str:
-    """Set ``<calcPr fullCalcOnLoad="1">`` so Excel recalculates the whole workbook on opening."""
-    prefix_match = re.search(r"<(?:(\w+):)?workbook\b", workbook_xml)
-    prefix = f"{prefix_match.group(1)}:" if prefix_match and prefix_match.group(1) else ""
-    calc = re.search(rf"<{re.escape(prefix)}calcPr\b([^>]*?)(/?)>", workbook_xml)
-    if calc is None:
-        at = _insertion_point(workbook_xml, prefix)
-        if workbook_xml[at:].startswith(f"<{prefix}calcPr"):
-            at = workbook_xml.find(">", at) + 1
-        return workbook_xml[:at] + f'<{prefix}calcPr fullCalcOnLoad="1"/>' + workbook_xml[at:]
-    attrs = re.sub(r"""\s+fullCalcOnLoad\s*=\s*(?:"[^"]*"|'[^']*')""", "", calc.group(1))
-    new = f'<{prefix}calcPr{attrs.rstrip()} fullCalcOnLoad="1"{calc.group(2)}>'
-    return workbook_xml[: calc.start()] + new + workbook_xml[calc.end() :]
-
-
-def _copy_package(package: zipfile.ZipFile, out: BinaryIO, replacements: dict[str, bytes]) -> None:
-    """Write every entry of `package` to `out` in order, with its name, date and compression."""
-    with zipfile.ZipFile(out, "w") as copy:
+    with zipfile.ZipFile(src) as package, zipfile.ZipFile(out, "w") as copy:
         for info in package.infolist():
-            data = replacements.get(info.filename)
-            if data is None:
-                data = package.read(info)
             entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             entry.compress_type = info.compress_type
             entry.external_attr = info.external_attr
             entry.create_system = info.create_system
             entry.comment = info.comment
-            copy.writestr(entry, data)
+            data = plan.replacements.get(info.filename)
+            if data is not None:
+                copy.writestr(entry, data)
+                continue
+            entry.file_size = info.file_size  # lets zipfile pick zip64 for big parts up front
+            with package.open(info) as reader, copy.open(entry, "w") as writer:
+                if info.filename in plan.sheets:
+                    sheet, updates = plan.sheets[info.filename]
+                    chunks = iter(lambda: reader.read(_CHUNK), b"")
+                    patch_sheet_stream(chunks, updates, sheet, writer.write)
+                else:
+                    shutil.copyfileobj(reader, writer, _CHUNK)
 
 
-def write_atomically(dst: Path, write: Callable[[BinaryIO], None]) -> None:
+def write_atomically(
+    dst: Path,
+    write: Callable[[BinaryIO], None],
+    *,
+    verify: Callable[[zipfile.ZipFile], None] | None = None,
+) -> None:
     """Call `write(file)` on a temporary file beside `dst`, then move it over `dst`.
 
-    On any error the temporary file is removed and `dst` is left as it was; OS errors become
-    `WorkbookIOError` naming `dst`. The new file gets `dst`'s permissions when it exists.
+    `verify(zip)`, when given, reads the finished temporary file as a zip first and raises to
+    abandon it. On any error the temporary file is removed and `dst` is left as it was; OS
+    errors become `WorkbookIOError` naming `dst`. The new file gets `dst`'s permissions when it
+    exists. Temporary files of runs that were killed (their process is gone) are removed first.
     """
     dst = Path(dst)
     try:
+        remove_orphans(dst)
         with _atomic_output(dst) as out:
             write(out)
+            if verify is not None:
+                out.flush()
+                out.seek(0)
+                with zipfile.ZipFile(out) as written:
+                    verify(written)
+    except zipfile.BadZipFile as exc:
+        raise WorkbookIOError(
+            f"{dst}: write-back check failed ({exc}); nothing was changed"
+        ) from exc
     except OSError as exc:
         raise WorkbookIOError(f"{dst}: cannot write the file ({exc.strerror or exc})") from exc
 
@@ -292,10 +273,10 @@ def _atomic_output(dst: Path) -> Iterator[BinaryIO]:
     if dst.exists() and not os.access(dst, os.W_OK):
         raise PermissionError(errno.EACCES, "the file is read-only")
     mode = stat.S_IMODE(os.stat(dst).st_mode) if dst.exists() else 0o666
-    tmp = dst.parent / f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+    tmp = temp_path(dst)
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "w+b") as out:
             yield out
             out.flush()
             os.fsync(out.fileno())

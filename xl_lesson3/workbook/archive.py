@@ -1,0 +1,233 @@
+"""Check a workbook file's zip archive against size limits before any XML parser sees it.
+
+An .xlsx is a zip of XML parts, and zip makes it cheap to send a small file that inflates to
+gigabytes (a "zip bomb"), in any part, used or not; or a sheet of tens of millions of cells that
+would take minutes and gigabytes to load. `check_archive` is what every reader calls first: it
+reads the zip's directory (declared sizes and compression ratios), then inflates every part as a
+stream, never holding one whole, to check the actual sizes and count the worksheets' cells. It
+refuses with one line naming the part and the limit, and the option that raises it.
+
+Limits come from `ArchiveLimits`; the CLI's ``--max-bytes``, ``--max-ratio`` and ``--max-cells``
+set them for a run with `use_limits`, so readers need not pass them along.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+
+from xl_lesson3.errors import WorkbookIOError
+from xl_lesson3.workbook.safexml import parse_xml
+
+_GIB = 1 << 30
+_MIB = 1 << 20
+_CHUNK = 1 << 20
+_MAX_PARTS = 100_000
+# A cell's start tag: <c ...>, <c>, <c/>, or with a namespace prefix (<x:c ...>).
+_CELL_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,31}:)?c[\s/>]")
+_TAIL = 96  # longer than any match of the patterns, so a tag split across chunks is counted
+# The same in UTF-16 parts (conservative: ":c " in text counts too), little and big endian.
+_UTF16_CELL_RE = {
+    bom: re.compile(
+        b"|".join(re.escape(t.encode(codec)) for t in ("<c", ":c"))
+        + b"(?="
+        + b"|".join(re.escape(t.encode(codec)) for t in (" ", "/", ">", "\t", "\n"))
+        + b")"
+    )
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+}
+_CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What a workbook file may hold. Ratios are checked only for parts above `ratio_floor`."""
+
+    max_bytes: int = 4 * _GIB  # all parts together, inflated
+    max_ratio: float = 200.0  # inflated / compressed size of one part
+    max_cells: int = 30_000_000  # cells of all worksheets together
+    ratio_floor: int = 4 * _MIB
+
+
+@dataclass(frozen=True)
+class ArchiveSummary:
+    """What `check_archive` found: the parts' inflated size and each worksheet part's cells."""
+
+    total_bytes: int
+    cells: dict[str, int]
+
+    @property
+    def total_cells(self) -> int:
+        """Cells (``<c>`` elements) of every worksheet together."""
+        return sum(self.cells.values())
+
+
+_limits: ContextVar[ArchiveLimits | None] = ContextVar("archive_limits", default=None)
+_checked: dict[tuple, ArchiveSummary] = {}
+
+
+def current_limits() -> ArchiveLimits:
+    """The limits `check_archive` applies when given none (set by `use_limits`)."""
+    return _limits.get() or ArchiveLimits()
+
+
+@contextmanager
+def use_limits(limits: ArchiveLimits) -> Iterator[None]:
+    """Apply `limits` to every `check_archive` call inside the block."""
+    token = _limits.set(limits)
+    try:
+        yield
+    finally:
+        _limits.reset(token)
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+def check_archive(path: str | Path, limits: ArchiveLimits | None = None) -> ArchiveSummary:
+    """Refuse `path` unless it is a zip whose parts stay within `limits`; call before parsing.
+
+    Raises WorkbookIOError with one line: not a file, not a zip (an .xls or .ods says so), a
+    damaged zip, a part or the whole over `max_bytes`, a part inflating more than `max_ratio`
+    times, worksheets with more than `max_cells` cells. The result for an unchanged file is
+    remembered, so a second reader pays nothing.
+    """
+    path = Path(path)
+    limits = limits or current_limits()
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, limits)
+        if key in _checked:
+            return _checked[key]
+        with open(path, "rb") as file:
+            _check_magic(path, file.read(8))
+            file.seek(0)
+            with zipfile.ZipFile(file) as package:
+                summary = _check_package(path, package, limits)
+    except zipfile.BadZipFile as exc:
+        raise WorkbookIOError(f"{path}: damaged .xlsx archive ({exc})") from exc
+    except (OSError, EOFError) as exc:
+        raise WorkbookIOError(f"{path}: cannot read the workbook ({_reason(exc)})") from exc
+    _checked[key] = summary
+    return summary
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _check_magic(path: Path, head: bytes) -> None:
+    if not head:
+        raise WorkbookIOError(f"{path}: the file is empty, not an .xlsx workbook")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise WorkbookIOError(
+            f"{path}: a legacy .xls (Excel 97-2003) or encrypted workbook; save it as .xlsx"
+        )
+    if not head.startswith(b"PK"):
+        raise WorkbookIOError(f"{path}: not an .xlsx workbook (not a zip archive)")
+
+
+def _check_package(path: Path, package: zipfile.ZipFile, limits: ArchiveLimits) -> ArchiveSummary:
+    infos = package.infolist()
+    names = {info.filename for info in infos}
+    if "mimetype" in names and b"opendocument" in package.read("mimetype")[:200]:
+        raise WorkbookIOError(f"{path}: an OpenDocument spreadsheet (.ods); save it as .xlsx")
+    if "[Content_Types].xml" not in names:
+        raise WorkbookIOError(f"{path}: not an .xlsx workbook (no [Content_Types].xml in the zip)")
+    if len(infos) > _MAX_PARTS:
+        raise WorkbookIOError(f"{path}: {len(infos)} parts in the zip (at most {_MAX_PARTS})")
+    declared = 0
+    for info in infos:
+        declared += info.file_size
+        _check_part_declared(path, info, declared, limits)
+    sheets = _worksheet_parts(path, package, names)
+    total = 0
+    cells: dict[str, int] = {}
+    for info in infos:
+        count, size = _inflate(path, package, info, info.filename in sheets, limits)
+        total += size
+        if info.filename in sheets:
+            cells[info.filename] = count
+            if sum(cells.values()) > limits.max_cells:
+                raise WorkbookIOError(
+                    f"{path}: {info.filename}: the worksheets hold more than "
+                    f"{limits.max_cells:,} cells (--max-cells raises the limit)"
+                )
+    return ArchiveSummary(total, cells)
+
+
+def _check_part_declared(path: Path, info: zipfile.ZipInfo, total: int, limits: ArchiveLimits):
+    where = f"{path}: {info.filename}"
+    if info.file_size > limits.max_bytes or total > limits.max_bytes:
+        raise WorkbookIOError(
+            f"{where}: inflates to {_size(total)}, over the {_size(limits.max_bytes)} limit "
+            "(--max-bytes raises it)"
+        )
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > limits.ratio_floor and ratio > limits.max_ratio:
+        raise WorkbookIOError(
+            f"{where}: compressed {ratio:.0f}:1 ({_size(info.compress_size)} inflating to "
+            f"{_size(info.file_size)}), over the {limits.max_ratio:g}:1 limit for a zip bomb "
+            "(--max-ratio raises it)"
+        )
+
+
+def _worksheet_parts(path: Path, package: zipfile.ZipFile, names: set[str]) -> set[str]:
+    """Worksheet part names, from [Content_Types].xml (overrides) and the usual folder."""
+    root = parse_xml(package.read("[Content_Types].xml"), f"{path}: [Content_Types].xml")
+    parts = {
+        override.get("PartName", "").lstrip("/")
+        for override in root.iter(f"{_CT_NS}Override")
+        if "worksheet" in override.get("ContentType", "")
+    }
+    parts |= {n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")}
+    return parts & names
+
+
+def _cell_pattern(head: bytes) -> re.Pattern[bytes]:
+    """The cell-tag pattern for a part starting with `head` (UTF-8, or UTF-16 by BOM or NULs)."""
+    if head.startswith(b"\xff\xfe") or head[1:2] == b"\x00":
+        return _UTF16_CELL_RE[b"\xff\xfe"]
+    if head.startswith(b"\xfe\xff") or head[:1] == b"\x00":
+        return _UTF16_CELL_RE[b"\xfe\xff"]
+    return _CELL_TAG_RE
+
+
+def _inflate(
+    path: Path, package: zipfile.ZipFile, info: zipfile.ZipInfo, count: bool, limits: ArchiveLimits
+) -> tuple[int, int]:
+    """(cells counted, bytes) of one part, inflated as a stream; zipfile checks the CRC."""
+    cells = 0
+    size = 0
+    tail = b""
+    pattern = _CELL_TAG_RE
+    with package.open(info) as stream:
+        while chunk := stream.read(_CHUNK):
+            if size == 0:
+                pattern = _cell_pattern(chunk[:4])
+            size += len(chunk)
+            if size > limits.max_bytes:
+                raise WorkbookIOError(
+                    f"{path}: {info.filename}: inflates past the {_size(limits.max_bytes)} limit "
+                    "(--max-bytes raises it)"
+                )
+            if count:
+                # Tags wholly inside `tail` were counted with the previous chunk.
+                data = tail + chunk
+                cells += len(pattern.findall(data)) - len(pattern.findall(tail))
+                tail = data[-_TAIL:]
+                if cells > limits.max_cells:
+                    raise WorkbookIOError(
+                        f"{path}: {info.filename}: more than {limits.max_cells:,} cells "
+                        "(--max-cells raises the limit)"
+                    )
+    return cells, size
