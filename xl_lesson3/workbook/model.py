@@ -21,6 +21,8 @@ from xl_lesson3.formula.scalars import ExcelError  # noqa: F401  (cell values ma
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.columns import Cell, CellStore, ColumnCells
 
+ARRAY_INDEX_CELLS = 1_000_000  # array blocks up to this many cells in all are indexed by cell
+
 
 @dataclass(frozen=True)
 class Table:
@@ -45,10 +47,14 @@ class Table:
         return self.ref.max_row - self.totals_row_count
 
     def column_index(self, name: str) -> int | None:
-        """The sheet column of table column `name` (case-insensitive, as Excel matches), or None."""
+        """The sheet column of table column `name` (case-insensitive, as Excel matches), or None.
+
+        Headers are kept as stored; a header's stray spaces do not stop a match (``Age `` is
+        found as ``[Age]``).
+        """
         wanted = name.strip().lower()
         for offset, column in enumerate(self.columns):
-            if column.lower() == wanted:
+            if column.strip().lower() == wanted:
                 return self.ref.min_col + offset
         return None
 
@@ -270,6 +276,7 @@ class _Index:
         for sheet, col in sorted(self.formulas):
             self.formula_cols.setdefault(sheet, []).append(col)
         self.arrays = list(model.array_formulas.values())
+        self._by_cell: dict | bool | None = None
         self.tables_lower = {name.lower(): table for name, table in model.tables.items()}
         self.names = {(n.scope, n.name.lower()): n for n in model.defined_names}
         self._formula_set: frozenset[CellAddress] | None = None
@@ -299,7 +306,26 @@ class _Index:
         return found
 
     def array_covering(self, cell: CellAddress) -> ArrayFormula | None:
+        by_cell = self._array_cells()
+        if by_cell is not None:
+            return by_cell.get((cell.sheet, cell.row, cell.col))
         for array in self.arrays:
             if array.ref.contains(cell):
                 return array
         return None
+
+    def _array_cells(self) -> dict[tuple[str, int, int], ArrayFormula] | None:
+        """(sheet, row, col) → the array formula covering it, built on first use; None when the
+        blocks are too big to list cell by cell (then a scan over the arrays answers)."""
+        if self._by_cell is None:
+            area = sum(a.ref.shape[0] * a.ref.shape[1] for a in self.arrays)
+            if area > ARRAY_INDEX_CELLS:
+                self._by_cell = False
+            else:
+                self._by_cell = {
+                    (a.ref.sheet, row, col): a
+                    for a in self.arrays
+                    for row in range(a.ref.min_row, a.ref.max_row + 1)
+                    for col in range(a.ref.min_col, a.ref.max_col + 1)
+                }
+        return self._by_cell or None

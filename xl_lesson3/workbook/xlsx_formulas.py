@@ -99,14 +99,10 @@ class FormulaReader:
         return f"{self.path}: {CellAddress(self.sheet, row, col)}"
 
 
-def number(text: str) -> int | float:
-    """A numeric cell's text: int without a decimal point or exponent (as openpyxl gives it)."""
-    if "." in text or "E" in text or "e" in text:
-        return float(text)
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)  # inf, nan: not Excel's, but never a crash
+def number(text: str) -> float:
+    """A numeric cell's text: always a float (Excel's numbers are doubles; the fast path's bulk
+    conversion gives floats too)."""
+    return float(text)
 
 
 def typed_value(kind: str | None, text: str, strings: list[str]) -> Any:
