@@ -94,7 +94,7 @@ class ChunkCells:
 def scan_chunk(chunk: bytes, col_of: Callable[[bytes], int]) -> ChunkCells | None:
     """Every cell of `chunk` (whole ``<c>`` elements only), or None when it has none."""
     matches = _CELL.findall(chunk)
-    starts = chunk.count(b"<c ") + chunk.count(b"<c>") + chunk.count(b"<c/")
+    starts = chunk.count(b"<c")  # inside <sheetData> only cells' tags start so
     if len(matches) != starts or b"<!" in chunk or b"<?" in chunk:
         raise NotCanonical
     return ChunkCells(matches, col_of) if matches else None
@@ -102,6 +102,8 @@ def scan_chunk(chunk: bytes, col_of: Callable[[bytes], int]) -> ChunkCells | Non
 
 def inline_text(body: bytes) -> str:
     """The text of an inline string's ``<is>`` body (runs joined, phonetic runs left out)."""
+    if body.startswith(b"<t>") and body.endswith(b"</t>") and body.count(b"<") == 2:
+        return unescape_xstring(text_of(body[3:-4]))  # the usual one plain run
     body = _IS_PHONETIC.sub(b"", body)
     return unescape_xstring("".join(text_of(m) for m in _IS_TEXT.findall(body)))
 
