@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -291,3 +292,19 @@ def test_not_a_zip_names_the_file(tmp_path):
         package.writestr("hello.txt", "no workbook here")
     with pytest.raises(WorkbookIOError, match="x.xlsx: not a workbook"):
         load_workbook(path)
+
+
+def test_libreoffice_workbook_with_pivot_table_and_chart_opens_and_evaluates():
+    """tests/data/pivot_chart.xlsx: saved by LibreOffice with a DataPilot (pivot table and cache)
+    and a chart (made by tests/data/make_pivot_chart_workbook.py)."""
+    from xl_lesson3.formula.evaluate import evaluate_workbook
+
+    path = Path(__file__).resolve().parents[1] / "data" / "pivot_chart.xlsx"
+    with zipfile.ZipFile(path) as package:  # the parts the reader must live with
+        names = package.namelist()
+    assert {"xl/pivotCache/pivotCacheDefinition1.xml", "xl/charts/chart1.xml"} <= set(names)
+    model = load_workbook(path, cached_values=True)
+    assert model.sheet_names == ("Data", "Calc", "Pivot")
+    assert model.cell(at("Pivot!B7")).value == 42.5  # the pivot's output cells are plain values
+    assert model.cached_value(at("Calc!B1")) == 85.0
+    assert evaluate_workbook(load_workbook(path))[at("Calc!B1")] == pytest.approx(85.0)
