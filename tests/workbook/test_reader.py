@@ -286,6 +286,41 @@ def test_loading_a_subset_follows_references(tmp_path):
         load_workbook(path, sheets=["Nope"])
 
 
+@pytest.mark.parametrize(
+    ("main", "expected"),
+    [
+        ("=SUM(inputs:RATES!A1)", ("Main", "Inputs", "Rates")),
+        ("='Un used'!A1", ("Main", "Un used")),
+        ("=SUM(Prices[Price])", ("Main", "Unused")),
+        ('=INDIRECT("Inputs!A1")', ("Main", "Inputs", "Rates", "Un used", "Unused")),
+        ("=A1+1", ("Main",)),
+    ],
+    ids=["3d-reference", "quoted-name", "table", "indirect-loads-all", "same-sheet"],
+)
+def test_subset_dependencies(tmp_path, main, expected):
+    sheets = {
+        "Main": f'<row r="1"><c r="A1"><f>{main[1:].replace("&", "&amp;")}</f></c></row>',
+        "Inputs": '<row r="1"><c r="A1"><v>1</v></c></row>',
+        "Rates": '<row r="1"><c r="A1"><v>0.1</v></c></row>',
+        "Un used": '<row r="1"><c r="A1"><v>9</v></c></row>',
+        "Unused": '<row r="1"><c r="A1" t="inlineStr"><is><t>Price</t></is></c></row>',
+    }
+    table = (
+        f'<table xmlns="{MAIN}" id="1" name="Prices" displayName="Prices" ref="A1:A2">'
+        '<tableColumns count="1"><tableColumn id="1" name="Price"/></tableColumns></table>'
+    )
+    rels = f'<Relationship Id="rId1" Type="{REL}/table" Target="../tables/table1.xml"/>'
+    path = write_package(
+        tmp_path / "deps.xlsx",
+        sheets,
+        extra_parts={"xl/tables/table1.xml": table.encode()},
+        sheet_rels={5: rels},
+    )
+    model = load_workbook(path, sheets=["Main"])
+    assert model.sheet_names == expected
+    assert ("Prices" in model.tables) == ("Unused" in expected)
+
+
 def test_not_a_zip_names_the_file(tmp_path):
     path = tmp_path / "x.xlsx"
     with zipfile.ZipFile(path, "w") as package:

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from xl_lesson3.errors import WorkbookIOError
-from xl_lesson3.workbook.address import split_sheet
 from xl_lesson3.workbook.columns import CellStore, ColumnCells
 from xl_lesson3.workbook.model import Table, WorkbookModel
 from xl_lesson3.workbook.xlsx_formulas import SheetCells
@@ -41,6 +40,7 @@ def load_workbook(
     `sheets`: load only these sheets and the sheets they depend on (default: every sheet).
     """
     path = Path(path)
+    # The archive's size limits (robust's `archive.check_archive(path)`) belong here, first.
     with _collector_paused():
         package = open_package(path)
         with package.zip:
@@ -127,15 +127,16 @@ def _needed(book: WorkbookPart, tables: dict[str, Table], read: dict[str, SheetC
     while pending:
         joined = "\n".join(pending).lower()
         for text in (text for text in pending if "!" in text):
-            wanted.update(_sheets_in(text, all_sheets))
-        wanted.update(t.sheet for name, t in tables.items() if name.lower() in joined)
+            wanted.update(name.lower() for name in _sheets_in(text, all_sheets))
+        wanted.update(t.sheet.lower() for name, t in tables.items() if name.lower() in joined)
         pending = []
         for name in book.defined_names:
             key = (name.name.lower(), name.scope)
             if key not in used_names and name.name.lower() in joined:
                 used_names.add(key)
                 pending.append(name.text)
-    return [name for name in all_sheets if name in wanted and name not in read]
+    # Excel matches sheet names case-insensitively
+    return [name for name in all_sheets if name.lower() in wanted and name not in read]
 
 
 def _formula_texts(sheets: Iterable[SheetCells]) -> Iterator[str]:
@@ -146,15 +147,17 @@ def _formula_texts(sheets: Iterable[SheetCells]) -> Iterator[str]:
 
 
 def _sheets_in(text: str, all_sheets: list[str]) -> set[str]:
+    """Names of the sheets `text` refers to (3-D ``First:Last!`` spans every sheet between)."""
+    position = {name.lower(): i for i, name in enumerate(all_sheets)}
     found: set[str] = set()
     for quoted, plain in _SHEET_REF.findall(text):
         ref = quoted.replace("''", "'") if quoted else plain
-        first, _, last = ref.partition(":")
-        if last and first in all_sheets and last in all_sheets:  # 3-D: every sheet between
-            i, j = sorted((all_sheets.index(first), all_sheets.index(last)))
+        first, _, last = ref.lower().partition(":")
+        if last and first in position and last in position:
+            i, j = sorted((position[first], position[last]))
             found.update(all_sheets[i : j + 1])
         else:
-            found.add(split_sheet(ref + "!A1")[0] or ref)
+            found.add(ref)
     return found
 
 
