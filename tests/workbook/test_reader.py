@@ -343,3 +343,19 @@ def test_libreoffice_workbook_with_pivot_table_and_chart_opens_and_evaluates():
     assert model.cell(at("Pivot!B7")).value == 42.5  # the pivot's output cells are plain values
     assert model.cached_value(at("Calc!B1")) == 85.0
     assert evaluate_workbook(load_workbook(path))[at("Calc!B1")] == pytest.approx(85.0)
+
+
+def test_long_texts_and_odd_numbers_do_not_size_the_bulk_arrays(tmp_path):
+    """A 200,000-character text beside numbers, and a number written with 100 digits."""
+    long_text = "x" * 200_000
+    body = (
+        f'<row r="1"><c r="A1" t="str"><f>REPT("x",200000)</f><v>{long_text}</v></c>'
+        + "".join(f'<c r="{c}1"><v>{i}.5</v></c>' for i, c in enumerate("BCDEFG"))
+        + '</row><row r="2"><c r="A2"><v>1'
+        + "0" * 99
+        + "</v></c></row>"
+    )
+    model = load_workbook(write_package(tmp_path / "long.xlsx", {"S": body}), cached_values=True)
+    assert model.cell(at("S!A1")).value == long_text
+    assert [model.cell(at(f"S!{c}1")).value for c in "BCDEFG"] == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]
+    assert model.cell(at("S!A2")).value == pytest.approx(1e99)

@@ -28,7 +28,7 @@ from xl_lesson3.workbook.xlsx_package import unescape_xstring
 CHUNK = 32 << 20  # decompressed bytes scanned at a time (cut at a row's end)
 
 _CELL = re.compile(
-    rb'<c r="([A-Z]{1,3})([0-9]+)"([^>/]*)(?:/>|>'
+    rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>/]*)(?:/>|>'
     rb"(?:(<f)([^>/]*)(?:/>|>([^<]*)</f>))?"
     rb"(?:<v>([^<]*)</v>|<v ?/>)?"
     rb"(?:<is>(.*?)</is>)?</c>)",
@@ -56,12 +56,20 @@ def text_of(raw: bytes) -> str:
 
 
 def formula_texts(bodies: list[bytes]) -> list[str]:
-    """``<f>`` bodies → ``=text`` for many cells at once (`text_of` only where needed)."""
-    texts = ["=" + body for body in map(bytes.decode, bodies)]
-    return [
-        "=" + text_of(body) if "&" in text or "\r" in text else text
-        for text, body in zip(texts, bodies, strict=True)
-    ]
+    """``<f>`` bodies → ``=text`` for many cells at once: one decode, one entity pass and one
+    split over all of them (NUL never occurs in XML text, so it can join them)."""
+    if not bodies:
+        return []
+    joined = b"\0".join(bodies).decode("utf-8")
+    if "&" in joined:
+        if "&#" in joined:
+            joined = _ENTITY.sub(_entity, joined)
+        else:  # named entities only: &amp; last, so "&amp;lt;" stays "&lt;"
+            for entity in ("lt", "gt", "quot", "apos", "amp"):
+                joined = joined.replace(f"&{entity};", _NAMED[entity])
+    if "\r" in joined:
+        joined = joined.replace("\r\n", "\n").replace("\r", "\n")
+    return ("=" + joined.replace("\0", "\0=")).split("\0")
 
 
 def _entity(match: re.Match) -> str:
@@ -124,14 +132,24 @@ def grouped(
         return {}
     order = np.argsort(cols, kind="stable")  # rows stay ascending within a column
     cols, rows = cols[order], rows[order]
-    picked = order.tolist()
-    values = [values[i] for i in picked]
-    texts = None if texts is None else [texts[i] for i in picked]
+    value_array = _objects(values)[order]
+    text_array = None if texts is None else _objects(texts)[order]
     edges = [0, *(np.flatnonzero(np.diff(cols)) + 1).tolist(), len(cols)]
     found = {}
     for a, b in itertools.pairwise(edges):
         col = int(cols[a])
         found[col] = ColumnCells(
-            sheet, col, rows[a:b].tolist(), values[a:b], None if texts is None else texts[a:b]
+            sheet,
+            col,
+            rows[a:b].tolist(),
+            value_array[a:b].tolist(),
+            None if text_array is None else text_array[a:b].tolist(),
         )
     return found
+
+
+def _objects(items: list[Any]) -> np.ndarray:
+    """A 1-D object array of `items` (never a 2-D array of sequences)."""
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array

@@ -34,6 +34,7 @@ from xl_lesson3.workbook.xlsx_package import Package
 
 _EMPTY_SHEET_DATA = re.compile(rb"<sheetData\s*/>")
 _ROW_END = b"</row>"
+MAX_NUMBER_TEXT = 64  # bytes; Excel writes at most 17 significant digits and an exponent
 
 
 def read_sheet_fast(
@@ -211,7 +212,11 @@ class _FastReader:
         other = ((has_v | has_is) & ~(is_number & has_v & ~has_is))[idx]
         values = np.empty(len(idx), object)
         if numeric.any():
-            texts = np.array(cells.v_text)[idx[numeric]]
+            # only the numeric texts go into a fixed-width array: a long text would size it all
+            picked = [cells.v_text[i] for i in idx[numeric].tolist()]
+            if max(map(len, picked)) > MAX_NUMBER_TEXT:
+                raise NotCanonical  # the element reader reads (or names) such a cell
+            texts = np.array(picked)
             values[numeric] = numbers(texts).tolist()
         if other.any():
             picked = idx[other].tolist()
