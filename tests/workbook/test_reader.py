@@ -359,3 +359,15 @@ def test_long_texts_and_odd_numbers_do_not_size_the_bulk_arrays(tmp_path):
     assert model.cell(at("S!A1")).value == long_text
     assert [model.cell(at(f"S!{c}1")).value for c in "BCDEFG"] == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]
     assert model.cell(at("S!A2")).value == pytest.approx(1e99)
+
+
+def test_damaged_part_is_one_line_naming_the_file(tmp_path):
+    path = write_package(tmp_path / "crc.xlsx", {"S": '<row r="1"><c r="A1"><v>1</v></c></row>'})
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as package:
+        info = package.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF  # corrupt the sheet's compressed bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(WorkbookIOError, match=r"crc.xlsx: (damaged .xlsx archive|.*malformed)"):
+        load_workbook(path)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import gc
 import re
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,7 +46,11 @@ def load_workbook(
     with _collector_paused():
         package = open_package(path)
         with package.zip:
-            return _load(package, cached_values, sheets)
+            try:
+                return _load(package, cached_values, sheets)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                # damage found while inflating a part (bad CRC, truncated data)
+                raise WorkbookIOError(f"{path}: damaged .xlsx archive ({exc})") from exc
 
 
 def _load(package: Package, cached: bool, wanted: Iterable[str] | None) -> WorkbookModel:

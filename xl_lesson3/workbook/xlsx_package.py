@@ -32,6 +32,7 @@ _R_NAMESPACES = (
     "http://purl.oclc.org/ooxml/officeDocument/relationships",
 )
 MAX_PART_BYTES = 4 << 30  # a part we read may not claim more than this uncompressed
+MAX_SMALL_PART_BYTES = 256 << 20  # workbook.xml, relationships, tables: read whole
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,18 @@ class Package:
         return part in self._names
 
     def read(self, part: str) -> bytes:
-        """A whole (small) part, after checking its declared size."""
+        """A whole small part (workbook, relationships, a table), after checking its size."""
         info = self._info(part)
+        if info.file_size > MAX_SMALL_PART_BYTES:
+            raise WorkbookIOError(
+                f"{self.path}: part {part} declares {info.file_size} bytes, over the "
+                f"{MAX_SMALL_PART_BYTES}-byte limit for such a part"
+            )
         with self.zip.open(info) as stream:
-            return stream.read(MAX_PART_BYTES + 1)
+            data = stream.read(info.file_size + 1)
+        if len(data) > info.file_size:
+            raise WorkbookIOError(f"{self.path}: part {part} is larger than it declares")
+        return data
 
     def elements(self, part: str) -> Iterator[Element]:
         """Stream a (large) part's elements as they end (see `xml_safe.stream_elements`)."""
