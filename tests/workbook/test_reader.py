@@ -371,3 +371,14 @@ def test_damaged_part_is_one_line_naming_the_file(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(WorkbookIOError, match=r"crc.xlsx: (damaged .xlsx archive|.*malformed)"):
         load_workbook(path)
+
+
+@pytest.mark.parametrize("listed", [1_000, 2], ids=["members-listed", "blocks-scanned"])
+def test_array_members_found_both_ways(tmp_path, monkeypatch, listed):
+    """Members are looked up in a set while blocks are small, by scanning the blocks past that."""
+    from xl_lesson3.workbook import xlsx_formulas
+
+    monkeypatch.setattr(xlsx_formulas, "MAX_LISTED_MEMBERS", listed)
+    model = load_workbook(write_package(tmp_path / "a.xlsx", {"S": ARRAYS}), cached_values=True)
+    assert [model.cell(at(a)) for a in ("S!E1", "S!D2", "S!E2", "S!G2", "S!G3")] == [None] * 5
+    assert model.cached_value(at("S!E2")) == 8 and model.cell(at("S!A2")).value == 3

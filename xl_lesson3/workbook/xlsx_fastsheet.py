@@ -29,7 +29,7 @@ from xl_lesson3.workbook.xlsx_fastscan import (
     scan_chunk,
     text_of,
 )
-from xl_lesson3.workbook.xlsx_formulas import FormulaReader, SheetCells, typed_value
+from xl_lesson3.workbook.xlsx_formulas import KEY_COLS, FormulaReader, SheetCells, typed_value
 from xl_lesson3.workbook.xlsx_package import Package
 
 _EMPTY_SHEET_DATA = re.compile(rb"<sheetData\s*/>")
@@ -170,11 +170,15 @@ class _FastReader:
         return self.formulas.text(row, col, attrs, text_of(body) if body else None, cm)
 
     def _members(self, cells: ChunkCells) -> np.ndarray | None:
-        if not self.formulas.blocks:
+        formulas = self.formulas
+        if not formulas.blocks:
             return None
-        member = np.zeros(cells.n, bool)
         r, c = cells.rows, cells.cols
-        for r1, r2, c1, c2 in self.formulas.blocks:
+        if formulas.member_keys is not None:
+            listed = np.fromiter(formulas.member_keys, np.int64, len(formulas.member_keys))
+            return np.isin(r * KEY_COLS + c, listed)
+        member = np.zeros(cells.n, bool)
+        for r1, r2, c1, c2 in formulas.blocks:
             inside = (r >= r1) & (r <= r2) & (c >= c1) & (c <= c2)
             inside &= (r != r1) | (c != c1)
             member |= inside

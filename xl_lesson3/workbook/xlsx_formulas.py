@@ -28,6 +28,9 @@ from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.columns import ColumnCells
 from xl_lesson3.workbook.model import ArrayFormula
 
+KEY_COLS = 1 << 14  # Excel's column count: row * KEY_COLS + col numbers a cell
+MAX_LISTED_MEMBERS = 5_000_000
+
 
 @dataclass
 class SheetCells:
@@ -50,7 +53,10 @@ class FormulaReader:
         self.path, self.sheet = path, sheet
         self.shared: dict[str, SharedFormula] = {}
         self.arrays: dict[CellAddress, ArrayFormula] = {}
-        self.blocks: list[tuple[int, int, int, int]] = []  # array blocks: r1, r2, c1, c2
+        # Blocks of more than one cell (a one-cell array has no members): r1, r2, c1, c2; and
+        # their members' keys (row * KEY_COLS + col) while they are few enough to list.
+        self.blocks: list[tuple[int, int, int, int]] = []
+        self.member_keys: set[int] | None = set()
 
     def text(self, row: int, col: int, attrs: Mapping[str, str], body: str | None, cm: bool):
         """The formula text of the cell at (`row`, `col`), or None for an empty ``<f/>``."""
@@ -85,11 +91,28 @@ class FormulaReader:
         else:
             text = "=" + (body or "")
         self.arrays[anchor] = ArrayFormula(block, text, dynamic=cm)
-        self.blocks.append((block.min_row, block.max_row, block.min_col, block.max_col))
+        if block.shape != (1, 1):
+            self._add_block(block.min_row, block.max_row, block.min_col, block.max_col)
         return text
+
+    def _add_block(self, r1: int, r2: int, c1: int, c2: int) -> None:
+        self.blocks.append((r1, r2, c1, c2))
+        if self.member_keys is None:
+            return
+        if len(self.member_keys) + (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_LISTED_MEMBERS:
+            self.member_keys = None  # huge blocks: `member` scans the blocks instead
+            return
+        self.member_keys.update(
+            row * KEY_COLS + col
+            for row in range(r1, r2 + 1)
+            for col in range(c1, c2 + 1)
+            if row != r1 or col != c1
+        )
 
     def member(self, row: int, col: int) -> bool:
         """True for a cell inside an array block other than its anchor."""
+        if self.member_keys is not None:
+            return row * KEY_COLS + col in self.member_keys
         for r1, r2, c1, c2 in self.blocks:
             if r1 <= row <= r2 and c1 <= col <= c2 and (row != r1 or col != c1):
                 return True
