@@ -35,6 +35,7 @@ SECTIONS = {
     "scaling": "benchmarks.scaling",
     "many_params": "benchmarks.many_params",
     "formula_eval": "benchmarks.formula_eval",
+    "reading": "benchmarks.reading",
     "pets": "benchmarks.pets_throughput",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "RESULTS.md"

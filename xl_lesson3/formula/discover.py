@@ -186,7 +186,7 @@ def _segment_starts(model: WorkbookModel, sheet: str, col: int, cells: ColumnCel
         if anchor.sheet == sheet and anchor.col == col:
             i = int(np.searchsorted(rows, anchor.row))
             edges.update((i, i + 1))
-    texts = [cell.formula for cell in cells.cells]
+    texts = cells.formulas
     ordered = sorted(edges)
     starts: list[int] = []
     for a, b in itertools.pairwise(ordered):

@@ -129,7 +129,7 @@ class ValueGrid:
             cols = max([used.max_col, *(a.col for a in overrides if a.sheet == sheet)])
             self.sheets[sheet] = SheetGrid.blank(rows, cols)
         for (sheet, col), column in model.value_columns().items():
-            values = [cell.value for cell in column.cells]
+            values = column.values
             self.sheets[sheet].fill_column(col, np.asarray(column.rows), values)
         for address, value in overrides.items():
             self.sheets[address.sheet].set(address.row, address.col, value)

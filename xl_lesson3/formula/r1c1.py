@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
-from openpyxl.utils.cell import column_index_from_string
+from openpyxl.formula.translate import Translator
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 # A cell reference not glued to a longer word, a function call, a sheet name or a bracket.
 _CELL = re.compile(r"(?<![\w.$'\]])(\$?)([A-Za-z]{1,3})(\$?)(\d+)(?![\w(.!\[])")
@@ -156,3 +157,32 @@ def _is_column(letters: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# -- shared formulas ------------------------------------------------------------------------------
+
+
+class SharedFormula:
+    """The master of an Excel shared formula (``<f t="shared" si=..>``), expanded per member.
+
+    Excel stores a block of copied formulas once, on its top-left cell; every other member holds
+    only the group's id, and its text is the master's with relative references shifted by the
+    member's offset. Copies down one column (nearly all of them) use `row_template`: one ``%``
+    per member. Anything else (column shifts, whole-row references, quoted sheet names, which the
+    regular expressions here do not tokenise) goes through openpyxl's `Translator`, the tokenizer
+    openpyxl itself expands shared formulas with.
+    """
+
+    __slots__ = ("_template", "col", "row", "text")
+
+    def __init__(self, text: str, row: int, col: int) -> None:
+        self.text, self.row, self.col = text, row, col
+        self._template = row_template(text, row) if "'" not in text else None
+
+    def at(self, row: int, col: int) -> str:
+        """The formula text of the member at (`row`, `col`)."""
+        if col == self.col and self._template is not None:
+            fmt, offsets = self._template
+            return fmt % tuple(row + offset for offset in offsets)
+        origin = f"{get_column_letter(self.col)}{self.row}"
+        return Translator(self.text, origin).translate_formula(f"{get_column_letter(col)}{row}")

@@ -1,146 +1,180 @@
-"""Load an .xlsx/.xlsm file into a `WorkbookModel` through openpyxl.
+"""Load an .xlsx/.xlsm file into a `WorkbookModel` with our own streaming reader.
 
-openpyxl already expands shared formulas into each cell and gives legacy (CSE) and spilled
-dynamic-array formulas as `ArrayFormula` objects with their block, which is what the engine
-needs. Dates become Excel serial numbers, as Excel's arithmetic sees them.
+openpyxl (still the writer of the workbooks this project builds) read a 100k-row sheet in 53 s,
+stopped on workbooks with pivot tables, and turned dates into datetimes (so serial 60, Excel's
+1900-02-29, came back as 59). The reader here opens only the parts the engine needs
+(`xlsx_package`), streams each worksheet into columns (`xlsx_sheet`) and keeps values as stored.
+The garbage collector is paused while it runs: the load allocates millions of objects and none
+of them is garbage, so the collector's generation scans are pure cost.
+
+`sheets=` loads a subset: the sheets named, and every sheet their formulas, names and tables
+refer to, followed until nothing new is needed (any INDIRECT loads them all).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import gc
+import re
 import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-from xml.etree.ElementTree import ParseError
-
-import openpyxl
-from defusedxml import DefusedXmlException
-from openpyxl.utils.datetime import to_excel
-from openpyxl.worksheet.formula import ArrayFormula as OpenpyxlArrayFormula
-from openpyxl.worksheet.formula import DataTableFormula
 
 from xl_lesson3.errors import WorkbookIOError
-from xl_lesson3.formula.scalars import ExcelError, is_error_text
-from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.archive import check_archive
-from xl_lesson3.workbook.model import ArrayFormula, Cell, DefinedName, Table, WorkbookModel
+from xl_lesson3.workbook.columns import CellStore, ColumnCells
+from xl_lesson3.workbook.model import Table, WorkbookModel
+from xl_lesson3.workbook.xlsx_formulas import SheetCells
+from xl_lesson3.workbook.xlsx_package import Package, WorkbookPart, open_package
+from xl_lesson3.workbook.xlsx_sheet import read_sheet
+
+# A sheet prefix in formula text: 'Quoted ''name'''! or Plain! or a 3-D Sheet1:Sheet3!.
+_SHEET_REF = re.compile(r"'((?:[^']|'')+)'!|([A-Za-z0-9_.\u00a0-\uffff]+(?::[\w.]+)?)!")
 
 
-def load_workbook(path: str | Path, *, cached_values: bool = False) -> WorkbookModel:
-    """Read `path` into a model; `cached_values` also reads formula cells' last saved results.
+def load_workbook(
+    path: str | Path, *, cached_values: bool = False, sheets: Iterable[str] | None = None
+) -> WorkbookModel:
+    """Read `path` into a model.
 
-    The engine never needs cached values (it recalculates); they cost a second pass over the file.
+    `cached_values`: formula cells (and array formulas' members, `WorkbookModel.cached_value`)
+    also carry the values Excel saved, read in the same pass; the engine never needs them.
+    `sheets`: load only these sheets and the sheets they depend on (default: every sheet).
     """
     path = Path(path)
     check_archive(path)  # size limits and zip bombs, before any XML is parsed
-    try:
-        book = openpyxl.load_workbook(path, data_only=False, keep_links=False)
-        cached = openpyxl.load_workbook(path, data_only=True) if cached_values else None
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError, ParseError) as exc:
-        raise WorkbookIOError(f"{path}: {_read_failure(exc)}") from exc
-    cells: dict[CellAddress, Cell] = {}
-    tables: dict[str, Table] = {}
-    arrays: dict[CellAddress, ArrayFormula] = {}
-    for ws in book.worksheets:
-        cached_ws = cached[ws.title] if cached is not None else None
-        for row in ws.iter_rows():
-            for xl_cell in row:
-                if xl_cell.value is None:
-                    continue
-                address = CellAddress(ws.title, xl_cell.row, xl_cell.column)
-                cell = _read_cell(address, xl_cell.value, xl_cell.data_type, arrays, path)
-                if cached_ws is not None and cell.formula is not None:
-                    cached_cell = cached_ws[address.coordinate]
-                    cached_value = _convert_value(cached_cell.value, cached_cell.data_type)
-                    cell = Cell(address, cached_value, cell.formula)
-                cells[address] = cell
-        for table in ws.tables.values():
-            tables[table.displayName or table.name] = _read_table(ws.title, table)
-    names = list(_read_defined_names(book))
-    return WorkbookModel(
-        tuple(book.sheetnames), cells, tables, tuple(names), arrays, source_path=path
-    )
+    with _collector_paused():
+        package = open_package(path)
+        with package.zip:
+            try:
+                return _load(package, cached_values, sheets)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                # damage found while inflating a part (bad CRC, truncated data)
+                raise WorkbookIOError(f"{path}: damaged .xlsx archive ({exc})") from exc
 
 
-def _read_failure(exc: BaseException) -> str:
-    """One line saying why openpyxl could not read a file (it wraps the cause in a ValueError)."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, DefusedXmlException):  # openpyxl parses with defusedxml
-            return f"refused unsafe XML ({type(cause).__name__}: a DTD or entity declaration)"
-        if isinstance(cause, ParseError):  # truncated or damaged XML inside a valid zip
-            return f"damaged XML in the workbook ({cause})"
-        cause = cause.__cause__ or cause.__context__
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"cannot read workbook ({first_line})"
+def _load(package: Package, cached: bool, wanted: Iterable[str] | None) -> WorkbookModel:
+    book = package.workbook()
+    parts = {sheet.name: sheet for sheet in book.sheets}
+    tables = {
+        table.name: table
+        for sheet in book.sheets
+        for table in (package.table(part, sheet.name) for part in sheet.table_parts)
+    }
+    strings = package.shared_strings(book.shared_strings)
+    todo = list(parts) if wanted is None else _known(wanted, parts, package.path)
+    read: dict[str, SheetCells] = {}
+    while todo:
+        for name in todo:
+            read[name] = read_sheet(package, parts[name].part, name, strings, cached)
+        todo = [] if wanted is None else _needed(book, tables, read)
+    order = tuple(name for name in parts if name in read)
+    return _model(package.path, book, order, read, tables)
 
 
-def _read_cell(
-    address: CellAddress,
-    raw: Any,
-    data_type: str,
-    arrays: dict[CellAddress, ArrayFormula],
+def _model(
     path: Path,
-) -> Cell:
-    if isinstance(raw, OpenpyxlArrayFormula):
-        text = raw.text if raw.text.startswith("=") else "=" + raw.text
-        ref = RangeAddress.parse(raw.ref or address.coordinate, address.sheet)
-        arrays[address] = ArrayFormula(ref, text)
-        return Cell(address, None, text)
-    if isinstance(raw, DataTableFormula):
-        raise WorkbookIOError(f"{path}: {address}: what-if data tables are not supported")
-    if data_type == "f" and isinstance(raw, str):
-        return Cell(address, None, raw)
-    return Cell(address, _convert_value(raw, data_type), None)
-
-
-def _convert_value(raw: Any, data_type: str) -> Any:
-    """openpyxl's value → the model's plain value (errors as ExcelError, dates as serials)."""
-    if raw is None:
-        return None
-    if data_type == "e" and isinstance(raw, str) and is_error_text(raw):
-        return ExcelError.from_text(raw)
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, (dt.datetime, dt.date, dt.time)):
-        return float(to_excel(raw))
-    if isinstance(raw, dt.timedelta):
-        return raw.total_seconds() / 86400.0
-    if isinstance(raw, (int, float, str)):
-        return raw
-    return str(raw)
-
-
-def _read_table(sheet: str, table: Any) -> Table:
-    columns = tuple(str(column.name) for column in table.tableColumns)
-    header_rows = 1 if table.headerRowCount is None else int(table.headerRowCount)
-    totals_rows = int(table.totalsRowCount or 0)
-    return Table(
-        name=table.displayName or table.name,
-        ref=RangeAddress.parse(table.ref, sheet),
-        columns=columns,
-        header_row_count=header_rows,
-        totals_row_count=totals_rows,
+    book: WorkbookPart,
+    order: tuple[str, ...],
+    read: dict[str, SheetCells],
+    tables: dict[str, Table],
+) -> WorkbookModel:
+    formulas: dict[tuple[str, int], ColumnCells] = {}
+    values: dict[tuple[str, int], ColumnCells] = {}
+    arrays: dict = {}
+    array_cached: dict = {}
+    for name in order:
+        cells = read[name]
+        formulas.update(((name, col), column) for col, column in cells.formulas.items())
+        values.update(((name, col), column) for col, column in cells.values.items())
+        arrays.update(cells.arrays)
+        array_cached.update(cells.array_cached)
+    loaded = set(order)
+    return WorkbookModel(
+        order,
+        CellStore(formulas, values),
+        {n: t for n, t in tables.items() if t.sheet in loaded},
+        tuple(n for n in book.defined_names if n.scope is None or n.scope in loaded),
+        arrays,
+        source_path=path,
+        date1904=book.date1904,
+        calc=book.calc,
+        array_cached_values=array_cached,
     )
 
 
-def _read_defined_names(book: Any):
-    """Workbook-scoped names, then each sheet's own (openpyxl ≥ 3.1 keeps them per sheet)."""
-    for name, defined in book.defined_names.items():
-        if defined.attr_text is None:
-            continue
-        scope = None
-        if defined.localSheetId is not None:
-            scope = book.sheetnames[int(defined.localSheetId)]
-        yield DefinedName(name, _strip_equals(defined.attr_text), scope, bool(defined.hidden))
-    for ws in book.worksheets:
-        for name, defined in ws.defined_names.items():
-            if defined.attr_text is None:
-                continue
-            yield DefinedName(
-                name, _strip_equals(defined.attr_text), ws.title, bool(defined.hidden)
+def _known(wanted: Iterable[str], parts: dict, path: Path) -> list[str]:
+    names = list(dict.fromkeys(wanted))
+    by_lower = {name.lower(): name for name in parts}
+    found = []
+    for name in names:
+        if name.lower() not in by_lower:
+            raise WorkbookIOError(
+                f"{path}: no worksheet {name!r} (worksheets: {', '.join(parts)})"
             )
+        found.append(by_lower[name.lower()])
+    return found
 
 
-def _strip_equals(text: str) -> str:
-    return text.removeprefix("=")
+def _needed(book: WorkbookPart, tables: dict[str, Table], read: dict[str, SheetCells]) -> list[str]:
+    """Sheets not read yet that the read sheets' formulas (or their names, tables) refer to.
+
+    Copied formulas differ in their row numbers only, so the scan is over distinct texts and
+    C-level substring searches; finding more than is needed only loads a sheet too many.
+    """
+    all_sheets = [sheet.name for sheet in book.sheets]
+    texts = set(_formula_texts(read.values()))
+    texts.update(n.text for n in book.defined_names if n.scope in read)  # the Solver model's
+    if any("INDIRECT(" in text.upper() for text in texts):
+        return [name for name in all_sheets if name not in read]
+    wanted: set[str] = set()
+    pending = list(texts)
+    used_names: set[str] = set()
+    while pending:
+        joined = "\n".join(pending).lower()
+        for text in (text for text in pending if "!" in text):
+            wanted.update(name.lower() for name in _sheets_in(text, all_sheets))
+        wanted.update(t.sheet.lower() for name, t in tables.items() if name.lower() in joined)
+        pending = []
+        for name in book.defined_names:
+            key = (name.name.lower(), name.scope)
+            if key not in used_names and name.name.lower() in joined:
+                used_names.add(key)
+                pending.append(name.text)
+    # Excel matches sheet names case-insensitively
+    return [name for name in all_sheets if name.lower() in wanted and name not in read]
+
+
+def _formula_texts(sheets: Iterable[SheetCells]) -> Iterator[str]:
+    for cells in sheets:
+        for column in cells.formulas.values():
+            yield from column.formulas or ()
+        yield from (array.text for array in cells.arrays.values())
+
+
+def _sheets_in(text: str, all_sheets: list[str]) -> set[str]:
+    """Names of the sheets `text` refers to (3-D ``First:Last!`` spans every sheet between)."""
+    position = {name.lower(): i for i, name in enumerate(all_sheets)}
+    found: set[str] = set()
+    for quoted, plain in _SHEET_REF.findall(text):
+        ref = quoted.replace("''", "'") if quoted else plain
+        first, _, last = ref.lower().partition(":")
+        if last and first in position and last in position:
+            i, j = sorted((position[first], position[last]))
+            found.update(all_sheets[i : j + 1])
+        else:
+            found.add(ref)
+    return found
+
+
+@contextmanager
+def _collector_paused():
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+

@@ -19,15 +19,9 @@ from typing import Any
 from xl_lesson3.errors import UnknownReferenceError
 from xl_lesson3.formula.scalars import ExcelError  # noqa: F401  (cell values may be errors)
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.columns import Cell, CellStore, ColumnCells
 
-
-@dataclass(frozen=True, slots=True)  # slots: a million-row sheet holds tens of millions
-class Cell:
-    """One non-empty cell: its value, and its formula text (``=...``) when it has one."""
-
-    address: CellAddress
-    value: Any = None
-    formula: str | None = None
+ARRAY_INDEX_CELLS = 1_000_000  # array blocks up to this many cells in all are indexed by cell
 
 
 @dataclass(frozen=True)
@@ -53,10 +47,14 @@ class Table:
         return self.ref.max_row - self.totals_row_count
 
     def column_index(self, name: str) -> int | None:
-        """The sheet column of table column `name` (case-insensitive, as Excel matches), or None."""
+        """The sheet column of table column `name` (case-insensitive, as Excel matches), or None.
+
+        Headers are kept as stored; a header's stray spaces do not stop a match (``Age `` is
+        found as ``[Age]``).
+        """
         wanted = name.strip().lower()
         for offset, column in enumerate(self.columns):
-            if column.lower() == wanted:
+            if column.strip().lower() == wanted:
                 return self.ref.min_col + offset
         return None
 
@@ -77,10 +75,29 @@ class DefinedName:
 
 @dataclass(frozen=True)
 class ArrayFormula:
-    """A legacy (CSE) or spilled array formula: one formula filling the block `ref`."""
+    """A legacy (CSE) or spilled array formula: one formula filling the block `ref`.
+
+    ``dynamic`` marks a dynamic-array (spilled) formula: Excel 365 stores it like a CSE array
+    whose cell carries dynamic-array metadata (``cm=``); its block is the last spill's size.
+    """
 
     ref: RangeAddress
     text: str
+    dynamic: bool = False
+
+
+@dataclass(frozen=True)
+class CalcSettings:
+    """The workbook's calculation settings (``<calcPr>``) that change results.
+
+    ``iterate``: circular references are iterated (File > Options > Formulas > Enable iterative
+    calculation), at most ``iterate_count`` times or until no value moves by more than
+    ``iterate_delta``. Defaults are Excel's.
+    """
+
+    iterate: bool = False
+    iterate_count: int = 100
+    iterate_delta: float = 0.001
 
 
 @dataclass(frozen=True)
@@ -93,9 +110,15 @@ class WorkbookModel:
     defined_names: tuple[DefinedName, ...] = ()
     array_formulas: Mapping[CellAddress, ArrayFormula] = field(default_factory=dict)
     source_path: Path | None = None
+    date1904: bool = False  # serial 0 is 1904-01-01 (old Mac workbooks), not 1899-12-31
+    calc: CalcSettings = CalcSettings()
+    # Excel's saved values of array formulas' member cells (anchors keep theirs in Cell.value);
+    # only filled by `load_workbook(..., cached_values=True)`.
+    array_cached_values: Mapping[CellAddress, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cells", MappingProxyType(dict(self.cells)))
+        if not isinstance(self.cells, CellStore):
+            object.__setattr__(self, "cells", CellStore.from_cells(self.cells))
         object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
         object.__setattr__(self, "array_formulas", MappingProxyType(dict(self.array_formulas)))
         object.__setattr__(self, "_index", _Index(self))
@@ -141,6 +164,13 @@ class WorkbookModel:
     # -- queries ------------------------------------------------------------------------------
     def cell(self, address: CellAddress) -> Cell | None:
         return self.cells.get(address)
+
+    def cached_value(self, address: CellAddress) -> Any:
+        """Excel's saved value of a formula cell or array member (load with cached_values)."""
+        found = self.cells.get(address)
+        if found is not None:
+            return found.value
+        return self.array_cached_values.get(address)
 
     def used_range(self, sheet: str) -> RangeAddress:
         """A1 to the last used row and column of `sheet` (whole-row/column refs clip to it)."""
@@ -215,29 +245,13 @@ class WorkbookModel:
         return sheet in self._index.sheets
 
 
-@dataclass(frozen=True)
-class ColumnCells:
-    """Some cells of one sheet column, sorted by row: `rows[i]` is the row of `cells[i]`.
-
-    The engine reads a workbook column by column (a copied formula runs down a column), so the
-    model keeps its cells in this form too: a million-row sheet is then a few lists per column
-    rather than a million lookups by address.
-    """
-
-    rows: list[int]
-    cells: list[Cell]
-
-    def span(self, first: int, last: int) -> tuple[int, int]:
-        """The index range [lo, hi) of the cells whose rows lie in first..last."""
-        return bisect.bisect_left(self.rows, first), bisect.bisect_right(self.rows, last)
-
-
 class _Index:
     """Lookup structures built once per model: its cells by column, sheet bounds, tables."""
 
     def __init__(self, model: WorkbookModel) -> None:
         self.sheets = set(model.sheet_names)
-        self.formulas, self.values = _by_column(model.cells)
+        store: CellStore = model.cells  # type: ignore[assignment]  # __post_init__ made it
+        self.formulas, self.values = store.formulas, store.values
         self.bounds: dict[str, tuple[int, int]] = {}
         for (sheet, col), column in (*self.formulas.items(), *self.values.items()):
             rows, cols = self.bounds.get(sheet, (1, 1))
@@ -262,6 +276,7 @@ class _Index:
         for sheet, col in sorted(self.formulas):
             self.formula_cols.setdefault(sheet, []).append(col)
         self.arrays = list(model.array_formulas.values())
+        self._by_cell: dict | bool | None = None
         self.tables_lower = {name.lower(): table for name, table in model.tables.items()}
         self.names = {(n.scope, n.name.lower()): n for n in model.defined_names}
         self._formula_set: frozenset[CellAddress] | None = None
@@ -269,7 +284,9 @@ class _Index:
     def formula_set(self) -> frozenset[CellAddress]:
         if self._formula_set is None:
             self._formula_set = frozenset(
-                cell.address for column in self.formulas.values() for cell in column.cells
+                CellAddress(sheet, row, col)
+                for (sheet, col), column in self.formulas.items()
+                for row in column.rows
             )
         return self._formula_set
 
@@ -285,37 +302,30 @@ class _Index:
         for col in cols[lo:hi]:
             column = self.formulas[(rng.sheet, col)]
             first, last = column.span(rng.min_row, rng.max_row)
-            found.extend(cell.address for cell in column.cells[first:last])
+            found.extend(CellAddress(rng.sheet, row, col) for row in column.rows[first:last])
         return found
 
     def array_covering(self, cell: CellAddress) -> ArrayFormula | None:
+        by_cell = self._array_cells()
+        if by_cell is not None:
+            return by_cell.get((cell.sheet, cell.row, cell.col))
         for array in self.arrays:
             if array.ref.contains(cell):
                 return array
         return None
 
-
-def _by_column(
-    cells: Mapping[CellAddress, Cell],
-) -> tuple[dict[tuple[str, int], ColumnCells], dict[tuple[str, int], ColumnCells]]:
-    """Split the cells into formula and value cells per (sheet, col), each sorted by row.
-
-    One pass with nothing but a dict lookup and two appends per cell: it runs over every cell of
-    the workbook (22 million for a million-row nnet sheet).
-    """
-    groups: dict[tuple[str, int, bool], tuple[list[int], list[Cell]]] = {}
-    for address, cell in cells.items():
-        key = (address.sheet, address.col, cell.formula is None)
-        found = groups.get(key)
-        if found is None:
-            groups[key] = ([address.row], [cell])
-        else:
-            found[0].append(address.row)
-            found[1].append(cell)
-    formulas, values = {}, {}
-    for (sheet, col, is_value), (rows, column) in groups.items():
-        ordered = sorted(rows)  # linear when already in order, the usual case
-        if ordered != rows:
-            column = [column[i] for i in sorted(range(len(rows)), key=rows.__getitem__)]
-        (values if is_value else formulas)[(sheet, col)] = ColumnCells(ordered, column)
-    return formulas, values
+    def _array_cells(self) -> dict[tuple[str, int, int], ArrayFormula] | None:
+        """(sheet, row, col) → the array formula covering it, built on first use; None when the
+        blocks are too big to list cell by cell (then a scan over the arrays answers)."""
+        if self._by_cell is None:
+            area = sum(a.ref.shape[0] * a.ref.shape[1] for a in self.arrays)
+            if area > ARRAY_INDEX_CELLS:
+                self._by_cell = False
+            else:
+                self._by_cell = {
+                    (a.ref.sheet, row, col): a
+                    for a in self.arrays
+                    for row in range(a.ref.min_row, a.ref.max_row + 1)
+                    for col in range(a.ref.min_col, a.ref.max_col + 1)
+                }
+        return self._by_cell or None
