@@ -193,6 +193,24 @@ def _worksheet_parts(path: Path, package: zipfile.ZipFile, names: set[str]) -> s
     return parts & names
 
 
+_PROLOG_BYTES = 4096
+_DTD_MARKS = tuple(
+    mark.encode(encoding)
+    for mark in ("<!DOCTYPE", "<!ENTITY")
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be")
+)
+
+
+def _refuse_dtd(path: Path, part: str, head: bytes) -> None:
+    """Refuse a part whose prolog declares a DTD, in every part, read or not.
+
+    Excel never writes one; a DTD is how XXE and billion-laughs payloads arrive, and a part we skip
+    today may be parsed by openpyxl (the builders) or by a later version of our reader.
+    """
+    if any(mark in head for mark in _DTD_MARKS):
+        raise WorkbookIOError(f"{path}: {part}: refused unsafe XML (a document type declaration)")
+
+
 def _cell_pattern(head: bytes) -> re.Pattern[bytes]:
     """The cell-tag pattern for a part starting with `head` (UTF-8, or UTF-16 by BOM or NULs)."""
     if head.startswith(b"\xff\xfe") or head[1:2] == b"\x00":
@@ -214,6 +232,7 @@ def _inflate(
         while chunk := stream.read(_CHUNK):
             if size == 0:
                 pattern = _cell_pattern(chunk[:4])
+                _refuse_dtd(path, info.filename, chunk[:_PROLOG_BYTES])
             size += len(chunk)
             if size > limits.max_bytes:
                 raise WorkbookIOError(

@@ -30,7 +30,9 @@ def parse_part(data: bytes, where: str) -> Element:
     """Parse a small part with defusedxml (DTDs, entities and external references refused)."""
     try:
         return DefusedET.fromstring(data, forbid_dtd=True)
-    except (ParseError, DefusedXmlException) as exc:
+    except DefusedXmlException as exc:
+        raise WorkbookIOError(f"{where}: refused unsafe XML ({type(exc).__name__})") from exc
+    except ParseError as exc:
         raise WorkbookIOError(f"{where}: malformed XML ({exc})") from exc
 
 
@@ -52,7 +54,7 @@ def stream_elements(stream: IO[bytes], where: str, limit: int) -> Iterator[Eleme
                 head += chunk
                 found = _PROLOG_END.search(head)
                 if b"<!DOCTYPE" in (head if found is None else head[: found.start()]):
-                    raise WorkbookIOError(f"{where}: document type declarations are refused")
+                    raise WorkbookIOError(f"{where}: refused unsafe XML (a document type declaration)")
                 prolog_done = found is not None
             parser.feed(chunk)
             for _, elem in parser.read_events():
@@ -87,7 +89,7 @@ def checked_chunks(stream: IO[bytes], where: str, limit: int) -> Iterator[bytes]
     except pyexpat.ExpatError as exc:
         raise WorkbookIOError(f"{where}: malformed XML ({exc})") from exc
     except _DoctypeRefused as exc:
-        raise WorkbookIOError(f"{where}: document type declarations are refused") from exc
+        raise WorkbookIOError(f"{where}: refused unsafe XML (a document type declaration)") from exc
 
 
 class _DoctypeRefused(Exception):
