@@ -2,8 +2,9 @@
 
 Prints the objective before and after, the time, the device and the restarts; a progress bar
 with the live objective goes to stderr. ``--json`` prints one object on stdout instead. Exit
-status: 0 solved (or improved before diverging), 1 diverged without a better point (nothing is
-written), 2 bad input.
+status: 0 solved (or improved before diverging), 1 a failed run: no feasible point, no finite
+value, not linear for Simplex LP, or no improvement on the workbook's point (nothing is written;
+the outcome says which, in Excel Solver's words), 2 bad input.
 """
 
 from __future__ import annotations
@@ -36,10 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     goal.add_argument("--max", dest="goal", action="store_const", const="max", help="maximise")
     goal.add_argument("--value", dest="goal", type=float, metavar="V", help="reach the value V")
     parser.add_argument(
+        "--engine",
+        choices=("grg", "simplex", "evolutionary"),
+        help="Excel's Solver engine (default: the model's solver_eng, else grg)",
+    )
+    parser.add_argument(
         "--method",
         choices=("lbfgs", "adam", "sgd"),
-        default="lbfgs",
-        help="lbfgs (default), adam, or sgd: the lesson's plain params -= lr * grad",
+        help="gradient method under grg: lbfgs (default), adam, or sgd: the lesson's plain "
+        "params -= lr * grad (giving one skips the least-squares shortcuts)",
     )
     parser.add_argument(
         "--lr",
@@ -48,8 +54,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--steps", type=int, help="maximum steps (default depends on --method)")
     parser.add_argument("--tol", type=float, help="stop when the relative gain stalls below TOL")
-    parser.add_argument("--restarts", type=int, default=1, help="random starts run as one batch")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random starts")
+    parser.add_argument(
+        "--restarts", type=int, help="random starts run as one batch (default: solver_msl/ssz, 1)"
+    )
+    parser.add_argument("--seed", type=int, help="random seed (default: solver_rsd, 0)")
+    parser.add_argument(
+        "--population", type=int, help="evolutionary population (default: solver_ssz, 100)"
+    )
+    parser.add_argument(
+        "--max-time", type=float, metavar="S", help="stop after S seconds (default: solver_tim)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     parser.add_argument(
@@ -65,6 +79,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-backup", action="store_true", help="with --in-place: do not keep BOOK.bak.xlsx"
     )
     parser.add_argument("--dry-run", action="store_true", help="solve but write nothing")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="add an 'Answer Report' sheet to the written workbook, as Excel's Solver does",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     parser.set_defaults(func=run)
 
@@ -73,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from xl_lesson3.errors import BadInputError, WorkbookIOError
-    from xl_lesson3.solver.api import DEFAULT_TOL, solve
+    from xl_lesson3.solver.api import solve
     from xl_lesson3.solver.writeback import write_solution
 
     if args.no_backup and not args.in_place:
@@ -89,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             method=args.method,
             lr=args.lr,
             steps=args.steps,
-            tol=DEFAULT_TOL if args.tol is None else args.tol,
+            tol=args.tol,
             restarts=args.restarts,
             seed=args.seed,
             device=args.device,
@@ -97,12 +116,19 @@ def run(args: argparse.Namespace) -> int:
             callback=on_progress,
             sheet=args.sheet,
             cpu_threads=args.threads,
+            engine=args.engine,
+            population=args.population,
+            max_time=args.max_time,
         )
     written = None
     if not result.failed and not args.dry_run:
         written = write_solution(
             result, args.out, in_place=args.in_place, backup=not args.no_backup
         )
+        if args.report:
+            from xl_lesson3.solver.report import add_answer_report
+
+            add_answer_report(result, written)
     if args.json:
         print_json(_payload(result, written))
     else:
@@ -121,7 +147,25 @@ def _payload(result: Any, written: Path | None) -> dict[str, Any]:
         "iterations": result.iterations,
         "restarts": result.restarts,
         "method": result.method,
+        "engine": result.engine,
         "status": result.status,
+        "code": result.outcome.code,
+        "message": result.outcome.message,
+        "detail": result.outcome.detail,
+        "feasible": result.feasible,
+        "improved": result.improved,
+        "constraints": [
+            {
+                "cell": str(row.cell),
+                "constraint": row.label,
+                "value": row.value,
+                "rhs": row.rhs,
+                "slack": row.slack,
+                "status": row.status,
+            }
+            for row in result.constraints
+        ],
+        "options": result.options,
         "output": str(written) if written is not None else None,
     }
 
@@ -133,13 +177,24 @@ def _print_summary(result: Any, written: Path | None, dry_run: bool) -> None:
         f"{'s' if result.restarts != 1 else ''} (best: {result.best_restart}), "
         f"{result.seconds:.2f} s on {result.device}"
     )
-    console.print(result.status)
+    console.print(f"{result.engine} engine: {result.status}")
+    for row in result.constraints:
+        console.print(
+            f"  {row.label}: {row.cell} = {row.value:.10g} ({row.status}, slack {row.slack:.6g})"
+        )
+    console.print(str(result.outcome))
     if written is not None:
         console.print(f"wrote {written}")
     elif result.failed:
-        err_console.print("nothing written: no better finite point was found")
+        err_console.print(f"nothing written: {_why(result)}")
     elif dry_run:
         console.print("dry run: nothing written")
+
+
+def _why(result: Any) -> str:
+    if result.outcome.failing:
+        return str(result.outcome)
+    return "the objective did not improve on the workbook's own values"
 
 
 class _progress_bar:
