@@ -131,13 +131,29 @@ def residual_cells(ctx: Context):
     return None
 
 
+def _residual_program(ctx: Context, cells):
+    """The objective's program again, with the residual cells as outputs (compiled once)."""
+    if "residual_program" not in ctx.cache:
+        from xl_lesson3.formula.compile import compile_program
+
+        ctx.cache["residual_program"] = compile_program(
+            ctx.problem.workbook,
+            ctx.program.objective,
+            ctx.problem.variables,
+            outputs=cells,
+            device=ctx.initial.device,
+            dtype=ctx.initial.dtype,
+        )
+    return ctx.cache["residual_program"]
+
+
 def _residuals(ctx: Context, x: torch.Tensor, plus, minus, rooted: bool):
     """r (m,) and J (m, n_vars) at `x`."""
     from xl_lesson3.solver.linear import jacobian
 
     cells = list(dict.fromkeys(plus + (minus or [])))
     index = {c: i for i, c in enumerate(cells)}
-    values, grads = jacobian(ctx, x[None], cells)
+    values, grads = jacobian(_residual_program(ctx, cells), x[None], cells)
     values, grads = values[0], grads[0]
     r = values[[index[c] for c in plus]]
     jac = grads[[index[c] for c in plus]]

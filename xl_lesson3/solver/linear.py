@@ -32,16 +32,18 @@ LINEAR_RTOL = 1e-9
 
 
 def jacobian(
-    ctx: Context, points: torch.Tensor, cells: Sequence[CellAddress]
+    program, points: torch.Tensor, cells: Sequence[CellAddress]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Values (n_points, n_cells) and gradients (n_points, n_cells, n_vars) of `cells`.
+
+    `program` is a compiled program that has `cells` among its outputs.
 
     One program run over ``n_points * n_cells`` copies of the points; copy ``(p, j)`` keeps only
     cell ``j``'s output, so one backward pass leaves every cell's gradient in its own row.
     """
     n_points, n_cells = points.shape[0], len(cells)
     batch = points.repeat_interleave(n_cells, dim=0).detach().requires_grad_(True)
-    outputs = ctx.program.outputs(batch)
+    outputs = program.outputs(batch)
     stacked = torch.stack([outputs[cell] for cell in cells], dim=1)  # (batch, n_cells)
     picked = stacked.reshape(n_points, n_cells, n_cells).diagonal(dim1=1, dim2=2)
     picked.sum().backward()
@@ -63,7 +65,7 @@ def is_linear(ctx: Context) -> bool:
     unit = torch.rand(N_PROBES, ctx.n_vars, generator=generator, dtype=torch.float64)
     probes = low + unit.to(low) * (high - low)
     points = torch.cat([ctx.initial[None], probes])
-    values, grads = jacobian(ctx, points, _cells(ctx))
+    values, grads = jacobian(ctx.program, points, _cells(ctx))
     base_v, base_g = values[0], grads[0]
     predicted = base_v + torch.einsum("cv,pv->pc", base_g, points[1:] - points[0])
     scale = 1.0 + values.abs().max() + grads.abs().max() * (1.0 + points.abs().max())
