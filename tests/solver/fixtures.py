@@ -187,13 +187,25 @@ def curve_fit(make_workbook) -> tuple[Path, float]:
         cells[f"c!D{row}"] = f"=(C{row}-B{row})^2"
     cells["c!F1"] = f"=SUM(D3:D{T.size + 2})"
     path = _save(
-        make_workbook, cells, "curve", sheet="c", objective="c!F1", changing=["c!B1:D1"],
+        make_workbook,
+        cells,
+        "curve",
+        sheet="c",
+        objective="c!F1",
+        changing=["c!B1:D1"],
         engine=1,
     )
     from scipy.optimize import curve_fit as fit
 
-    params, _ = fit(lambda t, a, b, c: a * np.exp(-b * t) + c, T, Y, p0=(1.0, 1.0, 0.0),
-                    xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    params, _ = fit(
+        lambda t, a, b, c: a * np.exp(-b * t) + c,
+        T,
+        Y,
+        p0=(1.0, 1.0, 0.0),
+        xtol=1e-15,
+        ftol=1e-15,
+        gtol=1e-15,
+    )
     a, b, c = params
     return path, float(np.sum((a * np.exp(-b * T) + c - Y) ** 2))
 
@@ -216,7 +228,12 @@ def logistic(make_workbook) -> tuple[Path, float]:
         cells[f"l!E{row}"] = f"=-(C{row}*LN(D{row})+(1-C{row})*LN(1-D{row}))"
     cells["l!H1"] = f"=AVERAGE(E3:E{len(X) + 2})"
     path = _save(
-        make_workbook, cells, "logistic", sheet="l", objective="l!H1", changing=["l!A1:C1"],
+        make_workbook,
+        cells,
+        "logistic",
+        sheet="l",
+        objective="l!H1",
+        changing=["l!A1:C1"],
         engine=1,
     )
     from scipy.optimize import minimize

@@ -25,8 +25,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(
-    ("build", "engine", "rtol"), CASES, ids=["portfolio", "transport", "knapsack", "curve-fit",
-                                             "logistic"]
+    ("build", "engine", "rtol"),
+    CASES,
+    ids=["portfolio", "transport", "knapsack", "curve-fit", "logistic"],
 )
 def test_fixture_reaches_its_independent_optimum(make_workbook, tmp_path, build, engine, rtol):
     path, optimum = build(make_workbook)

@@ -111,7 +111,7 @@ class SolveResult:
     model: SolverModel = field(repr=False)
     workbook: WorkbookModel = field(repr=False)
     engine: str = "grg"
-    outcome: Outcome = Outcome(0)
+    outcome: Outcome = field(default_factory=lambda: Outcome(0))
     feasible: bool = True
     exact: bool = False
     constraints: tuple[ConstraintValue, ...] = ()
@@ -210,9 +210,7 @@ def solve(
             steps=steps,
             tol=tol,
         )
-        return run_engine(
-            problem, options, torch_device, dtype, method, lr, callback, started
-        )
+        return run_engine(problem, options, torch_device, dtype, method, lr, callback, started)
 
 
 @contextmanager

@@ -190,9 +190,7 @@ def _rows(constraint: Constraint, workbook: WorkbookModel) -> list[Row]:
     return [Row(cell, constraint.relation, side, label) for cell, side in zip(cells, sides)]
 
 
-def _box_bound(
-    row: Row, workbook: WorkbookModel, index: Mapping[CellAddress, int]
-) -> float | None:
+def _box_bound(row: Row, workbook: WorkbookModel, index: Mapping[CellAddress, int]) -> float | None:
     """The constant bound when `row` is a bound on a changing cell, else None."""
     if row.lhs not in index:
         return None

@@ -94,9 +94,7 @@ def compile_context(
     from xl_lesson3.formula.compile import compile_program
 
     constraints = problem.constraints
-    outputs = [
-        cell for cell in row_cells(constraints.all_rows) if cell != problem.model.objective
-    ]
+    outputs = [cell for cell in row_cells(constraints.all_rows) if cell != problem.model.objective]
     program = compile_program(
         problem.workbook,
         problem.model.objective,

@@ -93,4 +93,3 @@ def _gradient(ctx, options: Options, method: str | None, lr: float | None, callb
     )
     start = initial_points(ctx.initial, options.restarts, ctx.lower, ctx.upper, options.seed)
     return run_gradient(ctx, start, settings)
-

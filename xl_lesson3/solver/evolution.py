@@ -91,7 +91,7 @@ def run_evolution(ctx: Context, options: Options) -> EngineRun:
         mutant = a + F_WEIGHT * (b - c)
         cross = torch.rand(size, ctx.n_vars, generator=generator, dtype=torch.float64)
         forced = torch.randint(ctx.n_vars, (size,), generator=generator)
-        cross = (cross.to(population) < CROSSOVER)
+        cross = cross.to(population) < CROSSOVER
         cross[torch.arange(size), forced.to(population.device)] = True
         trial = _repair(ctx, torch.where(cross, mutant, population))
         trial_loss, trial_violation = _score(ctx, trial)

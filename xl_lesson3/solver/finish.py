@@ -71,8 +71,9 @@ def _rows_at(ctx: Context, measured, k: int):
     violation = rows.violation(measured.lhs[k : k + 1], measured.rhs[k : k + 1])[0].tolist()
     out = []
     for row, value, side, bad in zip(rows.rows, lhs, rhs, violation):
-        slack = 0.0 if row.relation == "=" else (side - value if row.relation == "<=" else
-                                                  value - side)
+        slack = (
+            0.0 if row.relation == "=" else (side - value if row.relation == "<=" else value - side)
+        )
         binds = abs(slack) <= rows.precision * max(1.0, abs(side))
         status = "Violated" if bad > rows.precision else "Binding" if binds else "Not Binding"
         out.append(ConstraintValue(row.lhs, row.label, row.relation, value, side, slack, status))
@@ -84,8 +85,10 @@ def _worst_row(constraints) -> str:
         return -c.slack if c.relation != "=" else abs(c.value - c.rhs)
 
     worst = max(constraints, key=excess)
-    return f"worst: {worst.label}, {worst.cell} = {worst.value:.10g} (needs {worst.relation} " \
-           f"{worst.rhs:.10g})"
+    return (
+        f"worst: {worst.label}, {worst.cell} = {worst.value:.10g} (needs {worst.relation} "
+        f"{worst.rhs:.10g})"
+    )
 
 
 def _optimal(ctx: Context, point: torch.Tensor) -> bool:
@@ -105,8 +108,9 @@ def _optimal(ctx: Context, point: torch.Tensor) -> bool:
     return bool(torch.isfinite(grad).all()) and float(grad.abs().max()) <= OPTIMALITY_TOL * scale
 
 
-def _outcome(ctx, run: EngineRun, feasible: bool, finite: bool, improved: bool, constraints,
-             point) -> Outcome:
+def _outcome(
+    ctx, run: EngineRun, feasible: bool, finite: bool, improved: bool, constraints, point
+) -> Outcome:
     if not finite:
         code = NOT_CONVERGING if run.status.startswith("diverged") else ERROR_VALUE
         return Outcome(code, "no finite objective value was found")
@@ -132,7 +136,7 @@ def build_result(ctx: Context, options: Options, run: EngineRun, engine: str, de
     problem = ctx.problem
     k, measured, feasible_mask = _pick(ctx, run.candidates)
     point = run.candidates[k].detach()
-    initial_k, initial_m, initial_feasible = _pick(ctx, ctx.initial[None])
+    _, initial_m, initial_feasible = _pick(ctx, ctx.initial[None])
     initial_value = float(initial_m.objective[0])
     initial_loss = float(initial_m.loss[0])
     final_value = float(measured.objective[k])
@@ -140,8 +144,10 @@ def build_result(ctx: Context, options: Options, run: EngineRun, engine: str, de
     finite = math.isfinite(final_loss)
     feasible = bool(feasible_mask[k])
     was_feasible = bool(initial_feasible[0])
-    improved = finite and feasible and (
-        not was_feasible or not math.isfinite(initial_loss) or final_loss < initial_loss
+    improved = (
+        finite
+        and feasible
+        and (not was_feasible or not math.isfinite(initial_loss) or final_loss < initial_loss)
     )
     constraints = _rows_at(ctx, measured, k)
     outcome = _outcome(ctx, run, feasible, finite, improved, constraints, point)

@@ -103,7 +103,11 @@ def _fit(ctx: Context, loss, start: torch.Tensor, settings: GradientSettings) ->
     if settings.callback is not None:
         callbacks.append(ReportProgress(settings.callback, ctx.to_shown))
     method = make_method(
-        settings.method, settings.lr, settings.steps, settings.tol, bounds_cb.project,
+        settings.method,
+        settings.lr,
+        settings.steps,
+        settings.tol,
+        bounds_cb.project,
         settings.patience,
     )
     return Fit(loss, start, method, settings.steps, callbacks).run()
@@ -135,6 +139,17 @@ def _penalty(g: torch.Tensor, lam: torch.Tensor, rho: torch.Tensor, eq: torch.Te
     return torch.where(eq, equality, inequality).sum(dim=1)
 
 
+def _augmented_loss(ctx: Context, lam: torch.Tensor, rho: torch.Tensor, eq: torch.Tensor):
+    """The loss of one outer iteration, with its multipliers and penalties fixed."""
+
+    def loss(params: torch.Tensor) -> torch.Tensor:
+        measured = ctx.measure(params)
+        g = ctx.rows.g(measured.lhs, measured.rhs)
+        return measured.loss + _penalty(g, lam, rho, eq)
+
+    return loss
+
+
 def _augmented_lagrangian(ctx: Context, start: torch.Tensor, settings: GradientSettings):
     rows = ctx.rows
     eq = rows.equality.to(start.device)
@@ -145,14 +160,7 @@ def _augmented_lagrangian(ctx: Context, start: torch.Tensor, settings: GradientS
     worst_before = None
     iterations, history, status, frozen = 0, [], "finished", 0
     for _ in range(OUTER_ITERATIONS):
-        lam_now, rho_now = lam, rho
-
-        def loss(params: torch.Tensor) -> torch.Tensor:
-            measured = ctx.measure(params)
-            g = rows.g(measured.lhs, measured.rhs)
-            return measured.loss + _penalty(g, lam_now, rho_now, eq)
-
-        fit = _fit(ctx, loss, x, settings)
+        fit = _fit(ctx, _augmented_loss(ctx, lam, rho, eq), x, settings)
         iterations += fit.steps_done
         history += [ctx.to_shown(v) for v in fit.callback(History).losses]
         frozen = fit.callback(Divergence).n_frozen
@@ -162,7 +170,9 @@ def _augmented_lagrangian(ctx: Context, start: torch.Tensor, settings: GradientS
             measured = ctx.measure(x)
             g = rows.g(measured.lhs, measured.rhs)
             worst = rows.violation(measured.lhs, measured.rhs).max(dim=1).values  # (restarts,)
-        new_lam = torch.where(eq, lam + rho[:, None] * g, torch.clamp_min(lam + rho[:, None] * g, 0))
+        new_lam = torch.where(
+            eq, lam + rho[:, None] * g, torch.clamp_min(lam + rho[:, None] * g, 0)
+        )
         settled = (new_lam - lam).abs().max() <= rows.precision * (1 + lam.abs().max())
         lam = torch.where(torch.isfinite(new_lam), new_lam, lam)
         if worst_before is not None:

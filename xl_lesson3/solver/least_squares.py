@@ -64,8 +64,9 @@ def _newton(ctx: Context) -> EngineRun | None:
     x0, n = ctx.initial, ctx.n_vars
     generator = torch.Generator().manual_seed(54321)
     probe = x0 + (torch.rand(n, generator=generator, dtype=torch.float64).to(x0) - 0.5)
-    points = torch.cat([x0[None], x0[None] + torch.eye(n, dtype=x0.dtype, device=x0.device),
-                        probe[None]])
+    points = torch.cat(
+        [x0[None], x0[None] + torch.eye(n, dtype=x0.dtype, device=x0.device), probe[None]]
+    )
     loss, grads = _gradients(ctx, points)
     if not bool(torch.isfinite(grads).all() and torch.isfinite(loss).all()):
         return None

@@ -117,8 +117,11 @@ def solve_linear(ctx: Context) -> EngineRun:
     constraints = ctx.problem.constraints
     if constraints.all_different:
         raise SolverModelError(
-            located(str(ctx.program.objective), "AllDifferent (dif) constraints need the "
-                    "Evolutionary engine (--engine evolutionary)")
+            located(
+                str(ctx.program.objective),
+                "AllDifferent (dif) constraints need the "
+                "Evolutionary engine (--engine evolutionary)",
+            )
         )
     cost, const, a_ub, b_ub, a_eq, b_eq = _matrix(ctx)
     cost = np.asarray(cost)
@@ -141,8 +144,13 @@ def solve_linear(ctx: Context) -> EngineRun:
     options = {"mip_rel_gap": 0.0}
     if math.isfinite(time_left):
         options["time_limit"] = max(time_left, 0.01)
-    res = milp(cost, constraints=linear_constraints, integrality=integrality, bounds=bounds,
-               options=options)
+    res = milp(
+        cost,
+        constraints=linear_constraints,
+        integrality=integrality,
+        bounds=bounds,
+        options=options,
+    )
     method = "simplex (HiGHS MILP)" if constraints.integer else "simplex (HiGHS LP)"
     if res.x is None:
         code = {2: INFEASIBLE, 3: NOT_CONVERGING, 1: TIME_LIMIT}.get(res.status, INFEASIBLE)
@@ -153,5 +161,11 @@ def solve_linear(ctx: Context) -> EngineRun:
         x[index] = x[index].round()
     status = "optimal (HiGHS)" if res.status == 0 else f"HiGHS: {res.message}"
     code = TIME_LIMIT if res.status == 1 else None
-    return EngineRun(x[None], status, int(getattr(res, "mip_node_count", 0) or 1), method,
-                     code=code, exact=res.status == 0)
+    return EngineRun(
+        x[None],
+        status,
+        int(getattr(res, "mip_node_count", 0) or 1),
+        method,
+        code=code,
+        exact=res.status == 0,
+    )

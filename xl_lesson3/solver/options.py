@@ -118,12 +118,12 @@ def resolve_options(
     options = Options(
         engine=chosen_engine,
         restarts=int(_pick("restarts", restarts, stored_restarts, 1, sources)),
-        population=int(_pick("population", population, stored_population, DEFAULT_POPULATION,
-                             sources)),
+        population=int(
+            _pick("population", population, stored_population, DEFAULT_POPULATION, sources)
+        ),
         seed=int(_pick("seed", seed, _stored(model, "solver_rsd"), 0, sources)),
         max_time=float(_pick("max_time", max_time, stored_tim, math.inf, sources)),
-        max_steps=_pick("max_steps", steps, int(stored_itr) if stored_itr else None, None,
-                        sources),
+        max_steps=_pick("max_steps", steps, int(stored_itr) if stored_itr else None, None, sources),
         tol=_pick("tol", tol, _stored(model, "solver_cvg"), None, sources),
         sources=sources,
     )
@@ -137,8 +137,9 @@ def _check(options: Options) -> None:
     if options.population < 2:
         raise BadInputError(f"--population: must be at least 2, got {options.population}")
     if not options.max_time > 0:
-        raise BadInputError(f"--max-time: must be a positive number of seconds, got "
-                            f"{options.max_time}")
+        raise BadInputError(
+            f"--max-time: must be a positive number of seconds, got {options.max_time}"
+        )
     if options.max_steps is not None and options.max_steps < 1:
         raise BadInputError(f"--steps: must be at least 1, got {options.max_steps}")
     if options.tol is not None and not (options.tol >= 0 and math.isfinite(options.tol)):
