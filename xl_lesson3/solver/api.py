@@ -78,6 +78,7 @@ class ConstraintValue:
     rhs: float
     slack: float
     status: str
+    rhs_cell: CellAddress | None = None
 
 
 @dataclass(frozen=True)

@@ -61,12 +61,15 @@ def _better(loss_a, viol_a, loss_b, viol_b) -> torch.Tensor:
 
 
 def _initial_population(ctx: Context, size: int, generator: torch.Generator) -> torch.Tensor:
+    """Uniform within the bounds (Excel's Evolutionary engine wants them); where a cell has
+    none, within the restarts' box widened to reach the stored value."""
     low, high = start_box(ctx.lower, ctx.upper)
-    # Where a cell has no bound, widen the box to reach the stored value too.
-    unbounded_low = ~torch.isfinite(ctx.lower)
-    unbounded_high = ~torch.isfinite(ctx.upper)
-    low = torch.where(unbounded_low, torch.minimum(low, ctx.initial - 1.0), low)
-    high = torch.where(unbounded_high, torch.maximum(high, ctx.initial + 1.0), high)
+    low = torch.where(
+        torch.isfinite(ctx.lower), ctx.lower, torch.minimum(low, ctx.initial - 1.0)
+    )
+    high = torch.where(
+        torch.isfinite(ctx.upper), ctx.upper, torch.maximum(high, ctx.initial + 1.0)
+    )
     unit = torch.rand(size, ctx.n_vars, generator=generator, dtype=torch.float64).to(low)
     population = low + unit * (high - low)
     population[0] = ctx.initial

@@ -30,6 +30,7 @@ from xl_lesson3.solver.outcome import (
     Outcome,
     stop_code,
 )
+from xl_lesson3.workbook.address import CellAddress
 
 INTEGER_TOL = 1e-6
 OPTIMALITY_TOL = 1e-6
@@ -76,7 +77,10 @@ def _rows_at(ctx: Context, measured, k: int):
         )
         binds = abs(slack) <= rows.precision * max(1.0, abs(side))
         status = "Violated" if bad > rows.precision else "Binding" if binds else "Not Binding"
-        out.append(ConstraintValue(row.lhs, row.label, row.relation, value, side, slack, status))
+        rhs_cell = row.rhs if isinstance(row.rhs, CellAddress) else None
+        out.append(
+            ConstraintValue(row.lhs, row.label, row.relation, value, side, slack, status, rhs_cell)
+        )
     return tuple(out)
 
 
@@ -114,6 +118,10 @@ def _outcome(
     if not finite:
         code = NOT_CONVERGING if run.status.startswith("diverged") else ERROR_VALUE
         return Outcome(code, "no finite objective value was found")
+    if run.code == INFEASIBLE and constraints:
+        return Outcome(
+            INFEASIBLE, f"{run.status}; at the workbook's point, {_worst_row(constraints)}"
+        )
     if run.code is not None:
         return Outcome(run.code, run.status)
     if not feasible:

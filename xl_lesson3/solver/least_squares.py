@@ -31,7 +31,11 @@ from xl_lesson3.solver.starts import initial_points
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 
 MAX_NEWTON_VARS = 2000
-MAX_RESIDUALS = 4096
+# Levenberg-Marquardt's Jacobian costs one program run over (residuals) copies of the point, so
+# it is for curve fits (tens to hundreds of points, a few parameters); larger sums of squares (the
+# Titanic nnet sheet: 712 residuals, 20 weights, 256 restarts) train faster with L-BFGS.
+MAX_RESIDUALS = 500
+MAX_LM_VARIABLES = 50
 LM_ITERATIONS = 200
 QUADRATIC_RTOL = 1e-8
 
@@ -200,7 +204,7 @@ def _lm_from(ctx: Context, x: torch.Tensor, plus, minus, rooted: bool):
 
 
 def _levenberg_marquardt(ctx: Context, options: Options, plus, minus, rooted) -> EngineRun | None:
-    if len(plus) > MAX_RESIDUALS:
+    if len(plus) > MAX_RESIDUALS or ctx.n_vars > MAX_LM_VARIABLES:
         return None
     starts = initial_points(ctx.initial, options.restarts, ctx.lower, ctx.upper, options.seed)
     found, total, all_converged = [], 0, True
