@@ -19,7 +19,6 @@ The finite-difference baseline (`benchmarks.solver_vs_baseline`) stays as it was
 
 from __future__ import annotations
 
-import math
 import tempfile
 import time
 from pathlib import Path
@@ -37,6 +36,9 @@ NONLINEAR_ENGINES = {
     "SCO": "com.sun.star.comp.Calc.NLPSolver.SCOSolverImpl",
 }
 REPO = Path(__file__).resolve().parent.parent
+# LibreOffice's population solvers sample inside the variables' bounds; models that have none
+# get this box (as Excel's Evolutionary engine asks the user for one).
+SWARM_BOUND = 10.0
 
 
 def _fixture_models(folder: Path) -> list[tuple[str, Path, float | None]]:
@@ -100,10 +102,16 @@ def _libreoffice(path: Path, sheet: str | None, engine: str, timeout: float):
             struct.Column, struct.Row = cell.col - 1, cell.row - 1
             return struct
 
+        # LibreOffice's solvers probe the sheet by changing cells and reading formulas, which
+        # needs automatic recalculation (the session turns it off for its own probes).
+        calc._doc.enableAutomaticCalculation(True)
         solver.Document = calc._doc
         solver.Objective = address(model.objective)
         solver.Variables = tuple(address(c) for c in model.variables)
-        solver.Constraints = tuple(_constraints(uno, model, address))
+        rows = list(_constraints(uno, model, address))
+        if engine in NONLINEAR_ENGINES.values():  # population methods need a box to sample
+            rows += list(_box(uno, model, address))
+        solver.Constraints = tuple(rows)
         solver.Maximize = model.goal == "max"
         for name, value in (("NonNegative", model.non_negative), ("Timeout", int(timeout))):
             try:
@@ -115,8 +123,35 @@ def _libreoffice(path: Path, sheet: str | None, engine: str, timeout: float):
         seconds = time.perf_counter() - start
         if not solver.Success:
             return None, seconds, "no solution"
+        # Like LibreOffice's Solver dialog: write the solution into the variable cells.
+        for cell, value in zip(model.variables, solver.Solution):
+            calc._range(cell).setValue(float(value))
         calc.recalculate()
-        return calc.value(model.objective), seconds, ""
+        violated = _violated(calc, model)
+        return calc.value(model.objective), seconds, f"violates {violated}" if violated else ""
+
+
+def _violated(calc, model) -> str:
+    """The first constraint LibreOffice's answer breaks (by more than 1e-6 relative), or ""."""
+    from xl_lesson3.workbook.address import CellAddress, RangeAddress
+
+    for constraint in model.constraints:
+        cells = constraint.lhs.cells()
+        rhs = constraint.rhs
+        sides = list(rhs.cells()) if isinstance(rhs, RangeAddress) else [rhs] * len(cells)
+        for cell, side in zip(cells, sides):
+            value = calc.value(cell)
+            if constraint.relation in ("int", "bin", "dif"):
+                bad = abs(value - round(value)) > 1e-6 or (
+                    constraint.relation == "bin" and round(value) not in (0, 1)
+                )
+            else:
+                target = calc.value(side) if isinstance(side, CellAddress) else float(side)
+                gap = {"<=": value - target, ">=": target - value, "=": abs(value - target)}
+                bad = gap[constraint.relation] > 1e-6 * max(1.0, abs(target))
+            if bad:
+                return f"{cell} {constraint.relation} {side}"
+    return ""
 
 
 def _constraints(uno, model, address):
@@ -148,6 +183,20 @@ def _constraints(uno, model, address):
                 row.Right = float(side)
             else:
                 row.Right = 0.0
+            yield row
+
+
+def _box(uno, model, address, bound: float = SWARM_BOUND):
+    """``-bound <= x <= bound`` (``0 <=`` with "non-negative") on every changing cell."""
+    for cell in model.variables:
+        for operator, value in (
+            ("GREATER_EQUAL", 0.0 if model.non_negative else -bound),
+            ("LESS_EQUAL", bound),
+        ):
+            row = uno.createUnoStruct("com.sun.star.sheet.SolverConstraint")
+            row.Left = address(cell)
+            row.Operator = uno.Enum("com.sun.star.sheet.SolverConstraintOperator", operator)
+            row.Right = value
             yield row
 
 
@@ -184,7 +233,8 @@ def run(config: BenchConfig) -> Section:
                         continue  # engine not installed (DEPS/SCO without nlpsolver)
                     cells.append(f"{label}: {note} ({lo_seconds:.2f} s)")
                 else:
-                    cells.append(f"{label}: {fmt(value, 8)} in {lo_seconds:.2f} s")
+                    extra = f" ({note})" if note else ""
+                    cells.append(f"{label}: {fmt(value, 8)} in {lo_seconds:.2f} s{extra}")
             row.append("; ".join(cells))
             rows.append(row)
     section.tables.append(
@@ -204,7 +254,3 @@ def run(config: BenchConfig) -> Section:
 def _headlines(section: Section, rows) -> None:
     for row in rows:
         section.headlines.append(f"{row[0]}: ours {row[2]} in {row[3]} s; LibreOffice {row[5]}")
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)

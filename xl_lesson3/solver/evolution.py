@@ -64,12 +64,8 @@ def _initial_population(ctx: Context, size: int, generator: torch.Generator) -> 
     """Uniform within the bounds (Excel's Evolutionary engine wants them); where a cell has
     none, within the restarts' box widened to reach the stored value."""
     low, high = start_box(ctx.lower, ctx.upper)
-    low = torch.where(
-        torch.isfinite(ctx.lower), ctx.lower, torch.minimum(low, ctx.initial - 1.0)
-    )
-    high = torch.where(
-        torch.isfinite(ctx.upper), ctx.upper, torch.maximum(high, ctx.initial + 1.0)
-    )
+    low = torch.where(torch.isfinite(ctx.lower), ctx.lower, torch.minimum(low, ctx.initial - 1.0))
+    high = torch.where(torch.isfinite(ctx.upper), ctx.upper, torch.maximum(high, ctx.initial + 1.0))
     unit = torch.rand(size, ctx.n_vars, generator=generator, dtype=torch.float64).to(low)
     population = low + unit * (high - low)
     population[0] = ctx.initial

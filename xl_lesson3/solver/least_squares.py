@@ -91,7 +91,16 @@ def _newton(ctx: Context) -> EngineRun | None:
     x = x0 + step
     if bool(((x < ctx.lower) | (x > ctx.upper)).any()):
         return None
-    return EngineRun(x[None], "Newton step on a quadratic objective", 1, "newton", exact=True)
+    with torch.no_grad():
+        final = float(ctx.loss(x[None])[0])
+    return EngineRun(
+        x[None],
+        "Newton step on a quadratic objective",
+        1,
+        "newton",
+        history=[ctx.to_shown(final)],
+        exact=True,
+    )
 
 
 # -- residuals -----------------------------------------------------------------------------------
@@ -172,18 +181,23 @@ def _residuals(ctx: Context, x: torch.Tensor, plus, minus, rooted: bool):
     return r, jac
 
 
-def _lm_from(ctx: Context, x: torch.Tensor, plus, minus, rooted: bool):
-    """Levenberg-Marquardt (Marquardt's diagonal scaling) from `x`: (x, iterations, converged)."""
+def _lm_from(ctx: Context, x: torch.Tensor, plus, minus, rooted: bool, max_steps: int):
+    """Levenberg-Marquardt (Marquardt's diagonal scaling) from `x`.
+
+    Returns (x, converged, losses): `losses` holds the objective's loss after each iteration.
+    """
     mu = 1e-3
     r, jac = _residuals(ctx, x, plus, minus, rooted)
     cost = float(r @ r)
-    for iteration in range(1, LM_ITERATIONS + 1):
+    losses: list[float] = []
+    for _ in range(max_steps):
         if not math.isfinite(cost) or ctx.out_of_time():
-            return x, iteration, False
+            return x, False, losses
         a = jac.T @ jac
         g = jac.T @ r
         if float(g.abs().max()) <= 1e-14 * (1.0 + cost):
-            return x, iteration, True
+            return x, True, losses
+        stationary = True
         while mu < 1e16:
             damped = a + mu * torch.diag(torch.diagonal(a).clamp_min(1e-12))
             step = torch.linalg.solve(damped, -g)
@@ -194,28 +208,45 @@ def _lm_from(ctx: Context, x: torch.Tensor, plus, minus, rooted: bool):
                 small = cost - new_cost <= 1e-15 * max(cost, 1e-300)
                 x, r, jac, cost = trial, r_new, jac_new, new_cost
                 mu = max(mu / 3, 1e-12)
-                if small and float(step.abs().max()) <= 1e-12 * (1 + float(x.abs().max())):
-                    return x, iteration, True
+                stationary = small and float(step.abs().max()) <= 1e-12 * (1 + float(x.abs().max()))
                 break
             mu *= 4
-        else:
-            return x, iteration, True  # no descent at any damping: a stationary point
-    return x, LM_ITERATIONS, False
+        with torch.no_grad():
+            losses.append(float(ctx.loss(x[None])[0]))
+        if stationary:  # no descent at any damping, or steps too small to matter
+            return x, True, losses
+    return x, False, losses
+
+
+def _best_so_far(histories: list[list[float]]) -> list[float]:
+    """Per iteration, the lowest loss over the restarts (a finished restart keeps its last)."""
+    length = max((len(h) for h in histories), default=0)
+    padded = [h + [h[-1]] * (length - len(h)) for h in histories if h]
+    return [min(column) for column in zip(*padded)] if padded else []
 
 
 def _levenberg_marquardt(ctx: Context, options: Options, plus, minus, rooted) -> EngineRun | None:
     if len(plus) > MAX_RESIDUALS or ctx.n_vars > MAX_LM_VARIABLES:
         return None
     starts = initial_points(ctx.initial, options.restarts, ctx.lower, ctx.upper, options.seed)
-    found, total, all_converged = [], 0, True
+    max_steps = options.max_steps or LM_ITERATIONS
+    found, histories, all_converged = [], [], True
     for start in starts:
-        x, iterations, converged = _lm_from(ctx, start, plus, minus, rooted)
+        x, converged, losses = _lm_from(ctx, start, plus, minus, rooted, max_steps)
         found.append(x)
-        total += iterations
+        histories.append(losses)
         all_converged &= converged
         if ctx.out_of_time():
             break
     status = "converged (Levenberg-Marquardt)" if all_converged else "finished"
     if ctx.out_of_time():
         status = "stopped at the time limit"
-    return EngineRun(torch.stack(found), status, total, "levenberg-marquardt")
+    history = _best_so_far(histories)
+    # iterations: the most any restart took (they run one after the other, each to its limit)
+    return EngineRun(
+        torch.stack(found),
+        status,
+        len(history),
+        "levenberg-marquardt",
+        history=[ctx.to_shown(loss) for loss in history],
+    )

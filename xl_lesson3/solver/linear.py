@@ -161,11 +161,14 @@ def solve_linear(ctx: Context) -> EngineRun:
         x[index] = x[index].round()
     status = "optimal (HiGHS)" if res.status == 0 else f"HiGHS: {res.message}"
     code = TIME_LIMIT if res.status == 1 else None
+    with torch.no_grad():
+        history = [ctx.to_shown(float(ctx.loss(x[None])[0]))]
     return EngineRun(
         x[None],
         status,
-        int(getattr(res, "mip_node_count", 0) or 1),
+        1,
         method,
+        history=history,
         code=code,
         exact=res.status == 0,
     )
