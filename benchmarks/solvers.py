@@ -113,7 +113,9 @@ def _libreoffice(path: Path, sheet: str | None, engine: str, timeout: float):
             rows += list(_box(uno, model, address))
         solver.Constraints = tuple(rows)
         solver.Maximize = model.goal == "max"
-        for name, value in (("NonNegative", model.non_negative), ("Timeout", int(timeout))):
+        # CoinMP and lp_solve take their Timeout in seconds, SwarmSolver in milliseconds.
+        limit = int(timeout * 1000) if engine == NONLINEAR_ENGINES["Swarm"] else int(timeout)
+        for name, value in (("NonNegative", model.non_negative), ("Timeout", limit)):
             try:
                 solver.setPropertyValue(name, value)
             except Exception:  # noqa: BLE001, S110  (an engine without that property)
@@ -206,7 +208,7 @@ def run(config: BenchConfig) -> Section:
 
     section = Section("solvers", "Solver engines: ours vs LibreOffice's, same models")
     missing = available()
-    timeout = 20 if config.quick or config.tiny else 60
+    timeout = 10 if config.quick or config.tiny else 30
     rows = []
     with tempfile.TemporaryDirectory(prefix="xl3-bench-solvers-") as tmp:
         for name, path, optimum in _fixture_models(Path(tmp)):
