@@ -59,3 +59,11 @@ def test_transport_reports_binding_supply_and_demand(make_workbook):
     slacks = sorted(by_cell[f"t!E{r}"].slack for r in (2, 3))
     assert slacks == pytest.approx([0.0, 20.0], abs=1e-9)
     assert result.outcome.code == 0
+
+
+def test_integer_cells_of_a_linear_grg_model_go_to_the_milp(make_workbook, tmp_path):
+    path, best = fixtures.knapsack(make_workbook)
+    result = solve(path, engine="grg")
+    assert result.engine == "simplex" and result.method == "simplex (HiGHS MILP)"
+    assert result.final == best
+    assert result.options["engine"] == {"value": "grg", "from": "cli"}

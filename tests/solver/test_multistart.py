@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from tests.solver.test_titanic import TITANIC
-from xl_lesson3.solver import solve
+from xl_lesson3.formula.evaluate import evaluate_cells
+from xl_lesson3.solver import solve, write_solution
 from xl_lesson3.solver.excel_model import read_solver_model
 from xl_lesson3.solver.starts import initial_points
 from xl_lesson3.workbook.load import load_workbook
@@ -67,3 +68,6 @@ def test_trained_nnet_still_reaches_the_best_basin_with_256_restarts(trained_boo
         assert result.initial == pytest.approx(0.148619, abs=1e-5)  # the poor local minimum
         reached.append(result.final <= 0.130)
     assert sum(reached) >= 4, reached
+    out = write_solution(result, trained_book.with_name("solved.xlsx"))
+    (recalculated,) = evaluate_cells(load_workbook(out), [result.objective])
+    assert recalculated == pytest.approx(result.final, rel=1e-9)

@@ -128,7 +128,9 @@ def run(args: argparse.Namespace) -> int:
         if args.report:
             from xl_lesson3.solver.report import add_answer_report
 
-            add_answer_report(result, written)
+            report = add_answer_report(result, written)
+            if not args.json:
+                console.print(f"added the sheet '{report}' to {written}")
     if args.json:
         print_json(_payload(result, written))
     else:
