@@ -8,6 +8,7 @@ import pytest
 
 from tests.solver.fixtures import _c, _save
 from xl_lesson3.cli import main
+from xl_lesson3.errors import BadInputError
 from xl_lesson3.solver import solve
 
 
@@ -119,3 +120,10 @@ def test_time_limit_stops_the_run(make_workbook):
         book, objective="s!B1", changing=["s!A1"], method="adam", steps=10**7, tol=0.0, max_time=0.5
     )
     assert result.outcome.code == 10 and result.status == "stopped at the time limit"
+
+
+@pytest.mark.parametrize("target", [float("nan"), float("inf")], ids=["nan", "inf"])
+def test_a_target_value_must_be_finite(make_workbook, target):
+    book = _two_cells(make_workbook, "target", ())
+    with pytest.raises(BadInputError, match=r"^--value: the target must be a finite number"):
+        solve(book, goal=target)

@@ -147,7 +147,9 @@ def choose_device(device: str) -> torch.device:
         raise DeviceError(f"--device {device}: not a device torch knows ({exc})") from exc
 
 
-def _check_options(method: str | None, lr: float | None) -> None:
+def _check_options(method: str | None, lr: float | None, goal: Goal | None = None) -> None:
+    if isinstance(goal, (int, float)) and not math.isfinite(goal):
+        raise BadInputError(f"--value: the target must be a finite number, got {goal}")
     if method is not None and method not in DEFAULTS:
         raise BadInputError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
     if lr is not None and not (lr > 0 and math.isfinite(lr)):
@@ -194,7 +196,7 @@ def solve(
     from xl_lesson3.solver.options import resolve_options
     from xl_lesson3.solver.problem import build_problem
 
-    _check_options(method, lr)
+    _check_options(method, lr, goal)
     if cpu_threads is not None and cpu_threads < 1:
         raise BadInputError(f"--threads: must be at least 1, got {cpu_threads}")
     started = time.perf_counter()
