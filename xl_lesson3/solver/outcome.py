@@ -40,7 +40,9 @@ MESSAGES = {
     ),
     GLOBAL_IN_PROBABILITY: "Solver converged in probability to a global solution.",
 }
-FAILING = {NOT_CONVERGING, INFEASIBLE, NOT_LINEAR, ERROR_VALUE}
+# "Do not converge" is not among them: a run whose restarts diverged after finding a better
+# finite point keeps that point (it fails only when it did not improve, like any other run).
+FAILING = {INFEASIBLE, NOT_LINEAR, ERROR_VALUE}
 
 
 @dataclass(frozen=True)
