@@ -8,6 +8,7 @@ import zipfile
 import openpyxl
 import pytest
 
+from tests import libreoffice
 from tests.solver import fixtures
 from xl_lesson3.cli import main
 from xl_lesson3.workbook.add_sheet import add_sheet
@@ -72,3 +73,14 @@ def test_failed_run_writes_no_report(make_workbook, tmp_path, capsys):
         == 1
     )
     assert json.loads(capsys.readouterr().out)["output"] is None and not out.exists()
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_the_report(make_workbook, tmp_path):
+    book, optimum = fixtures.transport(make_workbook)
+    out = tmp_path / "reported.xlsx"
+    assert main(["solve", str(book), "--out", str(out), "--report"]) == 0
+    theirs = libreoffice.recalculate(out)  # LibreOffice loads, recalculates and saves it again
+    assert theirs.sheetnames == ["t", "Answer Report 1"]
+    assert theirs["t"]["B7"].value == pytest.approx(optimum)
+    assert theirs["Answer Report 1"]["B1"].value.startswith("Microsoft Excel Answer Report")
