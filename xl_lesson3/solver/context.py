@@ -18,7 +18,7 @@ import torch
 from xl_lesson3.errors import SolverModelError, located
 from xl_lesson3.solver.excel_model import Goal
 from xl_lesson3.solver.problem import Problem
-from xl_lesson3.solver.rows import RowSet, row_cells
+from xl_lesson3.solver.rows import PRECISION, RowSet, row_cells
 
 
 def goal_loss(
@@ -84,6 +84,22 @@ class Context:
         return time.perf_counter() >= self.deadline
 
 
+def _precision(problem: Problem) -> float:
+    """Excel's constraint precision (``solver_pre``), else its default 1e-6."""
+    text = problem.model.options.get("solver_pre")
+    try:
+        value = float(text) if text is not None else PRECISION
+    except ValueError as exc:
+        raise SolverModelError(
+            f"{problem.model.sheet}!solver_pre: expected a number, got {text!r}"
+        ) from exc
+    if not (0 < value < 1):
+        raise SolverModelError(
+            f"{problem.model.sheet}!solver_pre: the precision must be between 0 and 1, got {value}"
+        )
+    return value
+
+
 def compile_context(
     problem: Problem,
     device: torch.device,
@@ -116,13 +132,14 @@ def compile_context(
             )
         )
     to_loss, to_shown = goal_loss(problem.model.goal)
+    precision = _precision(problem)
     lower, upper = problem.bounds.tensors(device, dtype)
     started = time.perf_counter()
     return Context(
         problem=problem,
         program=program,
-        rows=RowSet(constraints.rows),
-        report_rows=RowSet(constraints.all_rows),
+        rows=RowSet(constraints.rows, precision),
+        report_rows=RowSet(constraints.all_rows, precision),
         lower=lower,
         upper=upper,
         initial=program.initial.to(device=device, dtype=dtype),

@@ -11,7 +11,9 @@ differs from Excel's default was set in Excel's Options dialog and is honoured:
 - ``solver_rsd``: the random seed (Excel's 0 means "a new seed each run"; ours stays 0, so runs
   repeat);
 - ``solver_tim``: maximum time in seconds; ``solver_itr``: maximum iterations (steps);
-- ``solver_cvg``: convergence, the relative gain under which a run stops.
+- ``solver_cvg``: convergence, the relative gain under which a run stops;
+- ``solver_pre`` (constraint precision) is read where the rows are built
+  (`xl_lesson3.solver.context`), ``solver_neg`` and the constraints by `xl_lesson3.solver.bounds`.
 
 `Options.sources` tells, per option, where its value came from: "cli" (the caller), "model"
 (the workbook) or "default".
