@@ -64,3 +64,40 @@ def test_titanic_linear_sheet_reaches_its_floor_in_one_newton_step():
     assert result.method == "newton" and result.iterations == 1
     assert result.final == pytest.approx(floor, rel=1e-9)
     assert result.outcome.code == 0
+
+
+def test_all_different_cells_form_a_permutation(make_workbook):
+    cells = {"s!A1": 1, "s!B1": 1, "s!C1": 1, "s!D1": "=(A1-3)^2+(B1-1)^2+(C1-2)^2+A1*B1/10"}
+    book = _save(
+        make_workbook,
+        cells,
+        "dif",
+        sheet="s",
+        objective="s!D1",
+        changing=["s!A1:C1"],
+        constraints=(_c("s!A1:C1", "dif"),),
+        engine=3,
+    )
+    result = solve(book, population=20)
+    assert [result.values[c] for c in result.model.variables] == [3.0, 1.0, 2.0]
+    assert result.final == pytest.approx(0.3)
+
+
+def test_simplex_reaches_a_target_value(make_workbook):
+    # 2a + 3b = 12 with a, b >= 0 and a <= 3: HiGHS finds a point on that line.
+    cells = {"s!A1": 0, "s!B1": 0, "s!D1": "=2*A1+3*B1"}
+    book = _save(
+        make_workbook,
+        cells,
+        "target",
+        sheet="s",
+        objective="s!D1",
+        changing=["s!A1:B1"],
+        goal=12.0,
+        constraints=(_c("s!A1", "<=", 3.0),),
+        non_negative=True,
+        engine=2,
+    )
+    result = solve(book)
+    assert result.final == pytest.approx(12.0, abs=1e-9) and not result.failed
+    assert 0 <= result.values[result.model.variables[0]] <= 3
