@@ -2,7 +2,7 @@
 
 For objectives that are not smooth (IF, ROUND, look-ups on changing cells), where gradients say
 nothing. DE/rand/1/bin (Storn and Price; F = 0.7, CR = 0.9): each generation builds one trial per
-member from three others, evaluates all trials in a single batched run of the compiled program
+member from three distinct random members, evaluates all trials in a single batched run of the compiled program
 (CPU or GPU, like the restarts of the gradient engine) and keeps the better of member and trial
 by Deb's feasibility rules: a feasible point beats an infeasible one, two infeasible points
 compare by violation, two feasible ones by the objective.
@@ -83,9 +83,9 @@ def run_evolution(ctx: Context, options: Options) -> EngineRun:
     stall, status, history = 0, "finished", []
     generation = 0
     for generation in range(1, max_generations + 1):
-        picks = torch.stack(
-            [torch.randperm(size, generator=generator)[:3] for _ in range(size)]
-        ).to(population.device)  # (size, 3)
+        # three distinct members per trial: the first three of a random permutation per row
+        picks = torch.rand(size, size, generator=generator).argsort(dim=1)[:, :3]
+        picks = picks.to(population.device)  # (size, 3)
         a, b, c = population[picks[:, 0]], population[picks[:, 1]], population[picks[:, 2]]
         mutant = a + F_WEIGHT * (b - c)
         cross = torch.rand(size, ctx.n_vars, generator=generator, dtype=torch.float64)
