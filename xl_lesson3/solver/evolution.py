@@ -1,9 +1,10 @@
 """The Evolutionary engine: differential evolution, the whole population in one program run.
 
 For objectives that are not smooth (IF, ROUND, look-ups on changing cells), where gradients say
-nothing. DE/rand/1/bin (Storn and Price; F = 0.7, CR = 0.9): each generation builds one trial per
-member from three distinct random members, evaluates all trials in a single batched run of the compiled program
-(CPU or GPU, like the restarts of the gradient engine) and keeps the better of member and trial
+nothing. DE/rand/1/bin (Storn and Price; F = 0.7, CR = 0.9): each generation builds one trial
+per member from three distinct random members, evaluates all trials in a single batched run of
+the compiled program (CPU or GPU, like the restarts of the gradient engine) and keeps the better
+of member and trial
 by Deb's feasibility rules: a feasible point beats an infeasible one, two infeasible points
 compare by violation, two feasible ones by the objective.
 
