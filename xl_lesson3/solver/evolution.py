@@ -4,9 +4,8 @@ For objectives that are not smooth (IF, ROUND, look-ups on changing cells), wher
 nothing. DE/rand/1/bin (Storn and Price; F = 0.7, CR = 0.9): each generation builds one trial
 per member from three distinct random members, evaluates all trials in a single batched run of
 the compiled program (CPU or GPU, like the restarts of the gradient engine) and keeps the better
-of member and trial
-by Deb's feasibility rules: a feasible point beats an infeasible one, two infeasible points
-compare by violation, two feasible ones by the objective.
+of member and trial by Deb's feasibility rules: a feasible point beats an infeasible one, two
+infeasible points compare by violation, two feasible ones by the objective.
 
 Bounds are honoured by clamping; integer cells are rounded, an AllDifferent group is repaired
 into a permutation of 1..n by ranking its values. The population (``solver_ssz``), seed
