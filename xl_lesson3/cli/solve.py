@@ -19,11 +19,13 @@ from xl_lesson3.cli._common import console, err_console, print_json
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "solve",
-        help="train a workbook's Solver model (objective and changing cells) with torch",
+        help="solve a workbook's Solver model (objective, changing cells, constraints) with torch",
         description=(
-            "Minimise, maximise or hit a value of an objective cell by changing other cells, with "
-            "gradient descent through the workbook's own formulas. Without --objective/--changing "
-            "the sheet's Excel Solver model is used. Writes BOOK-solved.xlsx unless told otherwise."
+            "Minimise, maximise or hit a value of an objective cell by changing other cells, "
+            "through the workbook's own formulas compiled to torch, with the engine Excel's Solver "
+            "model asks for (GRG: gradient methods, Simplex LP: HiGHS, Evolutionary: differential "
+            "evolution). Without --objective/--changing the sheet's Solver model is used. Writes "
+            "BOOK-solved.xlsx unless told otherwise."
         ),
     )
     parser.add_argument("book", type=Path, metavar="BOOK", help="the .xlsx/.xlsm workbook")
