@@ -37,6 +37,7 @@ SECTIONS = {
     "formula_eval": "benchmarks.formula_eval",
     "reading": "benchmarks.reading",
     "pets": "benchmarks.pets_throughput",
+    "solvers": "benchmarks.solvers",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -160,6 +161,8 @@ def _terminate(signum, _frame):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SECTIONS:  # `python -m benchmarks solvers` = `--only solvers`
+        argv = ["--only", argv[0], *argv[1:]]
     args = parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -115,6 +115,7 @@ class CalcSession:
         self._work: Path | None = None
         self._doc = None
         self._ranges: dict[RangeAddress | CellAddress, object] = {}
+        self.context = None
 
     # -- lifetime -------------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -170,6 +171,7 @@ class CalcSession:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"soffice did not accept a connection in {self.timeout_s} s")
                 time.sleep(0.1)
+        self.context = context  # the remote component context (for services such as solvers)
         desktop = context.ServiceManager.createInstanceWithContext(
             "com.sun.star.frame.Desktop", context
         )

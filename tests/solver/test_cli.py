@@ -42,7 +42,8 @@ def test_json_and_default_output(make_workbook, capsys):
 def test_human_output_and_out_path(make_workbook, tmp_path, capsys):
     book = make_workbook(quadratic_cells())
     out = tmp_path / "elsewhere.xlsx"
-    assert main(["solve", str(book), *ARGS, "--out", str(out), "--restarts", "3"]) == 0
+    args = ["--out", str(out), "--restarts", "3", "--method", "lbfgs"]
+    assert main(["solve", str(book), *ARGS, *args]) == 0
     printed = capsys.readouterr().out
     assert "fit!E1: " in printed and "→" in printed and "3 restarts" in printed
     assert out.exists()

@@ -2,8 +2,9 @@
 
 Prints the objective before and after, the time, the device and the restarts; a progress bar
 with the live objective goes to stderr. ``--json`` prints one object on stdout instead. Exit
-status: 0 solved (or improved before diverging), 1 diverged without a better point (nothing is
-written), 2 bad input.
+status: 0 solved (or improved before diverging), 1 a failed run: no feasible point, no finite
+value, not linear for Simplex LP, or no improvement on the workbook's point (nothing is written;
+the outcome says which, in Excel Solver's words), 2 bad input.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ _BYTES_PER_CELL_RESTART = 32
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "solve",
-        help="train a workbook's Solver model (objective and changing cells) with torch",
+        help="solve a workbook's Solver model (objective, changing cells, constraints) with torch",
         description=(
-            "Minimise, maximise or hit a value of an objective cell by changing other cells, with "
-            "gradient descent through the workbook's own formulas. Without --objective/--changing "
-            "the sheet's Excel Solver model is used. Writes BOOK-solved.xlsx unless told otherwise."
+            "Minimise, maximise or hit a value of an objective cell by changing other cells, "
+            "through the workbook's own formulas compiled to torch, with the engine Excel's Solver "
+            "model asks for (GRG: gradient methods, Simplex LP: HiGHS, Evolutionary: differential "
+            "evolution). Without --objective/--changing the sheet's Solver model is used. Writes "
+            "BOOK-solved.xlsx unless told otherwise."
         ),
     )
     parser.add_argument("book", type=Path, metavar="BOOK", help="the .xlsx/.xlsm workbook")
@@ -48,10 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--value", dest="goal", type=finite_float, metavar="V", help="reach the value V"
     )
     parser.add_argument(
+        "--engine",
+        choices=("grg", "simplex", "evolutionary"),
+        help="Excel's Solver engine (default: the model's solver_eng, else grg)",
+    )
+    parser.add_argument(
         "--method",
         choices=("lbfgs", "adam", "sgd"),
-        default="lbfgs",
-        help="lbfgs (default), adam, or sgd: the lesson's plain params -= lr * grad",
+        help="gradient method under grg: lbfgs (default), adam, or sgd: the lesson's plain "
+        "params -= lr * grad (giving one skips the least-squares shortcuts)",
     )
     parser.add_argument(
         "--lr",
@@ -62,8 +70,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--tol", type=non_negative_float, help="stop when the relative gain stalls below TOL"
     )
-    parser.add_argument("--restarts", type=int, default=1, help="random starts run as one batch")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random starts")
+    parser.add_argument(
+        "--restarts", type=int, help="random starts run as one batch (default: solver_msl/ssz, 1)"
+    )
+    parser.add_argument("--seed", type=int, help="random seed (default: solver_rsd, 0)")
+    parser.add_argument(
+        "--population", type=int, help="evolutionary population (default: solver_ssz, 100)"
+    )
+    parser.add_argument(
+        "--max-time", type=float, metavar="S", help="stop after S seconds (default: solver_tim)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     parser.add_argument(
@@ -90,6 +106,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --in-place: wait this long for another run writing BOOK (default: refuse)",
     )
     parser.add_argument("--dry-run", action="store_true", help="solve but write nothing")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="add an 'Answer Report' sheet to the written workbook, as Excel's Solver does",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     add_limit_options(parser)
     parser.set_defaults(func=run)
@@ -112,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
     summary = check_archive(args.book)
     check_memory(
         "--restarts",
-        float(args.restarts) * summary.total_cells * _BYTES_PER_CELL_RESTART,
-        f"{args.restarts:,} restarts of {summary.total_cells:,} cells",
+        float(args.restarts or 1) * summary.total_cells * _BYTES_PER_CELL_RESTART,
+        f"{args.restarts or 1:,} restarts of {summary.total_cells:,} cells",
     )
     writes = not args.dry_run
     if writes:  # found now, not after a long solve
@@ -125,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
         written = None
         if not result.failed and writes:
             written = write_solution(result, dst, in_place=False, backup=not args.no_backup)
+            if args.report:
+                _add_report(result, written, quiet=args.json)
     if args.json:
         print_json(_payload(result, written))
     else:
@@ -132,10 +155,18 @@ def run(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _add_report(result: Any, written: Path, *, quiet: bool) -> None:
+    from xl_lesson3.solver.report import add_answer_report
+
+    report = add_answer_report(result, written)
+    if not quiet:
+        console.print(f"added the sheet '{report}' to {written}")
+
+
 def _solve(args: argparse.Namespace) -> Any:
     import torch
 
-    from xl_lesson3.solver.api import DEFAULT_TOL, solve
+    from xl_lesson3.solver.api import solve
 
     with _progress_bar(quiet=False) as on_progress:
         return solve(
@@ -146,7 +177,7 @@ def _solve(args: argparse.Namespace) -> Any:
             method=args.method,
             lr=args.lr,
             steps=args.steps,
-            tol=DEFAULT_TOL if args.tol is None else args.tol,
+            tol=args.tol,
             restarts=args.restarts,
             seed=args.seed,
             device=args.device,
@@ -154,6 +185,9 @@ def _solve(args: argparse.Namespace) -> Any:
             callback=on_progress,
             sheet=args.sheet,
             cpu_threads=args.threads,
+            engine=args.engine,
+            population=args.population,
+            max_time=args.max_time,
         )
 
 
@@ -168,7 +202,25 @@ def _payload(result: Any, written: Path | None) -> dict[str, Any]:
         "iterations": result.iterations,
         "restarts": result.restarts,
         "method": result.method,
+        "engine": result.engine,
         "status": result.status,
+        "code": result.outcome.code,
+        "message": result.outcome.message,
+        "detail": result.outcome.detail,
+        "feasible": result.feasible,
+        "improved": result.improved,
+        "constraints": [
+            {
+                "cell": str(row.cell),
+                "constraint": row.label,
+                "value": row.value,
+                "rhs": row.rhs,
+                "slack": row.slack,
+                "status": row.status,
+            }
+            for row in result.constraints
+        ],
+        "options": result.options,
         "output": str(written) if written is not None else None,
     }
 
@@ -180,13 +232,24 @@ def _print_summary(result: Any, written: Path | None, dry_run: bool) -> None:
         f"{'s' if result.restarts != 1 else ''} (best: {result.best_restart}), "
         f"{result.seconds:.2f} s on {result.device}"
     )
-    console.print(result.status)
+    console.print(f"{result.engine} engine: {result.status}")
+    for row in result.constraints:
+        console.print(
+            f"  {row.label}: {row.cell} = {row.value:.10g} ({row.status}, slack {row.slack:.6g})"
+        )
+    console.print(str(result.outcome))
     if written is not None:
         console.print(f"wrote {written}")
     elif result.failed:
-        err_console.print("nothing written: no better finite point was found")
+        err_console.print(f"nothing written: {_why(result)}")
     elif dry_run:
         console.print("dry run: nothing written")
+
+
+def _why(result: Any) -> str:
+    if result.outcome.failing:
+        return str(result.outcome)
+    return "the objective did not improve on the workbook's own values"
 
 
 class _progress_bar:

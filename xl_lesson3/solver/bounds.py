@@ -1,15 +1,12 @@
 """Bounds on changing cells, from a Solver model's constraints, enforced by projection.
 
-A gradient solver cannot honour every Solver constraint. What it can do exactly and cheaply is a
-box: ``lower <= x <= upper`` per changing cell, restored after every step by clamping (projected
-gradient descent). So we accept the constraints that are boxes, those whose left side is made of
-changing cells and whose right side is a number or a constant cell, and refuse the rest with a
-message saying why:
-
-- ``int`` / ``bin`` / ``dif`` need a discrete (branch-and-bound) search;
-- a constraint on a formula cell (``C10 <= 100`` where C10 sums the changing cells) couples the
-  variables; projecting onto it needs a solver of its own, so it is reported as not supported
-  rather than silently ignored.
+What every engine can do exactly and cheaply is a box: ``lower <= x <= upper`` per changing
+cell, restored after every step by clamping (projected gradient descent). So the constraints
+whose left side is a changing cell and whose right side is a number or a constant cell become
+bounds; the others (``C10 <= 100`` where C10 sums the changing cells) become general `Row`s that
+the engines enforce (`xl_lesson3.solver.augmented`, `xl_lesson3.solver.linear`). ``int`` and
+``bin`` mark changing cells as integers (``bin`` also bounds them to [0, 1]); ``dif`` (Excel's
+AllDifferent) makes n cells a permutation of 1..n.
 
 ``solver_neg`` ("make unconstrained variables non-negative") gives a lower bound of 0 to every
 changing cell that has no explicit lower bound, exactly as Excel documents it.
@@ -59,24 +56,87 @@ class Bounds:
         )
 
 
+@dataclass(frozen=True)
+class Row:
+    """One scalar constraint ``lhs relation rhs`` that is not a plain bound on a changing cell.
+
+    `rhs` is a number or a cell (read by the compiled program: it may depend on the changing
+    cells). `label` is the constraint as the user wrote it, for messages and the report.
+    """
+
+    lhs: CellAddress
+    relation: str  # "<=", "=", ">="
+    rhs: float | CellAddress
+    label: str
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """A Solver model's constraints, split by how they are enforced.
+
+    `bounds`: the box, enforced by projection; `rows`: everything else (formula cells, right
+    sides that are formulas), enforced by the engine (augmented Lagrangian, or the LP);
+    `box_rows`: the bounds as rows too, for the report; `integer`: indices of changing cells
+    that must be whole numbers (``int``, ``bin``, ``dif``); `all_different`: groups of indices
+    that must hold a permutation of 1..n (``dif``).
+    """
+
+    bounds: Bounds
+    rows: tuple[Row, ...] = ()
+    box_rows: tuple[Row, ...] = ()
+    integer: tuple[int, ...] = ()
+    all_different: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def all_rows(self) -> tuple[Row, ...]:
+        return self.box_rows + self.rows
+
+
 def bounds_from_model(
     solver_model: SolverModel, workbook: WorkbookModel, variables: Sequence[CellAddress]
 ) -> Bounds:
-    """The box that `solver_model`'s constraints and ``solver_neg`` put on `variables`.
+    """The box that `solver_model`'s bound constraints and ``solver_neg`` put on `variables`."""
+    return split_constraints(solver_model, workbook, variables).bounds
 
-    Raises SolverModelError ("not supported: ...") for constraints that are not boxes on
-    changing cells, and for contradictory bounds.
+
+def split_constraints(
+    solver_model: SolverModel, workbook: WorkbookModel, variables: Sequence[CellAddress]
+) -> Constraints:
+    """Split `solver_model`'s constraints into bounds, general rows and integrality.
+
+    Raises SolverModelError for an integer/binary/all-different constraint on a cell that is
+    not changing (Excel refuses those too) and for contradictory bounds.
     """
     index = {cell: i for i, cell in enumerate(variables)}
     lower = [-math.inf] * len(variables)
     upper = [math.inf] * len(variables)
     has_lower = [False] * len(variables)
+    rows: list[Row] = []
+    box_rows: list[Row] = []
+    integer: dict[int, None] = {}
+    groups: list[tuple[int, ...]] = []
     for constraint in solver_model.constraints:
-        for cell, bound in _constraint_bounds(constraint, workbook, index):
-            i = index[cell]
-            if constraint.relation in ("<=", "="):
+        if constraint.relation in _DISCRETE:
+            found = _discrete_indices(constraint, index)
+            integer.update(dict.fromkeys(found))
+            low, high = (0.0, 1.0) if constraint.relation == "bin" else (1.0, float(len(found)))
+            if constraint.relation == "dif":
+                groups.append(found)
+            if constraint.relation in ("bin", "dif"):
+                for i in found:
+                    lower[i], upper[i] = max(lower[i], low), min(upper[i], high)
+                    has_lower[i] = True
+            continue
+        for row in _rows(constraint, workbook):
+            bound = _box_bound(row, workbook, index)
+            if bound is None:
+                rows.append(row)
+                continue
+            box_rows.append(row)
+            i = index[row.lhs]
+            if row.relation in ("<=", "="):
                 upper[i] = min(upper[i], bound)
-            if constraint.relation in (">=", "="):
+            if row.relation in (">=", "="):
                 lower[i] = max(lower[i], bound)
                 has_lower[i] = True
     if solver_model.non_negative:
@@ -86,44 +146,59 @@ def bounds_from_model(
             raise SolverModelError(
                 located(str(cell), f"the constraints leave no feasible value ({low} > {high})")
             )
-    return Bounds(tuple(lower), tuple(upper))
+    return Constraints(
+        Bounds(tuple(lower), tuple(upper)),
+        tuple(rows),
+        tuple(box_rows),
+        tuple(sorted(integer)),
+        tuple(groups),
+    )
 
 
-def _constraint_bounds(
-    constraint: Constraint, workbook: WorkbookModel, index: Mapping[CellAddress, int]
-) -> list[tuple[CellAddress, float]]:
-    """(changing cell, bound) pairs for one box constraint; errors for anything else."""
-    lhs = constraint.lhs
-    if constraint.relation in _DISCRETE:
-        raise SolverModelError(
-            located(
-                str(lhs),
-                f"not supported: {_DISCRETE[constraint.relation]} constraint on {lhs} "
-                "(gradient descent works on continuous values; remove the constraint or use "
-                "Excel's Solver for this model)",
-            )
-        )
-    cells = lhs.cells()
-    for cell in cells:
+def _discrete_indices(constraint: Constraint, index: Mapping[CellAddress, int]) -> tuple[int, ...]:
+    found = []
+    for cell in constraint.lhs.cells():
         if cell not in index:
-            what = "formula cell" if _is_formula(workbook, cell) else "cell that is not changing"
             raise SolverModelError(
                 located(
                     str(cell),
-                    f"not supported: constraint {lhs} {constraint.relation} ... on a {what} "
-                    "(only bounds on changing cells can be enforced, by projection)",
+                    f"{_DISCRETE[constraint.relation]} constraint on a cell that is not "
+                    "changing (Excel allows int, bin and dif only on changing cells)",
                 )
             )
+        found.append(index[cell])
+    return tuple(found)
+
+
+def _rows(constraint: Constraint, workbook: WorkbookModel) -> list[Row]:
+    """One row per cell of the left side, each with its right side (number or cell)."""
+    lhs = constraint.lhs
+    cells = lhs.cells()
     rhs = constraint.rhs
     if isinstance(rhs, RangeAddress):
-        values = [_number_at(workbook, cell, lhs) for cell in rhs.cells()]
+        sides: list[float | CellAddress] = list(rhs.cells())
+        rhs_text = str(rhs)
     elif isinstance(rhs, CellAddress):
-        values = [_number_at(workbook, rhs, lhs)] * len(cells)
+        sides = [rhs] * len(cells)
+        rhs_text = str(rhs)
     elif rhs is None:
         raise SolverModelError(located(str(lhs), f"'{constraint.relation}' needs a right side"))
     else:
-        values = [float(rhs)] * len(cells)
-    return list(zip(cells, values))
+        sides = [float(rhs)] * len(cells)
+        rhs_text = f"{float(rhs):g}"
+    label = f"{lhs} {constraint.relation} {rhs_text}"
+    return [Row(cell, constraint.relation, side, label) for cell, side in zip(cells, sides)]
+
+
+def _box_bound(row: Row, workbook: WorkbookModel, index: Mapping[CellAddress, int]) -> float | None:
+    """The constant bound when `row` is a bound on a changing cell, else None."""
+    if row.lhs not in index:
+        return None
+    if isinstance(row.rhs, float):
+        return row.rhs
+    if row.rhs in index or _is_formula(workbook, row.rhs):
+        return None  # the right side moves with the changing cells: a general row
+    return _number_at(workbook, row.rhs, RangeAddress.from_cell(row.lhs))
 
 
 def _is_formula(workbook: WorkbookModel, cell: CellAddress) -> bool:

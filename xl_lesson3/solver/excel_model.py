@@ -15,8 +15,8 @@ Excel's Solver add-in keeps one model per worksheet in hidden names scoped to th
   Excel writes on every save (tolerances, limits), which we write with Excel's defaults so Excel's
   own Solver dialog opens the model exactly as if a user had set it up there.
 
-Reading validates shape only; whether a constraint can be enforced by our gradient solver is
-decided in `xl_lesson3.solver.bounds`, so a model with integer constraints still round-trips.
+Reading validates shape only; `xl_lesson3.solver.bounds` splits the constraints into bounds,
+general rows and integrality, and `xl_lesson3.solver.options` reads the engine and options.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class SolverModel:
     `goal` is ``"min"``, ``"max"`` or a float (Excel's "Value Of"). `non_negative` is Excel's "Make
     unconstrained variables non-negative" box; it defaults to False here because the weights of a
     neural network must be free to go negative. `engine`: 1 GRG Nonlinear, 2 Simplex LP,
-    3 Evolutionary (only recorded; our solver is always gradient descent).
+    3 Evolutionary (which of our engines runs: `xl_lesson3.solver.dispatch`).
     """
 
     sheet: str

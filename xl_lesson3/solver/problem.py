@@ -3,7 +3,7 @@
 The objective and changing cells come from the caller when given, otherwise from the sheet's
 Excel Solver model (`read_solver_model`). Everything a user can get wrong is checked here, before
 any compilation, and reported with the cell it is about: an unknown sheet, a changing cell that
-holds a formula, an objective that is a constant, constraints we cannot enforce.
+holds a formula, an objective that is a constant, contradictory bounds.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xl_lesson3.errors import SolverModelError, UnknownReferenceError, located
-from xl_lesson3.solver.bounds import Bounds, bounds_from_model
+from xl_lesson3.solver.bounds import Bounds, Constraints, split_constraints
 from xl_lesson3.solver.excel_model import (
     Goal,
     SolverModel,
@@ -34,6 +34,7 @@ class Problem:
     model: SolverModel
     variables: tuple[CellAddress, ...]
     bounds: Bounds
+    constraints: Constraints
 
 
 def load(workbook: WorkbookModel | str | Path) -> WorkbookModel:
@@ -177,5 +178,11 @@ def build_problem(
     book = load(workbook)
     model = resolve_model(book, objective, changing, goal, sheet)
     variables = check_cells(book, model)
-    bounds = bounds_from_model(model, book, variables)
-    return Problem(workbook=book, model=model, variables=variables, bounds=bounds)
+    constraints = split_constraints(model, book, variables)
+    return Problem(
+        workbook=book,
+        model=model,
+        variables=variables,
+        bounds=constraints.bounds,
+        constraints=constraints,
+    )
