@@ -39,7 +39,11 @@ CASES = [
     ("and", "AND", [val(True), val(1), ref([True, "text", None])], True),
     ("and-false", "AND", [val(1), val(0)], False),
     ("and-only-text-in-range", "AND", [ref(["a", "b"])], VALUE),
-    ("and-direct-text", "AND", [val("x"), val(True)], VALUE),
+    # Excel leaves direct text out unless it spells TRUE/FALSE (its saved AND(TRUE,"0") is TRUE).
+    ("and-direct-text", "AND", [val("x"), val(True)], True),
+    ("and-direct-text-zero", "AND", [val(True), val("0")], True),
+    ("and-direct-text-false", "AND", [val(True), val("false")], False),
+    ("and-direct-text-only", "AND", [val("x")], VALUE),
     ("and-error", "AND", [val(True), ref([NA])], NA),
     ("or", "OR", [ref([False, None, True])], True),
     ("or-blank-only", "OR", [ref(None)], VALUE),

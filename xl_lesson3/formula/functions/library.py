@@ -9,8 +9,11 @@ from __future__ import annotations
 from xl_lesson3.formula.functions import (  # noqa: F401
     aggregate,
     custom,
+    information,
     logical,
     math,
     matrix,
+    rounding,
     solve_udf,
+    trig,
 )
