@@ -21,6 +21,7 @@ from enum import Enum
 import numpy as np
 import torch
 
+from xl_lesson3.formula.functions.datetext import parse_date_text
 from xl_lesson3.formula.functions.shapes import (
     error_where,
     merge_errors,
@@ -171,8 +172,9 @@ def _and(a: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
 
 
 # Text that Excel reads as a number: optional sign, digits with an optional decimal point and
-# exponent, an optional trailing percent; surrounding spaces allowed. Dates, currency and
-# thousands separators are not recognised (they give #VALUE! here).
+# exponent, an optional trailing percent; surrounding spaces allowed. Dates and times written
+# as text read as their serials (`datetext`); currency and thousands separators are not
+# recognised (they give #VALUE! here).
 _NUMBER_TEXT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*(%?)\s*$")
 
 
@@ -182,7 +184,7 @@ def parse_number(text: object) -> float | None:
         return None
     match = _NUMBER_TEXT.match(text)
     if match is None:
-        return None
+        return parse_date_text(text)
     value = float(text.strip().rstrip("%").strip())
     return value / 100 if match.group(3) else value
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from xl_lesson3.formula.functions import (  # noqa: F401
     aggregate,
+    conditional,
     custom,
+    dates,
     information,
     logical,
     math,
