@@ -41,6 +41,42 @@ def _switch(a, b):
     return _fn("SWITCH")(Block.scalar(2), Block.scalar(1), a, Block.scalar(2), b)
 
 
+def _ref(shape=SHAPE):
+    """A constant criteria range: 1, 2, 3, … (no gradient is asked of it)."""
+    return Block(
+        torch.arange(1.0, 1 + shape[-2] * shape[-1], dtype=torch.float64).reshape(1, 1, *shape[-2:])
+    )
+
+
+def _if_greater(name):
+    """SUMIF-like calls selecting the cells whose criteria value is > 1."""
+    from xl_lesson3.formula.functions.literals import block_from_values
+
+    criterion = block_from_values(">1")
+    if name.endswith("IF"):
+        return lambda values: _fn(name)(_ref(), criterion, values)
+    return lambda values: _fn(name)(values, _ref(), criterion)
+
+
+def _distinct(shape=SHAPE):
+    """Distinct values (no ties), so order statistics are smooth."""
+
+    def make(g):
+        n = shape[-2] * shape[-1]
+        base = torch.randperm(n, generator=g).double().reshape(1, 1, *shape[-2:])
+        return base + torch.rand(shape, generator=g, dtype=torch.float64) * 0.5
+
+    return make
+
+
+def _with_k(name, k):
+    return lambda array: _fn(name)(array, Block.scalar(k))
+
+
+def _norm_dist(cumulative):
+    return lambda x, m, s: _fn("NORM.DIST")(x, m, s, Block.scalar(cumulative))
+
+
 LIBRARY_CASES = {
     "SIN": (_fn("SIN"), [_signed()]),
     "COS": (_fn("COS"), [_signed()]),
@@ -70,4 +106,40 @@ LIBRARY_CASES = {
     "IFNA": (_fn("IFNA"), [_signed(), _signed()]),
     "IFS": (_ifs, [_signed(), _signed()]),
     "SWITCH": (_switch, [_signed(), _signed()]),
+    "SUMIF": (_if_greater("SUMIF"), [_signed()]),
+    "SUMIFS": (_if_greater("SUMIFS"), [_signed()]),
+    "AVERAGEIF": (_if_greater("AVERAGEIF"), [_signed()]),
+    "AVERAGEIFS": (_if_greater("AVERAGEIFS"), [_signed()]),
+    "MAXIFS": (_if_greater("MAXIFS"), [_distinct()]),
+    "MINIFS": (_if_greater("MINIFS"), [_distinct()]),
+    "VAR.S": (_fn("VAR.S"), [_signed(), _signed()]),
+    "VAR.P": (_fn("VAR.P"), [_signed()]),
+    "STDEV.S": (_fn("STDEV.S"), [_signed()]),
+    "STDEV.P": (_fn("STDEV.P"), [_signed(), _signed()]),
+    "DEVSQ": (_fn("DEVSQ"), [_signed()]),
+    "AVEDEV": (_fn("AVEDEV"), [_distinct()]),
+    "GEOMEAN": (_fn("GEOMEAN"), [_uniform(0.5, 2.0)]),
+    "HARMEAN": (_fn("HARMEAN"), [_uniform(0.5, 2.0)]),
+    "MEDIAN": (_fn("MEDIAN"), [_distinct()]),
+    "LARGE": (_with_k("LARGE", 2), [_distinct()]),
+    "SMALL": (_with_k("SMALL", 3), [_distinct()]),
+    "MODE.SNGL": (lambda a: _fn("MODE.SNGL")(a, a), [_distinct()]),
+    "PERCENTILE.INC": (_with_k("PERCENTILE.INC", 0.3), [_distinct()]),
+    "PERCENTILE.EXC": (_with_k("PERCENTILE.EXC", 0.3), [_distinct()]),
+    "QUARTILE.INC": (_with_k("QUARTILE.INC", 1), [_distinct()]),
+    "QUARTILE.EXC": (_with_k("QUARTILE.EXC", 3), [_distinct()]),
+    "CORREL": (_fn("CORREL"), [_signed(), _signed()]),
+    "RSQ": (_fn("RSQ"), [_signed(), _signed()]),
+    "SLOPE": (_fn("SLOPE"), [_signed(), _signed()]),
+    "INTERCEPT": (_fn("INTERCEPT"), [_signed(), _signed()]),
+    "COVARIANCE.P": (_fn("COVARIANCE.P"), [_signed(), _signed()]),
+    "COVARIANCE.S": (_fn("COVARIANCE.S"), [_signed(), _signed()]),
+    "STEYX": (_fn("STEYX"), [_signed(), _signed()]),
+    "FORECAST.LINEAR": (_fn("FORECAST.LINEAR"), [_signed(), _signed(), _signed()]),
+    "NORM.DIST": (_norm_dist(True), [_signed(), _signed(), _uniform(0.5, 2.0)]),
+    "NORM.DIST-density": (_norm_dist(False), [_signed(), _signed(), _uniform(0.5, 2.0)]),
+    "NORM.S.DIST": (_fn("NORM.S.DIST"), [_signed()]),
+    "NORM.INV": (_fn("NORM.INV"), [_uniform(0.1, 0.9), _signed(), _uniform(0.5, 2.0)]),
+    "NORM.S.INV": (_fn("NORM.S.INV"), [_uniform(0.1, 0.9)]),
+    "STANDARDIZE": (_fn("STANDARDIZE"), [_signed(), _signed(), _uniform(0.5, 2.0)]),
 }

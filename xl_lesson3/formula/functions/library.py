@@ -17,5 +17,6 @@ from xl_lesson3.formula.functions import (  # noqa: F401
     matrix,
     rounding,
     solve_udf,
+    statistics,
     trig,
 )
