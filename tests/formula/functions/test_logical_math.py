@@ -56,7 +56,9 @@ CASES = [
     ("sqrt-negative", "SQRT", [val(-1)], NUM),
     ("sqrt-range", "SQRT", [ref([4, -4, "x"])], [[2.0], [NUM], [VALUE]]),
     ("power", "POWER", [val(2), val(0.5)], math.sqrt(2)),
-    ("power-zero-zero", "POWER", [val(0), val(0)], 1.0),
+    # Excel: POWER(0,0) is #NUM! and POWER(0,-1) #DIV/0! (LibreOffice: 1 and #NUM!).
+    ("power-zero-zero", "POWER", [val(0), val(0)], NUM),
+    ("power-zero-negative", "POWER", [val(0), val(-1)], err("#DIV/0!")),
     ("exp", "EXP", [val(1)], math.e),
     ("exp-overflow", "EXP", [val(1000)], NUM),
     ("ln", "LN", [val(10)], math.log(10)),
