@@ -18,5 +18,6 @@ from xl_lesson3.formula.functions import (  # noqa: F401
     rounding,
     solve_udf,
     statistics,
+    text,
     trig,
 )

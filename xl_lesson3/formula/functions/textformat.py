@@ -1,0 +1,273 @@
+"""TEXT's number formats: the common codes Excel users write, applied in Python.
+
+Supported: sections ``positive;negative;zero;text``; digit placeholders ``0 # ?`` with a
+decimal point, thousands separators (``#,##0``) and trailing commas that scale by 1000;
+percent; scientific ``0.00E+00``; quoted literals, ``\\x`` escapes and plain literal
+characters (``$``, spaces, units); ``@`` for the text itself; ``General``; and dates and times
+``yyyy yy mmmm mmm mm m dddd ddd dd d hh h mm ss AM/PM [h]``. Colours, conditions
+(``[>100]``) and locale codes are not interpreted: the bracketed part is dropped.
+Rounding is half away from zero on the decimal value, as Excel shows numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from xl_lesson3.formula.functions.comparison import format_number
+from xl_lesson3.formula.functions.datetext import date_from_serial, ymd_from_serial
+
+_DATE_CODES = re.compile(
+    r"yyyy|yy|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|am/pm|a/p|\[h+\]"
+    r"|\.0+",
+    re.IGNORECASE,
+)
+
+
+def _sections(fmt: str) -> list[str]:
+    out, current, quoted, i = [], "", False, 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch == '"':
+            quoted = not quoted
+        if ch == "\\" and i + 1 < len(fmt):
+            current += fmt[i : i + 2]
+            i += 2
+            continue
+        if ch == ";" and not quoted:
+            out.append(current)
+            current = ""
+        else:
+            current += ch
+        i += 1
+    out.append(current)
+    return out
+
+
+def _unquoted(fmt: str) -> str:
+    """The format with quoted text, escapes and brackets removed (for detecting its type)."""
+    return re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", fmt)
+
+
+def is_date_format(fmt: str) -> bool:
+    bare = _unquoted(fmt).lower()
+    return bool(re.search(r"[ymdhs]", bare)) and not re.search(r"[0#?]", bare.replace(".0", ""))
+
+
+def format_value(value: float | str, fmt: str) -> str | None:
+    """`value` formatted with `fmt`, or None when the format is not understood."""
+    sections = _sections(fmt)
+    if isinstance(value, str):
+        if len(sections) >= 4:
+            return (
+                _literal(sections[3]).replace("@", value)
+                if "@" in sections[3]
+                else (_literal(sections[3]))
+            )
+        return _literal(sections[0]).replace("@", value) if "@" in sections[0] else value
+    if len(sections) >= 2 and value < 0:
+        section, value, sign = sections[1], -value, ""
+    elif len(sections) >= 3 and value == 0:
+        section, sign = sections[2], ""
+    else:
+        section, sign = sections[0], "-" if value < 0 else ""
+        value = abs(value)
+    section = re.sub(r"\[(?![hms]+\])[^\]]*\]", "", section, flags=re.IGNORECASE)
+    if section.strip().lower() in ("general", ""):
+        return sign + format_number(value) if section.strip() else ""
+    if is_date_format(section):
+        return _format_date(-value if sign else value, section)
+    text = _format_number(value, section)
+    return None if text is None else sign + text
+
+
+def _literal(section: str) -> str:
+    out, i = [], 0
+    while i < len(section):
+        ch = section[i]
+        if ch == '"':
+            end = section.find('"', i + 1)
+            end = len(section) if end < 0 else end
+            out.append(section[i + 1 : end])
+            i = end + 1
+            continue
+        if ch == "\\" and i + 1 < len(section):
+            out.append(section[i + 1])
+            i += 2
+            continue
+        if ch not in "_*":
+            out.append(ch)
+        else:
+            i += 1  # _x (a space as wide as x) and *x (fill): skip the next character
+            out.append(" " if ch == "_" else "")
+        i += 1
+    return "".join(out)
+
+
+def _round(value: float, decimals: int) -> Decimal:
+    exact = Decimal(repr(value))
+    exact = Decimal(f"{exact:.15g}") if exact else exact
+    return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def _format_number(value: float, section: str) -> str | None:
+    bare = re.sub(r'"[^"]*"|\\.', lambda m: "x" * len(m.group(0)), section)
+    e_mark = re.search(r"[eE][+-][0#]+", bare)
+    mantissa_end = e_mark.start() if e_mark else len(bare)
+    digits = [i for i, ch in enumerate(bare[:mantissa_end]) if ch in "0#?"]
+    if not digits:
+        return _literal(section)
+    start, end = digits[0], digits[-1] + 1
+    while end < mantissa_end and bare[end] in ",.":
+        end += 1
+    exponent = re.match(r"[eE][+-][0#]+", bare[end:])
+    pattern = bare[start:end]
+    prefix, suffix = section[:start], section[end + (exponent.end() if exponent else 0) :]
+    value *= 100 ** bare.count("%")
+    scaled_by_commas = len(pattern) - len(pattern.rstrip(","))
+    pattern = pattern.rstrip(",")
+    value /= 1000**scaled_by_commas
+    integer_part, _, decimal_part = pattern.partition(".")
+    grouping = "," in integer_part
+    min_int = integer_part.count("0")
+    decimals = sum(ch in "0#?" for ch in decimal_part)
+    required = len(decimal_part.rstrip("#?").replace(",", "")) if decimal_part else 0
+    if exponent:
+        body = _scientific(value, min_int, decimals, exponent.group(0))
+    else:
+        body = _fixed(value, decimals, required, min_int, grouping)
+    return _literal(prefix) + body + _literal(suffix)
+
+
+def _fixed(value: float, decimals: int, required: int, min_int: int, grouping: bool) -> str:
+    rounded = _round(value, decimals)
+    whole, _, fraction = f"{rounded:f}".partition(".")
+    whole = whole.lstrip("0")
+    whole = whole.rjust(min_int, "0")
+    if grouping and whole:
+        whole = f"{int(whole):,}".rjust(min_int, "0")
+    fraction = fraction[:decimals]
+    while len(fraction) > required and fraction.endswith("0"):
+        fraction = fraction[:-1]
+    return whole + ("." + fraction if decimals else "")
+
+
+def _scientific(value: float, min_int: int, decimals: int, exponent_code: str) -> str:
+    if value == 0:
+        power = 0
+    else:
+        power = int(Decimal(repr(value)).adjusted()) - (max(min_int, 1) - 1)
+    mantissa = _round(value / 10**power, decimals) if value else Decimal(0)
+    if value and abs(mantissa) >= 10 ** max(min_int, 1):
+        power += 1
+        mantissa = _round(value / 10**power, decimals)
+    sign = "-" if power < 0 else ("+" if exponent_code[1] == "+" else "")
+    width = exponent_code.count("0")
+    return f"{mantissa:.{decimals}f}" + "E" + sign + str(abs(power)).rjust(width, "0")
+
+
+_MONTH_NAMES = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _format_date(serial: float, section: str) -> str | None:
+    if serial < 0:
+        return None
+    ymd = ymd_from_serial(serial)
+    if ymd is None:
+        return None
+    year, month, day = ymd
+    real = date_from_serial(serial)
+    weekday = real.weekday() if real is not None else (int(serial) + 5) % 7
+    seconds_total = round((serial - int(serial)) * 86400)
+    hours, rest = divmod(seconds_total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    twelve_hour = bool(re.search(r"am/pm|a/p", _unquoted(section), re.IGNORECASE))
+    tokens = _date_tokens(section)
+    out = []
+    for index, (kind, text) in enumerate(tokens):
+        if kind == "lit":
+            out.append(text)
+            continue
+        code = text.lower()
+        if code in ("m", "mm") and _is_minute(tokens, index):
+            out.append(f"{minutes:0{len(code)}d}")
+        elif code == "yyyy":
+            out.append(f"{year:04d}")
+        elif code == "yy":
+            out.append(f"{year % 100:02d}")
+        elif code.startswith("m"):
+            out.append(
+                {
+                    1: str(month),
+                    2: f"{month:02d}",
+                    3: _MONTH_NAMES[month - 1][:3],
+                    4: _MONTH_NAMES[month - 1],
+                    5: _MONTH_NAMES[month - 1][0],
+                }[len(code)]
+            )
+        elif code.startswith("d"):
+            out.append(
+                {1: str(day), 2: f"{day:02d}", 3: _DAY_NAMES[weekday][:3]}.get(
+                    len(code), _DAY_NAMES[weekday]
+                )
+            )
+        elif code.startswith("[h"):
+            out.append(str(int(serial * 24)))
+        elif code.startswith("h"):
+            shown = (hours % 12 or 12) if twelve_hour else hours
+            out.append(f"{shown:0{len(code)}d}")
+        elif code.startswith("s"):
+            out.append(f"{seconds:0{len(code)}d}")
+        elif code in ("am/pm", "a/p"):
+            marker = "AM" if hours < 12 else "PM"
+            out.append(marker if code == "am/pm" else marker[0])
+        else:  # fractions of a second are not shown
+            out.append("")
+    return "".join(out)
+
+
+def _date_tokens(section: str) -> list[tuple[str, str]]:
+    tokens, i = [], 0
+    while i < len(section):
+        ch = section[i]
+        if ch == '"':
+            end = section.find('"', i + 1)
+            end = len(section) if end < 0 else end
+            tokens.append(("lit", section[i + 1 : end]))
+            i = end + 1
+            continue
+        if ch == "\\" and i + 1 < len(section):
+            tokens.append(("lit", section[i + 1]))
+            i += 2
+            continue
+        match = _DATE_CODES.match(section, i)
+        if match:
+            tokens.append(("code", match.group(0)))
+            i = match.end()
+        else:
+            tokens.append(("lit", ch))
+            i += 1
+    return tokens
+
+
+def _is_minute(tokens: list[tuple[str, str]], index: int) -> bool:
+    """``m``/``mm`` mean minutes right after an hour code or right before a seconds code."""
+    codes = [(i, t.lower()) for i, (k, t) in enumerate(tokens) if k == "code"]
+    position = [i for i, _ in codes].index(index)
+    before = codes[position - 1][1] if position > 0 else ""
+    after = codes[position + 1][1] if position + 1 < len(codes) else ""
+    return before.startswith(("h", "[h")) or after.startswith("s")
