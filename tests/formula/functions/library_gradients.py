@@ -77,6 +77,16 @@ def _norm_dist(cumulative):
     return lambda x, m, s: _fn("NORM.DIST")(x, m, s, Block.scalar(cumulative))
 
 
+def _text(value: str) -> Block:
+    from xl_lesson3.formula.functions.literals import block_from_values
+
+    return block_from_values(value)
+
+
+def _convert(x):
+    return _fn("CONVERT")(x, _text("ft"), _text("m"))
+
+
 LIBRARY_CASES = {
     "SIN": (_fn("SIN"), [_signed()]),
     "COS": (_fn("COS"), [_signed()]),
@@ -141,5 +151,14 @@ LIBRARY_CASES = {
     "NORM.S.DIST": (_fn("NORM.S.DIST"), [_signed()]),
     "NORM.INV": (_fn("NORM.INV"), [_uniform(0.1, 0.9), _signed(), _uniform(0.5, 2.0)]),
     "NORM.S.INV": (_fn("NORM.S.INV"), [_uniform(0.1, 0.9)]),
+    "CONVERT": (_convert, [_signed()]),
+    "CONVERT-temperature": (lambda x: _fn("CONVERT")(x, _text("F"), _text("C")), [_signed()]),
+    "FV": (_fn("FV"), [_uniform(0.01, 0.1), _uniform(5, 20), _signed(), _signed()]),
+    "PV": (_fn("PV"), [_uniform(0.01, 0.1), _uniform(5, 20), _signed(), _signed()]),
+    "PMT": (_fn("PMT"), [_uniform(0.01, 0.1), _uniform(5, 20), _signed(), _signed()]),
+    "IPMT": (_fn("IPMT"), [_uniform(0.01, 0.1), _uniform(1.2, 1.8), _uniform(5, 20), _signed()]),
+    "PPMT": (_fn("PPMT"), [_uniform(0.01, 0.1), _uniform(1.2, 1.8), _uniform(5, 20), _signed()]),
+    "NPER": (_fn("NPER"), [_uniform(0.01, 0.1), _uniform(-200, -100), _uniform(500, 800)]),
+    "NPV": (_fn("NPV"), [_uniform(0.01, 0.1, (2, 3, 1, 1)), _signed(), _signed()]),
     "STANDARDIZE": (_fn("STANDARDIZE"), [_signed(), _signed(), _uniform(0.5, 2.0)]),
 }

@@ -11,6 +11,8 @@ from xl_lesson3.formula.functions import (  # noqa: F401
     conditional,
     custom,
     dates,
+    engineering,
+    financial,
     information,
     logical,
     math,
