@@ -72,7 +72,7 @@ def _plain(value: object) -> object:
         return None
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return float(to_excel(value))  # LibreOffice gave DATE/TIME a date format
-    if isinstance(value, bool) or isinstance(value, str):
+    if isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float)):
         return float(value)
