@@ -224,7 +224,7 @@ def eomonth(start_date: Block, months: Block) -> Block:
 
 
 def _shift_months(start: Block, months: Block, end_of_month: bool) -> Block:
-    (s, m), err = numbers(start, months)
+    (s, m), err = numbers(start, months, reject_bools=True)
     s, m = torch.floor(s.detach()), torch.trunc(m.detach())
     y, mo, d = civil(s)
     target = mo + m
@@ -268,10 +268,12 @@ def timevalue(time_text: Block) -> Block:
 
 
 def _dates(*values) -> list | ExcelError:
-    """Cell values as whole serials (text dates read), or the first error."""
+    """Cell values as whole serials (text dates read), or the first error; booleans are
+    #VALUE! here, as in Excel's former Analysis ToolPak date functions.
+    """
     out = []
     for value in values:
-        number = as_number(value)
+        number = value_error() if isinstance(value, bool) else as_number(value)
         if isinstance(number, ExcelError):
             return number
         if number < 0 or number > MAX_SERIAL:
@@ -335,15 +337,19 @@ def _is_leap(year: int) -> bool:
 
 
 def _yearfrac(start, end, basis) -> object:
-    serials = _dates(start, end)
-    if isinstance(serials, ExcelError):
-        return serials
-    basis = as_number(basis)
+    # Excel checks the basis before the dates (YEARFRAC(1/0, 2, 5) is #NUM!), and refuses
+    # booleans anywhere (#VALUE!).
+    basis = value_error() if isinstance(basis, bool) else as_number(basis)
     if isinstance(basis, ExcelError):
         return basis
     basis = int(basis)
     if basis not in (0, 1, 2, 3, 4):
         return num_error()
+    if isinstance(start, bool) or isinstance(end, bool):
+        return value_error()
+    serials = _dates(start, end)
+    if isinstance(serials, ExcelError):
+        return serials
     s, e = sorted(serials)
     if s == e:
         return 0.0
@@ -393,7 +399,7 @@ def yearfrac(start_date: Block, end_date: Block, basis: Block | None = None) -> 
     Bases: 0 US 30/360, 1 actual/actual, 2 actual/360, 3 actual/365, 4 European 30/360.
     """
     basis = basis if basis is not None else Block.scalar(0)
-    return map_cells(_yearfrac, start_date, end_date, basis)
+    return map_cells(_yearfrac, start_date, end_date, basis, errors_in=True)
 
 
 def _holidays(block: Block | None) -> list[np.datetime64]:

@@ -19,6 +19,7 @@ from xl_lesson3.formula.functions.cellwise import (
     cell_values,
     map_cells,
     num_error,
+    value_error,
 )
 from xl_lesson3.formula.functions.coercion import to_number
 from xl_lesson3.formula.functions.registry import register
@@ -112,7 +113,9 @@ def _register_base(name: str, source: int | None, target: int | None):
     )
     def function(number: Block, places: Block | None = None) -> Block:
         def one(value, width):
-            if source is None:
+            if isinstance(value, bool):
+                decimal = value_error()
+            elif source is None:
                 decimal = as_number(value)
             else:
                 decimal = _from_base(value, source)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from xl_lesson3.formula.functions.coercion import as_result, to_number
+from xl_lesson3.formula.functions.coercion import as_result
 from xl_lesson3.formula.functions.logical import choose
 from xl_lesson3.formula.functions.registry import register
+from xl_lesson3.formula.functions.rounding import numbers
 from xl_lesson3.formula.functions.shapes import (
     align,
     error_where,
@@ -80,10 +81,10 @@ _test("ISNA", "ISNA(value): TRUE for #N/A.", lambda b: _errors(b) == int(ErrorCo
 
 
 def _parity(value: Block, odd: bool) -> Block:
-    """ISEVEN/ISODD: the number truncated to an integer; text is #VALUE!, errors pass on."""
-    number = to_number(value)
-    remainder = torch.remainder(torch.trunc(number.num.detach()), 2)
-    return _boolean(remainder == (1 if odd else 0), value, number.err)
+    """ISEVEN/ISODD: the number truncated to an integer; booleans and text are #VALUE!."""
+    (number,), err = numbers(value, reject_bools=True)
+    remainder = torch.remainder(torch.trunc(number.detach()), 2)
+    return _boolean(remainder == (1 if odd else 0), value, err)
 
 
 @register(

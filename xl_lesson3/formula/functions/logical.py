@@ -168,6 +168,29 @@ def _first_match(tests: list[tuple[Block, Block]], fallback: Block) -> Block:
     return as_result(result)
 
 
+def _switch_match(expression: Block, value: Block, equal) -> Block:
+    """``=`` without its blank rule: Excel's saved values show SWITCH matching a blank to
+    neither FALSE nor "" (where ``=`` says TRUE), so a blank matches only a blank.
+    """
+    result = equal(expression, value)
+    if expression.kind is None and value.kind is None:
+        return result
+    expression, value, result = align(expression, value, result)
+    blank = int(Kind.BLANK)
+    blank_x = (
+        torch.zeros_like(expression.num, dtype=torch.bool)
+        if expression.kind is None
+        else (expression.kind == blank)
+    )
+    blank_v = (
+        torch.zeros_like(value.num, dtype=torch.bool)
+        if value.kind is None
+        else (value.kind == blank)
+    )
+    mismatch = (blank_x != blank_v).expand_as(result.num)
+    return result.with_(num=torch.where(mismatch, 0.0, result.num))
+
+
 @register("IFS", min_args=2, max_args=254, category=CATEGORY, array_result=True)
 def ifs(*args: Block) -> Block:
     """IFS(test1, value1, ...): the value of the first TRUE test; #N/A when none holds."""

@@ -27,11 +27,14 @@ CATEGORY = "Math & Trig"
 _FACTORIALS = torch.tensor([float(pymath.factorial(n)) for n in range(171)], dtype=torch.float64)
 
 
-def numbers(*blocks: Block | None, defaults: tuple[float, ...] = ()) -> tuple[list, object]:
+def numbers(
+    *blocks: Block | None, defaults: tuple[float, ...] = (), reject_bools: bool = False
+) -> tuple[list, object]:
     """Aligned arguments as number tensors (ARITHMETIC rule) and their merged errors.
 
     A None argument (an omitted optional one) takes its value from `defaults`, which lists the
-    defaults of the trailing arguments.
+    defaults of the trailing arguments. `reject_bools`: a boolean is #VALUE!, as in Excel's
+    former Analysis ToolPak functions (EDATE, ISEVEN, …), unlike its arithmetic.
     """
     present = [b for b in blocks if b is not None]
     like = present[0].num
@@ -41,8 +44,15 @@ def numbers(*blocks: Block | None, defaults: tuple[float, ...] = ()) -> tuple[li
             default = defaults[i - (len(blocks) - len(defaults))]
             block = Block(torch.full((1, 1, 1, 1), float(default), dtype=like.dtype))
         filled.append(block)
-    coerced = [to_number(b) for b in align(*filled)]
-    return [c.num for c in coerced], merge_errors(*(c.err for c in coerced))
+    aligned = align(*filled)
+    coerced = [to_number(b) for b in aligned]
+    errs = [c.err for c in coerced]
+    if reject_bools:
+        errs = [
+            err if b.kind is None else merge_errors(err, error_where(b.kind == 1, ErrorCode.VALUE))
+            for b, err in zip(aligned, errs)
+        ]
+    return [c.num for c in coerced], merge_errors(*errs)
 
 
 def _decimal(values: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from xl_lesson3.formula.functions.comparison import format_number
 from xl_lesson3.formula.functions.datetext import date_from_serial, ymd_from_serial
 
 _DATE_CODES = re.compile(
-    r"yyyy|yy|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|am/pm|a/p|\[h+\]"
+    r"\[h+\]|\[m+\]|\[s+\]|yyyy|yy|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|am/pm|a/p"
     r"|\.0+",
     re.IGNORECASE,
 )
@@ -50,6 +50,8 @@ def _unquoted(fmt: str) -> str:
 
 
 def is_date_format(fmt: str) -> bool:
+    if re.search(r"\[[hms]+\]", fmt, re.IGNORECASE):
+        return True
     bare = _unquoted(fmt).lower()
     return bool(re.search(r"[ymdhs]", bare)) and not re.search(r"[0#?]", bare.replace(".0", ""))
 
@@ -76,6 +78,9 @@ def format_value(value: float | str, fmt: str) -> str | None:
     if section.strip().lower() in ("general", ""):
         return sign + format_number(value) if section.strip() else ""
     if is_date_format(section):
+        if re.search(r"\[[hms]+\]", section, re.IGNORECASE):  # elapsed time may be negative
+            text = _format_date(value, section)
+            return None if text is None else sign + text
         return _format_date(-value if sign else value, section)
     text = _format_number(value, section)
     return None if text is None else sign + text
@@ -225,8 +230,9 @@ def _format_date(serial: float, section: str) -> str | None:
                     len(code), _DAY_NAMES[weekday]
                 )
             )
-        elif code.startswith("[h"):
-            out.append(str(int(serial * 24)))
+        elif code.startswith("["):
+            per_day = {"h": 24, "m": 1440, "s": 86400}[code[1]]
+            out.append(str(int(round(serial * per_day, 6))).rjust(len(code) - 2, "0"))
         elif code.startswith("h"):
             shown = (hours % 12 or 12) if twelve_hour else hours
             out.append(f"{shown:0{len(code)}d}")
@@ -270,4 +276,4 @@ def _is_minute(tokens: list[tuple[str, str]], index: int) -> bool:
     position = [i for i, _ in codes].index(index)
     before = codes[position - 1][1] if position > 0 else ""
     after = codes[position + 1][1] if position + 1 < len(codes) else ""
-    return before.startswith(("h", "[h")) or after.startswith("s")
+    return before.startswith(("h", "[h")) or after.startswith(("s", "[s"))
