@@ -29,6 +29,7 @@ from xl_lesson3.formula.functions.datetext import (
     date_from_serial,
     parse_date_text,
     serial_from_date,
+    serial_from_ymd,
     ymd_from_serial,
 )
 from xl_lesson3.formula.functions.registry import register
@@ -308,22 +309,18 @@ def _datedif(start, end, unit) -> object:
         anchor = anchor_month.replace(day=min(d1, _month_length(anchor_month)))
         return float((prev - anchor).days) if d2 < d1 else float(d2 - d1)
     if unit == "YD":
-        years = months // 12
-        shifted = _add_years(date_from_serial(s), years)
-        return float((date_from_serial(e) - shifted).days)
+        # Excel moves the end into the start's year (the next one if it falls before the
+        # start) and subtracts serials, fake 1900-02-29 included.
+        moved = serial_from_ymd(y1, m2, d2)
+        if moved is None or moved < s:
+            moved = serial_from_ymd(y1 + 1, m2, d2)
+        return num_error() if moved is None else float(moved - s)
     return num_error()
 
 
 def _month_length(day: dt.date) -> int:
     nxt = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return (nxt - dt.timedelta(days=1)).day
-
-
-def _add_years(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a non-leap year
-        return day.replace(year=day.year + years, day=28)
 
 
 @_reg("DATEDIF", 3, 3)
@@ -468,10 +465,18 @@ def isoweeknum(date_: Block) -> Block:
         serials = _dates(value)
         if isinstance(serials, ExcelError):
             return serials
-        day = date_from_serial(serials[0]) or dt.date(1900, 1, 1)
-        return float(day.isocalendar()[1])
+        return float(_excel_day(serials[0]).isocalendar()[1])
 
     return map_cells(one, date_)
+
+
+def _excel_day(serial: int) -> dt.date:
+    """A real date with the weekday Excel gives `serial`: before March 1900 Excel's calendar
+    runs a day ahead (it believes 1900-01-01 was a Sunday), so take the day before.
+    """
+    if serial < 61:
+        return dt.date(1899, 12, 31) + dt.timedelta(days=serial - 1)
+    return date_from_serial(serial)
 
 
 @_reg("WEEKNUM", 1, 2)
@@ -485,7 +490,9 @@ def weeknum(serial_number: Block, return_type: Block | None = None) -> Block:
         kind = as_number(kind)
         if isinstance(serials, ExcelError) or isinstance(kind, ExcelError):
             return serials if isinstance(serials, ExcelError) else kind
-        day = date_from_serial(serials[0]) or dt.date(1900, 1, 1)
+        if serials[0] == 0:
+            return 0.0  # 1900-01-00
+        day = _excel_day(serials[0])
         kind = int(kind)
         if kind == 21:
             return float(day.isocalendar()[1])

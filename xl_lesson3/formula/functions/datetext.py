@@ -5,7 +5,7 @@ Lotus 1-2-3, believes 1900 was a leap year: serial 60 is the non-existent 1900-0
 serial from 61 (1900-03-01) on is one more than the true day count. Serial 0 shows as
 1900-01-00. Times are fractions of a day. Text such as ``"2020-01-15"``, ``"1/15/2020"``,
 ``"15-Jan-2020"``, ``"Jan 15, 2020"``, ``"12:30"`` or ``"1:30 PM"`` reads as its serial where
-Excel (US English) would read it: arithmetic, DATEVALUE, criteria, direct AVERAGE/MAX arguments.
+Excel (US English: month first, but ``"29/02/1900"``, impossible so, is read day first) would: arithmetic, DATEVALUE, criteria, direct AVERAGE/MAX arguments.
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ def _date_part(text: str) -> int | None:
         if match is None:
             continue
         parts = dict(zip(fields, match.groups()))
+        if "m" in parts and "d" in parts and int(parts["m"]) > 12 >= int(parts["d"]):
+            parts["m"], parts["d"] = parts["d"], parts["m"]  # 29/02/1900: day first
         month = _MONTHS.get(parts["b"]) if "b" in parts else int(parts["m"])
         if month is None or not 1 <= month <= 12:
             return None

@@ -21,7 +21,6 @@ from xl_lesson3.formula.functions.cellwise import (
     num_error,
     value_error,
 )
-from xl_lesson3.formula.functions.coercion import to_number
 from xl_lesson3.formula.functions.registry import register
 from xl_lesson3.formula.functions.rounding import numbers
 from xl_lesson3.formula.functions.shapes import align, merge_errors
@@ -52,15 +51,15 @@ def convert(number: Block, from_unit: Block, to_unit: Block) -> Block:
             codes[index] = ErrorCode.NA
         else:
             scale[index], offset[index] = found
-    x = to_number(number)
-    like = x.num
+    (x_num,), x_err = numbers(number, reject_bools=True)
+    like = x_num
 
     def as_tensor(array: np.ndarray, dtype: torch.dtype = like.dtype) -> torch.Tensor:
         return torch.as_tensor(array, device=like.device).to(dtype)[None]
 
-    values = x.num * as_tensor(scale) + as_tensor(offset)
+    values = x_num * as_tensor(scale) + as_tensor(offset)
     unit_err = as_tensor(codes, torch.int8)
-    return Block(values, err=merge_errors(x.err, unit_err if codes.any() else None))
+    return Block(values, err=merge_errors(x_err, unit_err if codes.any() else None))
 
 
 _LIMITS = {2: 512, 8: 2**29, 16: 2**39}  # the smallest negative number, negated
@@ -147,7 +146,7 @@ for _source, _label in ((None, "DEC"), (2, "BIN"), (8, "OCT"), (16, "HEX")):
 )
 def delta(number1: Block, number2: Block | None = None) -> Block:
     """DELTA(number1, [number2=0]): 1 when equal, else 0."""
-    (a, b), err = numbers(number1, number2, defaults=(0,))
+    (a, b), err = numbers(number1, number2, defaults=(0,), reject_bools=True)
     return Block((a.detach() == b.detach()).to(a.dtype), err=err)
 
 
@@ -156,5 +155,5 @@ def delta(number1: Block, number2: Block | None = None) -> Block:
 )
 def gestep(number: Block, step: Block | None = None) -> Block:
     """GESTEP(number, [step=0]): 1 when number >= step, else 0."""
-    (a, b), err = numbers(number, step, defaults=(0,))
+    (a, b), err = numbers(number, step, defaults=(0,), reject_bools=True)
     return Block((a.detach() >= b.detach()).to(a.dtype), err=err)

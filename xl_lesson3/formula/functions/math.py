@@ -129,6 +129,8 @@ def power_(number: Block, exponent: Block) -> Block:
         return result
     values = torch.where(zero_zero, 0.0, result.num)
     err = merge_errors(
+        to_number(number).err,  # an argument's own error comes first
+        to_number(exponent).err,
         error_where(zero_zero, ErrorCode.NUM),
         error_where(zero_negative, ErrorCode.DIV0),
         result.err,

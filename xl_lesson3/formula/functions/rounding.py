@@ -196,7 +196,7 @@ def floor_math(number: Block, significance: Block | None = None, mode: Block | N
 @_register("MROUND", 2, 2)
 def mround(number: Block, multiple: Block) -> Block:
     """MROUND(number, multiple): the nearest multiple, halves away from 0; #NUM! on mixed signs."""
-    (n, m), err = numbers(number, multiple)
+    (n, m), err = numbers(number, multiple, reject_bools=True)
     n, m = n.detach(), m.detach()
     half_away = lambda q: torch.sign(q) * torch.floor(q.abs() + 0.5)
     return _with_errors(_multiple(n, m, half_away), err, ((n * m) < 0, ErrorCode.NUM))
@@ -205,7 +205,7 @@ def mround(number: Block, multiple: Block) -> Block:
 @_register("QUOTIENT", 2, 2)
 def quotient(numerator: Block, denominator: Block) -> Block:
     """QUOTIENT(numerator, denominator): the integer part of the division."""
-    (n, d), err = numbers(numerator, denominator)
+    (n, d), err = numbers(numerator, denominator, reject_bools=True)
     zero = d == 0
     values = torch.trunc(_decimal(n.detach() / torch.where(zero, 1.0, d.detach())))
     return _with_errors(values, err, (zero, ErrorCode.DIV0))
@@ -235,7 +235,7 @@ def odd(number: Block) -> Block:
 
 
 def _integers(args: tuple[Block, ...]) -> tuple[torch.Tensor, torch.Tensor | None, object]:
-    """Every counted number of every argument, truncated: ``(b, r, K)``, include mask, errors."""
+    """Every counted number of every argument: ``(b, r, K)``, include mask, errors."""
     parts = read_arguments(args)
     values = torch.cat([p.num.detach().flatten(-2) for p in parts], dim=-1)
     masks = [
@@ -248,13 +248,13 @@ def _integers(args: tuple[Block, ...]) -> tuple[torch.Tensor, torch.Tensor | Non
     include = torch.cat([m.expand(*shapes, m.shape[-1]) for m in masks], dim=-1)
     values = values.expand(*shapes, values.shape[-1])
     err = merge_errors(*(first_error(p.err) for p in parts))
-    return torch.trunc(values), include, err
+    return values, include, err
 
 
 def _gcd_lcm(args: tuple[Block, ...], lcm: bool) -> Block:
     values, include, err = _integers(args)
     negative = ((values < 0) & include).any(dim=-1)[..., None, None]
-    ints = torch.where(include, values, 1.0 if lcm else 0.0).to(torch.int64)
+    ints = torch.where(include, torch.trunc(values), 1.0 if lcm else 0.0).to(torch.int64)
     result = ints[..., 0]
     for k in range(1, ints.shape[-1]):
         other = ints[..., k]
@@ -293,7 +293,7 @@ def fact(number: Block) -> Block:
 @_register("FACTDOUBLE", 1, 1)
 def factdouble(number: Block) -> Block:
     """FACTDOUBLE(number): n!! = n(n-2)(n-4)…; #NUM! below -1."""
-    (n,), err = numbers(number)
+    (n,), err = numbers(number, reject_bools=True)
     n = torch.trunc(n.detach())
     bad = (n < -1) | (n > 300)
     values = torch.ones_like(n)
@@ -344,7 +344,7 @@ def product(*args: Block) -> Block:
 @_register("SQRTPI", 1, 1, differentiable=True)
 def sqrtpi(number: Block) -> Block:
     """SQRTPI(number): sqrt(number * pi); #NUM! for a negative number."""
-    (n,), err = numbers(number)
+    (n,), err = numbers(number, reject_bools=True)
     bad = n < 0
     values = torch.sqrt(torch.where(bad, 1.0, n) * pymath.pi)
     return _with_errors(values, err, (bad, ErrorCode.NUM))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from xl_lesson3.formula.functions.aggregate import _pairs, read_arguments
-from xl_lesson3.formula.functions.coercion import to_number
+from xl_lesson3.formula.functions.coercion import CONDITION, coerce, to_number
 from xl_lesson3.formula.functions.math import _sqrt
 from xl_lesson3.formula.functions.registry import register
 from xl_lesson3.formula.functions.rounding import _with_errors, numbers
@@ -155,7 +155,7 @@ def _kth(array: Block, k: Block, largest: bool) -> Block:
     bad = (kk < 1) | (kk > count)
     index = (count - kk) if largest else (kk - 1)
     values = _take(ordered, torch.where(bad, 0.0, index))
-    return _with_errors(values, merge_errors(err, k_err), (bad, ErrorCode.NUM))
+    return _with_errors(values, merge_errors(k_err, err), (bad, ErrorCode.NUM))
 
 
 @register("LARGE", min_args=2, max_args=2, category=CATEGORY, array_result=True)
@@ -229,7 +229,7 @@ def _percentile(array: Block, k: Block, exclusive: bool, scale: float = 1.0) -> 
     lower = _take(ordered, low)
     upper = _take(ordered, torch.minimum(low + 1, (count - 1).clamp(min=0)))
     values = lower + fraction * (upper - lower)
-    return _with_errors(values, merge_errors(err, k_err), (bad, ErrorCode.NUM))
+    return _with_errors(values, merge_errors(k_err, err), (bad, ErrorCode.NUM))
 
 
 @register(
@@ -301,7 +301,8 @@ def _moments(y: Block, x: Block):
         "yy": (dy * dy).sum(dim=(-2, -1), keepdim=True),
         "xy": (dx * dy).sum(dim=(-2, -1), keepdim=True),
     }
-    err = merge_errors(first_error(py.err), first_error(px.err))
+    # Excel reads the arrays pair by pair: the first pair holding an error gives it.
+    err = first_error(merge_errors(py.err, px.err))
     return n, my, mx, sums, err
 
 
@@ -403,6 +404,14 @@ _SQRT2 = 2.0**0.5
 _SQRT2PI = (2 * torch.pi) ** 0.5
 
 
+def _cumulative(flag: Block | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The `cumulative` argument read as IF reads a condition ("TRUE" yes, "1" #VALUE!)."""
+    if flag is None:
+        return torch.ones((1, 1, 1, 1), dtype=torch.float64), None
+    test = coerce(flag, CONDITION)
+    return test.num.detach(), test.err
+
+
 def _density_or_cdf(z: torch.Tensor, cumulative: torch.Tensor, sd: torch.Tensor) -> torch.Tensor:
     pdf = torch.exp(-0.5 * z * z) / (_SQRT2PI * sd)
     return torch.where(cumulative != 0, torch.special.ndtr(z), pdf)
@@ -413,11 +422,12 @@ def _density_or_cdf(z: torch.Tensor, cumulative: torch.Tensor, sd: torch.Tensor)
 )
 def norm_dist(x: Block, mean: Block, standard_dev: Block, cumulative: Block) -> Block:
     """NORM.DIST(x, mean, standard_dev, cumulative): the normal CDF or density; sd > 0."""
-    (xv, m, s, c), err = numbers(x, mean, standard_dev, cumulative)
+    (xv, m, s), err = numbers(x, mean, standard_dev)
+    c, c_err = _cumulative(cumulative)
     bad = s <= 0
     safe_s = torch.where(bad, 1.0, s)
-    values = _density_or_cdf((xv - m) / safe_s, c.detach(), safe_s)
-    return _with_errors(values, err, (bad, ErrorCode.NUM))
+    values = _density_or_cdf((xv - m) / safe_s, c, safe_s)
+    return _with_errors(values, merge_errors(err, c_err), (bad, ErrorCode.NUM))
 
 
 @register(
@@ -430,8 +440,9 @@ def norm_dist(x: Block, mean: Block, standard_dev: Block, cumulative: Block) -> 
 )
 def norm_s_dist(z: Block, cumulative: Block | None = None) -> Block:
     """NORM.S.DIST(z, cumulative): the standard normal CDF or density (NORMSDIST: the CDF)."""
-    (zv, c), err = numbers(z, cumulative, defaults=(1,))
-    return Block(_density_or_cdf(zv, c.detach(), torch.ones_like(zv)), err=err)
+    (zv,), err = numbers(z)
+    c, c_err = _cumulative(cumulative)
+    return Block(_density_or_cdf(zv, c, torch.ones_like(zv)), err=merge_errors(err, c_err))
 
 
 @register(

@@ -5,7 +5,8 @@ CHAR, CODE, UNICHAR, UNICODE.
 Text is numpy data beside the tensors, so these work cell by cell in Python (`cellwise`), one
 call per run. Arguments are read as ``&`` reads them: numbers in General format (``LEN(1.5)``
 is 3), TRUE as "TRUE", blank as "". Counts and positions are truncated to integers. CHAR and
-CODE use Windows-1252, Excel's character set on Windows (``CHAR(128)`` is "€"); UNICHAR and
+CODE use Windows-1252, Excel's character set on Windows (``CHAR(128)`` is "€"; Mac Roman
+for workbooks of Excel for Mac, see `use_character_set`); UNICHAR and
 UNICODE use Unicode code points. None is differentiable; text of the changing cells can be
 evaluated but not compiled (`cellwise`).
 """
@@ -391,16 +392,29 @@ def exact(text1: Block, text2: Block) -> Block:
     return map_cells(_text_fn("tt", lambda a, b: a == b), text1, text2)
 
 
+# CHAR and CODE use the character set of the machine Excel runs on: Windows-1252 on Windows,
+# Mac Roman in Excel for Mac (Microsoft's CHAR documentation). A workbook saved by Excel for
+# Mac names it in docProps/app.xml; whoever loads one may switch with `use_character_set`.
+_CHARACTER_SET = ["cp1252"]
+
+
+def use_character_set(name: str) -> None:
+    """CHAR/CODE's character set: "cp1252" (Excel for Windows) or "mac_roman" (Excel for Mac)."""
+    "".encode(name)  # an unknown codec raises LookupError here, not in a formula
+    _CHARACTER_SET[0] = name
+
+
 def _char(code: float) -> Cell:
     if not 1 <= code < 256:
         return value_error()
-    return bytes([int(code)]).decode("cp1252", errors="replace").replace("\ufffd", chr(int(code)))
+    raw = bytes([int(code)])
+    return raw.decode(_CHARACTER_SET[0], errors="replace").replace("\ufffd", chr(int(code)))
 
 
 def _code(text_: str) -> Cell:
     if text_ == "":
         return value_error()
-    encoded = text_[0].encode("cp1252", errors="replace")
+    encoded = text_[0].encode(_CHARACTER_SET[0], errors="replace")
     return float(encoded[0]) if len(encoded) == 1 else 63.0
 
 

@@ -4,6 +4,7 @@ Factors are Excel's own (from its CONVERT documentation and saved workbooks): e.
 is 0.3048 m, the BTU 1055.05585262 J (IT), the horsepower 745.69987158227 W. Temperatures are
 affine and handled apart. Metric units take decimal prefixes (``km``, ``mg``, ``kPa``; squared
 or cubed with the unit in ``km2``/``cm3``), bits and bytes also binary ones (``kibyte``).
+Which units take a prefix is Excel's list, `PREFIXABLE`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ UNITS: dict[str, dict[str, float]] = {
         "g": 1.0,
         "sg": 14593.9029372064,
         "lbm": 453.59237,
-        "u": 1.66053886e-24,
+        "u": 1.660538782e-24,
         "ozm": 28.349523125,
         "grain": 0.06479891,
         "cwt": 45359.237,
@@ -76,7 +77,7 @@ UNITS: dict[str, dict[str, float]] = {
         "hh": 2684519.53769617,
         "Wh": 3600.0,
         "wh": 3600.0,
-        "flb": 0.0421401100938048,
+        "flb": 1.3558179483314003,
         "BTU": 1055.05585262,
         "btu": 1055.05585262,
     },
@@ -143,52 +144,58 @@ UNITS: dict[str, dict[str, float]] = {
     },
 }
 
-# Units that take metric prefixes, and the power the prefix is raised to (km2: 1e3 squared).
-PREFIXABLE = {
-    "g": 1,
-    "u": 1,
-    "m": 1,
-    "ang": 1,
-    "ly": 1,
-    "sec": 1,
-    "s": 1,
-    "Pa": 1,
-    "p": 1,
-    "atm": 1,
-    "at": 1,
-    "mmHg": 1,
-    "N": 1,
-    "dyn": 1,
-    "dy": 1,
-    "pond": 1,
-    "J": 1,
-    "e": 1,
-    "c": 1,
-    "cal": 1,
-    "eV": 1,
-    "ev": 1,
-    "Wh": 1,
-    "wh": 1,
-    "W": 1,
-    "w": 1,
-    "T": 1,
-    "ga": 1,
-    "l": 1,
-    "L": 1,
-    "lt": 1,
-    "m2": 2,
-    "m3": 3,
-    "ang2": 2,
-    "ang3": 3,
-    "bit": 1,
-    "byte": 1,
-    "m/s": 1,
-    "m/sec": 1,
-    "m/h": 1,
-    "m/hr": 1,
-    "K": 1,
-    "kel": 1,
-}
+# The units Excel accepts a prefix on (read from Excel's own results, formulas' test.xlsx).
+PREFIXABLE = frozenset(
+    [
+        "g",
+        "u",
+        "m",
+        "ang",
+        "ly",
+        "parsec",
+        "pc",
+        "sec",
+        "s",
+        "Pa",
+        "p",
+        "atm",
+        "at",
+        "mmHg",
+        "N",
+        "dyn",
+        "dy",
+        "J",
+        "e",
+        "c",
+        "cal",
+        "eV",
+        "ev",
+        "Wh",
+        "wh",
+        "W",
+        "w",
+        "T",
+        "ga",
+        "K",
+        "kel",
+        "uk_pt",
+        "l",
+        "L",
+        "lt",
+        "ang3",
+        "ang2",
+        "ar",
+        "m2",
+        "m3",
+        "bit",
+        "byte",
+        "m/h",
+        "m/hr",
+        "m/s",
+        "m/sec",
+        "mph",
+    ]
+)
 PREFIXES = {
     "Y": 1e24,
     "Z": 1e21,
@@ -210,6 +217,7 @@ PREFIXES = {
     "a": 1e-18,
     "z": 1e-21,
     "y": 1e-24,
+    "e": 1e1,  # Excel also reads "e" as deka
 }
 BINARY_PREFIXES = {
     "ki": 2.0**10,
@@ -235,11 +243,16 @@ TEMPERATURES = {
 }
 
 
-def unit_size(name: str) -> tuple[str, float] | None:
-    """(quantity, size in the base unit) of a unit name with any prefix, or None."""
-    for quantity, units in UNITS.items():
-        if name in units:
-            return quantity, units[name]
+def unit_sizes(name: str) -> list[tuple[str, float]]:
+    """Every (quantity, size in the base unit) a unit name can mean, the plain unit first.
+
+    Excel reads a prefix on the units in `PREFIXABLE` (also ``Emph``, ``kar``), squared and
+    cubed units take it squared and cubed (``km2``), ``x^2``/``x^3`` are ``x2``/``x3``, and an
+    ambiguous name is settled by the other unit (``pc`` is a parsec, or a picocalorie when
+    converted to joules).
+    """
+    name = name.replace("^2", "2").replace("^3", "3")
+    found = [(q, units[name]) for q, units in UNITS.items() if name in units]
     for prefixes in (PREFIXES, BINARY_PREFIXES):
         for prefix, factor in prefixes.items():
             base = name[len(prefix) :]
@@ -247,21 +260,31 @@ def unit_size(name: str) -> tuple[str, float] | None:
                 continue
             if prefixes is BINARY_PREFIXES and base not in ("bit", "byte"):
                 continue
-            found = unit_size(base) if base not in TEMPERATURES else ("temperature", 1.0)
-            if found is not None:
-                return found[0], found[1] * factor ** PREFIXABLE[base]
+            power = 3 if base.endswith("3") else 2 if base.endswith("2") else 1
+            found += [
+                (q, units[base] * factor**power) for q, units in UNITS.items() if base in units
+            ]
+    return found
+
+
+def _temperature(name: str) -> tuple[float, float] | None:
+    """(scale, offset) to kelvin of a temperature unit; kelvin also takes prefixes (``mK``)."""
+    if name in TEMPERATURES:
+        return TEMPERATURES[name]
+    for prefix, factor in PREFIXES.items():
+        if name.startswith(prefix) and name[len(prefix) :] in ("K", "kel"):
+            return (factor, 0.0)
     return None
 
 
 def conversion(from_unit: str, to_unit: str) -> tuple[float, float] | None:
     """(scale, offset) with ``to = from*scale + offset``, or None when the units do not fit."""
-    if from_unit in TEMPERATURES or to_unit in TEMPERATURES:
-        if from_unit not in TEMPERATURES or to_unit not in TEMPERATURES:
-            return None
-        s1, o1 = TEMPERATURES[from_unit]
-        s2, o2 = TEMPERATURES[to_unit]
+    source_t, target_t = _temperature(from_unit), _temperature(to_unit)
+    if source_t is not None and target_t is not None:
+        (s1, o1), (s2, o2) = source_t, target_t
         return s1 / s2, (o1 - o2) / s2
-    source, target = unit_size(from_unit), unit_size(to_unit)
-    if source is None or target is None or source[0] != target[0]:
-        return None
-    return source[1] / target[1], 0.0
+    for quantity, size in unit_sizes(from_unit):
+        for other, target in unit_sizes(to_unit):
+            if other == quantity:
+                return size / target, 0.0
+    return None
