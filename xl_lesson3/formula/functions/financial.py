@@ -182,6 +182,12 @@ def irr(values: Block, guess: Block | None = None) -> Block:
 
     start = torch.broadcast_to(g.detach().flatten(-2)[..., 0], flows.shape[:-1])
     root, failed = _newton(npv_at, start.clone())
+    for retry in (0.1, 0.0, -0.5, 0.5, 1.0):  # a far guess diverges: retry from usual rates
+        if not bool(failed.any()):
+            break
+        again, still = _newton(npv_at, torch.full_like(start, retry))
+        root = torch.where(failed, again, root)
+        failed = failed & still
     mixed = (flows > 0).any(dim=-1) & (flows < 0).any(dim=-1)
     bad = (failed | ~mixed)[..., None, None]
     return _with_errors(root[..., None, None], merge_errors(err, g_err), (bad, ErrorCode.NUM))

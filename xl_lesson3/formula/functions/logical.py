@@ -203,13 +203,15 @@ def ifs(*args: Block) -> Block:
 @register("SWITCH", min_args=3, max_args=254, category=CATEGORY, array_result=True)
 def switch(expression: Block, *cases: Block) -> Block:
     """SWITCH(expression, value1, result1, ..., [default]): the result of the first value
-    equal to `expression` (``=``'s rules: text case-insensitive); else default or #N/A.
+    equal to `expression` (``=``'s rules, text case-insensitive, but a blank only matches a
+    blank); else default or #N/A.
     """
     from xl_lesson3.formula.functions.comparison import COMPARISONS
 
     default = cases[-1] if len(cases) % 2 else Block.error(ErrorCode.NA)
     pairs = [
-        (COMPARISONS["="](expression, cases[i]), cases[i + 1]) for i in range(0, len(cases) - 1, 2)
+        (_switch_match(expression, cases[i], COMPARISONS["="]), cases[i + 1])
+        for i in range(0, len(cases) - 1, 2)
     ]
     result = _first_match(pairs, default)
     if expression.err is None:
