@@ -62,6 +62,17 @@ CASES = [
     ),
     ("mround-boolean", "MROUND", [ref(True), val(0)], VALUE),
     ("factdouble-negative", "FACTDOUBLE", [val(-2)], NUM),
+    # TEXT's over-long codes and conditional sections (formulas test.xlsx EXTRA!A35-A41)
+    (
+        "text-month-runs",
+        "TEXT",
+        [val(130), val("m mm mmm mmmm mmmmm mmmmmm mmmmmmm")],
+        "5 05 May May M May May",
+    ),
+    ("text-year-runs", "TEXT", [val(130), val("y yy yyy yyyy yyyyyy")], "00 00 1900 1900 1900"),
+    ("text-hour-runs", "TEXT", [val(130.63332), val("h hh hhh hhhh")], "15 15 15 15"),
+    ("text-conditions", "TEXT", [val(2), val("[<=1]a;[=2]xx;xcx")], "xx"),
+    ("text-condition-else", "TEXT", [val(3), val("[<=1]a;[=2]aa;xxx")], "xxx"),
     ("pmt-doc", "PMT", [val(0.08 / 12), val(10), val(10000)], -1037.0320893591606),
     ("yearfrac-doc", "YEARFRAC", [val(40909), val(41120), val(1)], 0.57650273224043713),
 ]

@@ -18,7 +18,7 @@ from xl_lesson3.formula.functions.comparison import format_number
 from xl_lesson3.formula.functions.datetext import date_from_serial, ymd_from_serial
 
 _DATE_CODES = re.compile(
-    r"\[h+\]|\[m+\]|\[s+\]|yyyy|yy|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|am/pm|a/p"
+    r"\[h+\]|\[m+\]|\[s+\]|y+|m+|d+|h+|s+|am/pm|a/p"
     r"|\.0+",
     re.IGNORECASE,
 )
@@ -59,6 +59,8 @@ def is_date_format(fmt: str) -> bool:
 def format_value(value: float | str, fmt: str) -> str | None:
     """`value` formatted with `fmt`, or None when the format is not understood."""
     sections = _sections(fmt)
+    if not isinstance(value, str) and _CONDITION.match(sections[0]):
+        return _conditional(value, sections)
     if isinstance(value, str):
         if len(sections) >= 4:
             return (
@@ -84,6 +86,29 @@ def format_value(value: float | str, fmt: str) -> str | None:
         return _format_date(-value if sign else value, section)
     text = _format_number(value, section)
     return None if text is None else sign + text
+
+
+_CONDITION = re.compile(r"\[(<=|>=|<>|<|>|=)(-?[\d.]+)\]")
+
+
+def _conditional(value: float, sections: list[str]) -> str | None:
+    """Sections with conditions (``[<=1]a;[=2]b;c``): the first whose condition holds, else the
+    last one; the number is shown without a sign (the section says how)."""
+    value = float(value)
+    tests = {
+        "<": value.__lt__,
+        ">": value.__gt__,
+        "=": value.__eq__,
+        "<=": value.__le__,
+        ">=": value.__ge__,
+        "<>": value.__ne__,
+    }
+    for section in sections:
+        match = _CONDITION.match(section)
+        if match is None or tests[match.group(1)](float(match.group(2))):
+            chosen = section[match.end() :] if match else section
+            return format_value(abs(value), chosen)
+    return format_value(abs(value), sections[-1])
 
 
 def _literal(section: str) -> str:
@@ -207,7 +232,7 @@ def _format_date(serial: float, section: str) -> str | None:
         if kind == "lit":
             out.append(text)
             continue
-        code = text.lower()
+        code = _canonical(text.lower())
         if code in ("m", "mm") and _is_minute(tokens, index):
             out.append(f"{minutes:0{len(code)}d}")
         elif code == "yyyy":
@@ -244,6 +269,22 @@ def _format_date(serial: float, section: str) -> str | None:
         else:  # fractions of a second are not shown
             out.append("")
     return "".join(out)
+
+
+def _canonical(code: str) -> str:
+    """Excel's reading of over-long codes: y and yy are two-digit years, three or more y four;
+    six or more m are mmmm, five or more d dddd, three or more h or s two digits.
+    """
+    letter, n = code[0], len(code)
+    if letter == "y":
+        return "yy" if n <= 2 else "yyyy"
+    if letter == "m":
+        return "mmmm" if n >= 6 else code
+    if letter == "d":
+        return code if n <= 4 else "dddd"
+    if letter in "hs":
+        return code if n <= 2 else letter * 2
+    return code
 
 
 def _date_tokens(section: str) -> list[tuple[str, str]]:
