@@ -73,7 +73,14 @@ CASES = [
     ("text-hour-runs", "TEXT", [val(130.63332), val("h hh hhh hhhh")], "15 15 15 15"),
     ("text-conditions", "TEXT", [val(2), val("[<=1]a;[=2]xx;xcx")], "xx"),
     ("text-condition-else", "TEXT", [val(3), val("[<=1]a;[=2]aa;xxx")], "xxx"),
-    ("pmt-doc", "PMT", [val(0.08 / 12), val(10), val(10000)], -1037.0320893591606),
+    # TEXT places digits around literal text (formulas test.xlsx EXTRA!A12-A26)
+    ("text-literal-inside-digits", "TEXT", [val(1234578.555), val("0cc###,00")], "1,2cc34,579"),
+    ("text-degrees", "TEXT", [val(123456), val("##0° 00' 00''")], "12° 34' 56''"),
+    ("text-digit-literals", "TEXT", [val(1234), val("5000700")], "5012734"),
+    ("text-percent-spaces", "TEXT", [val(1.23), val("# ### %%%")], "1230 000 %%%"),
+    ("text-grouping-spaces", "TEXT", [val(1234567890), val("0,## ##, ##")], "1,234,56 7,8 90"),
+    ("text-point-kept", "TEXT", [val(1), val("0.")], "1."),
+ [val(0.08 / 12), val(10), val(10000)], -1037.0320893591606),
     ("yearfrac-doc", "YEARFRAC", [val(40909), val(41120), val(1)], 0.57650273224043713),
 ]
 

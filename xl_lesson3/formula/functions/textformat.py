@@ -141,6 +141,7 @@ def _round(value: float, decimals: int) -> Decimal:
 
 
 def _format_number(value: float, section: str) -> str | None:
+    original = value
     bare = re.sub(r'"[^"]*"|\\.', lambda m: "x" * len(m.group(0)), section)
     e_mark = re.search(r"[eE][+-][0#]+", bare)
     mantissa_end = e_mark.start() if e_mark else len(bare)
@@ -158,28 +159,133 @@ def _format_number(value: float, section: str) -> str | None:
     pattern = pattern.rstrip(",")
     value /= 1000**scaled_by_commas
     integer_part, _, decimal_part = pattern.partition(".")
-    grouping = "," in integer_part
     min_int = integer_part.count("0")
     decimals = sum(ch in "0#?" for ch in decimal_part)
-    required = len(decimal_part.rstrip("#?").replace(",", "")) if decimal_part else 0
     if exponent:
         body = _scientific(value, min_int, decimals, exponent.group(0))
-    else:
-        body = _fixed(value, decimals, required, min_int, grouping)
-    return _literal(prefix) + body + _literal(suffix)
+        return _literal(prefix) + body + _literal(suffix)
+    return _positional(abs(original), section)
 
 
-def _fixed(value: float, decimals: int, required: int, min_int: int, grouping: bool) -> str:
-    rounded = _round(value, decimals)
+def _tokens(section: str) -> list[tuple[str, str]]:
+    """A number format as tokens: ("digit", 0/#/?), ("point", "."), ("comma", ","), ("lit", x).
+
+    The first ``.`` is the decimal point, later ones are literal text, as in Excel.
+    """
+    tokens, i, seen_point = [], 0, False
+    while i < len(section):
+        ch = section[i]
+        if ch == '"':
+            end = section.find('"', i + 1)
+            end = len(section) if end < 0 else end
+            tokens.append(("lit", section[i + 1 : end]))
+            i = end + 1
+            continue
+        if ch == "\\" and i + 1 < len(section):
+            tokens.append(("lit", section[i + 1]))
+            i += 2
+            continue
+        if ch in "_*" and i + 1 < len(section):
+            tokens.append(("lit", " " if ch == "_" else ""))
+            i += 2
+            continue
+        if ch in "0#?":
+            tokens.append(("digit", ch))
+        elif ch == "." and not seen_point:
+            tokens.append(("point", "."))
+            seen_point = True
+        elif ch == ",":
+            tokens.append(("comma", ","))
+        else:
+            tokens.append(("lit", ch))
+        i += 1
+    return tokens
+
+
+def _positional(value: float, section: str) -> str:
+    """Digits placed into the placeholders with literal text kept where it stands
+    (``#,##0ZZ0.0YY00`` shows 1234567.89 as ``1,234,56ZZ7.8YY90``), as Excel does.
+
+    Integer digits fill the integer placeholders from the right, the leftmost taking any
+    digits left over; a comma between integer placeholders groups the digits by thousands; a
+    comma right after the last integer placeholder divides by 1000; decimals fill the
+    decimal placeholders from the left, ``#`` dropping trailing zeros and ``?`` showing a space.
+    """
+    tokens = _tokens(section)
+    point = next((k for k, (kind, _) in enumerate(tokens) if kind == "point"), len(tokens))
+    int_digits = [k for k in range(point) if tokens[k][0] == "digit"]
+    dec_digits = [k for k in range(point, len(tokens)) if tokens[k][0] == "digit"]
+    last_int = int_digits[-1] if int_digits else -1
+    grouping, scale = False, 0
+    for k in range(point):
+        if tokens[k][0] != "comma":
+            continue
+        if int_digits and int_digits[0] < k < last_int:
+            grouping = True
+            tokens[k] = ("lit", "")
+        elif k > last_int >= 0 and all(t[0] in ("comma", "lit") for t in tokens[last_int + 1 : k]):
+            scale += 1
+            tokens[k] = ("lit", "")
+        else:
+            tokens[k] = ("lit", ",")
+    for k in range(point, len(tokens)):
+        if tokens[k][0] == "comma":
+            tokens[k] = ("lit", ",")
+    value = value * 100 ** sum(t == ("lit", "%") for t in tokens) / 1000**scale
+    rounded = _round(value, len(dec_digits))
     whole, _, fraction = f"{rounded:f}".partition(".")
     whole = whole.lstrip("0")
-    whole = whole.rjust(min_int, "0")
-    if grouping and whole:
-        whole = f"{int(whole):,}".rjust(min_int, "0")
-    fraction = fraction[:decimals]
-    while len(fraction) > required and fraction.endswith("0"):
-        fraction = fraction[:-1]
-    return whole + ("." + fraction if decimals else "")
+    fraction = (fraction + "0" * len(dec_digits))[: len(dec_digits)]
+    out = [text if kind in ("lit", "point") else "" for kind, text in tokens]
+    # integer part, right to left
+    remaining = whole
+    for position, k in enumerate(reversed(int_digits)):
+        placeholder = tokens[k][1]
+        if position == len(int_digits) - 1:
+            chunk = remaining if remaining else ("0" if placeholder == "0" else "")
+            chunk = chunk if remaining or placeholder != "?" else " "
+        elif remaining:
+            chunk, remaining = remaining[-1], remaining[:-1]
+        else:
+            chunk = {"0": "0", "?": " ", "#": ""}[placeholder]
+        out[k] = chunk
+        if position == len(int_digits) - 1:
+            remaining = ""
+    if not int_digits and whole:  # no integer placeholder: the digits go before the point
+        if point < len(out):
+            out[point] = whole + out[point]
+        else:
+            out.append(whole)
+    if grouping:
+        _group(out, [k for k in int_digits])
+    # decimal part, left to right; trailing optional zeros dropped
+    keep = len(fraction)
+    while keep and fraction[keep - 1] == "0" and tokens[dec_digits[keep - 1]][1] != "0":
+        keep -= 1
+    for j, k in enumerate(dec_digits):
+        if j < keep:
+            out[k] = fraction[j]
+        else:
+            out[k] = " " if tokens[k][1] == "?" else ""
+    return "".join(out)
+
+
+def _group(out: list[str], int_digits: list[int]) -> None:
+    """Thousands separators into the integer digits already placed, counting from the right."""
+    count = 0
+    for k in reversed(int_digits):
+        chunk = out[k]
+        grouped = ""
+        for ch in reversed(chunk):
+            if ch.isdigit():
+                if count and count % 3 == 0:
+                    grouped = ch + "," + grouped
+                else:
+                    grouped = ch + grouped
+                count += 1
+            else:
+                grouped = ch + grouped
+        out[k] = grouped
 
 
 def _scientific(value: float, min_int: int, decimals: int, exponent_code: str) -> str:
