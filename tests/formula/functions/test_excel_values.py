@@ -80,7 +80,7 @@ CASES = [
     ("text-percent-spaces", "TEXT", [val(1.23), val("# ### %%%")], "1230 000 %%%"),
     ("text-grouping-spaces", "TEXT", [val(1234567890), val("0,## ##, ##")], "1,234,56 7,8 90"),
     ("text-point-kept", "TEXT", [val(1), val("0.")], "1."),
- [val(0.08 / 12), val(10), val(10000)], -1037.0320893591606),
+    ("pmt-doc", "PMT", [val(0.08 / 12), val(10), val(10000)], -1037.0320893591606),
     ("yearfrac-doc", "YEARFRAC", [val(40909), val(41120), val(1)], 0.57650273224043713),
 ]
 
