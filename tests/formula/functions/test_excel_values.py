@@ -39,6 +39,8 @@ CASES = [
     ("iseven-boolean", "ISEVEN", [ref(True)], VALUE),
     ("switch-blank-is-not-false", "SWITCH", [ref(False), ref(None), val("match")], NA),
     ("switch-blank-is-not-empty-text", "SWITCH", [ref(None), val(""), val("match")], NA),
+    ("switch-blank-is-zero", "SWITCH", [ref(None), val(0), val("match")], "match"),
+    ("switch-zero-is-blank", "SWITCH", [val(0), ref(None), val("match")], "match"),
     ("norm-s-dist-text-one", "NORM.S.DIST", [val(0.7), val("1")], VALUE),
     (
         "norm-dist-text-true",

@@ -169,26 +169,10 @@ def _first_match(tests: list[tuple[Block, Block]], fallback: Block) -> Block:
 
 
 def _switch_match(expression: Block, value: Block, equal) -> Block:
-    """``=`` without its blank rule: Excel's saved values show SWITCH matching a blank to
-    neither FALSE nor "" (where ``=`` says TRUE), so a blank matches only a blank.
+    """``=`` with blanks read as the number 0: Excel's saved values show SWITCH matching a
+    blank to 0 but to neither FALSE nor "" (where ``=`` would say TRUE for both).
     """
-    result = equal(expression, value)
-    if expression.kind is None and value.kind is None:
-        return result
-    expression, value, result = align(expression, value, result)
-    blank = int(Kind.BLANK)
-    blank_x = (
-        torch.zeros_like(expression.num, dtype=torch.bool)
-        if expression.kind is None
-        else (expression.kind == blank)
-    )
-    blank_v = (
-        torch.zeros_like(value.num, dtype=torch.bool)
-        if value.kind is None
-        else (value.kind == blank)
-    )
-    mismatch = (blank_x != blank_v).expand_as(result.num)
-    return result.with_(num=torch.where(mismatch, 0.0, result.num))
+    return equal(as_result(expression), as_result(value))
 
 
 @register("IFS", min_args=2, max_args=254, category=CATEGORY, array_result=True)
@@ -203,8 +187,8 @@ def ifs(*args: Block) -> Block:
 @register("SWITCH", min_args=3, max_args=254, category=CATEGORY, array_result=True)
 def switch(expression: Block, *cases: Block) -> Block:
     """SWITCH(expression, value1, result1, ..., [default]): the result of the first value
-    equal to `expression` (``=``'s rules, text case-insensitive, but a blank only matches a
-    blank); else default or #N/A.
+    equal to `expression` (``=``'s rules, text case-insensitive, a blank read as 0); else the
+    default or #N/A.
     """
     from xl_lesson3.formula.functions.comparison import COMPARISONS
 
