@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.formula.functions.library_compiled import LIBRARY_COMPILED_CASES
 from xl_lesson3.formula.compile import compile_program
 from xl_lesson3.formula.evaluate import evaluate_cells
 from xl_lesson3.formula.functions.registry import lookup, supported_names
@@ -50,6 +51,7 @@ CASES = {
     "TORCH_LOGLOSS": "=TORCH_LOGLOSS(C1:C3/2,D1:D3)",
     "operators": "=(C1+C2-C3)*C1/C2^2-(-C3)+C1%+C2^C3",
 }
+CASES.update(LIBRARY_COMPILED_CASES)
 NOT_DIFFERENTIABLE_HERE = {"COUNT", "AND", "OR", "NOT"}  # piecewise constant: gradient 0
 
 

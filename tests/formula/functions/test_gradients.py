@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.formula.functions.library_gradients import LIBRARY_CASES
 from xl_lesson3.formula.functions.operators import BINARY_OPERATORS, UNARY_OPERATORS
 from xl_lesson3.formula.functions.registry import _REGISTRY, lookup
 from xl_lesson3.formula.values import Block
@@ -74,6 +75,9 @@ CASES = {
     "TORCH_MSE": (_fn("TORCH_MSE"), [_any(), _any()]),
     "TORCH_LOGLOSS": (_fn("TORCH_LOGLOSS"), [_probability(), _probability()]),
 }
+
+
+CASES.update(LIBRARY_CASES)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

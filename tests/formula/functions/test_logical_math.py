@@ -39,7 +39,11 @@ CASES = [
     ("and", "AND", [val(True), val(1), ref([True, "text", None])], True),
     ("and-false", "AND", [val(1), val(0)], False),
     ("and-only-text-in-range", "AND", [ref(["a", "b"])], VALUE),
-    ("and-direct-text", "AND", [val("x"), val(True)], VALUE),
+    # Excel leaves direct text out unless it spells TRUE/FALSE (its saved AND(TRUE,"0") is TRUE).
+    ("and-direct-text", "AND", [val("x"), val(True)], True),
+    ("and-direct-text-zero", "AND", [val(True), val("0")], True),
+    ("and-direct-text-false", "AND", [val(True), val("false")], False),
+    ("and-direct-text-only", "AND", [val("x")], VALUE),
     ("and-error", "AND", [val(True), ref([NA])], NA),
     ("or", "OR", [ref([False, None, True])], True),
     ("or-blank-only", "OR", [ref(None)], VALUE),
@@ -52,7 +56,9 @@ CASES = [
     ("sqrt-negative", "SQRT", [val(-1)], NUM),
     ("sqrt-range", "SQRT", [ref([4, -4, "x"])], [[2.0], [NUM], [VALUE]]),
     ("power", "POWER", [val(2), val(0.5)], math.sqrt(2)),
-    ("power-zero-zero", "POWER", [val(0), val(0)], 1.0),
+    # Excel: POWER(0,0) is #NUM! and POWER(0,-1) #DIV/0! (LibreOffice: 1 and #NUM!).
+    ("power-zero-zero", "POWER", [val(0), val(0)], NUM),
+    ("power-zero-negative", "POWER", [val(0), val(-1)], err("#DIV/0!")),
     ("exp", "EXP", [val(1)], math.e),
     ("exp-overflow", "EXP", [val(1000)], NUM),
     ("ln", "LN", [val(10)], math.log(10)),

@@ -21,6 +21,7 @@ from enum import Enum
 import numpy as np
 import torch
 
+from xl_lesson3.formula.functions.datetext import parse_date_text
 from xl_lesson3.formula.functions.shapes import (
     error_where,
     merge_errors,
@@ -40,6 +41,7 @@ class Action(Enum):
     PARSE = "text: the number it spells, else #VALUE!"
     PARSE_OR_SKIP = "text: the number it spells, else leave the cell out"
     PARSE_BOOL = "text: TRUE/FALSE (any case) as 1/0, else #VALUE!"
+    PARSE_BOOL_OR_SKIP = "text: TRUE/FALSE (any case) as 1/0, else leave the cell out"
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,9 @@ SUMPRODUCT_ENTRIES = Rule("SUMPRODUCT entry", boolean=Z, text=Z, blank=Z)
 MATRIX_ENTRIES = Rule("MMULT entry", boolean=V, text=V, blank=V)
 # AND/OR over a range: numbers and booleans count, text and blanks are skipped.
 LOGICAL_RANGE = Rule("logical range", boolean=K, text=S, blank=S)
-# AND/OR direct arguments: text is #VALUE! (LibreOffice; Excel accepts "TRUE"/"FALSE").
-LOGICAL_DIRECT = Rule("logical argument", boolean=K, text=V, blank=S)
+# AND/OR/XOR direct arguments: "TRUE"/"FALSE" count, other text is left out; Excel's saved
+# values say AND(TRUE,"0") is TRUE and AND(TRUE,"ciao",#REF!) is #REF! (LibreOffice: #VALUE!).
+LOGICAL_DIRECT = Rule("logical argument", boolean=K, text=Action.PARSE_BOOL_OR_SKIP, blank=S)
 # IF's and NOT's condition: IF("TRUE",1,2) = 1, IF(blank,1,2) = 2, IF("a",1,2) = #VALUE!.
 CONDITION = Rule("condition", boolean=K, text=Action.PARSE_BOOL, blank=Z)
 
@@ -126,7 +129,7 @@ def coerce(block: Block, rule: Rule) -> Coerced:
                 values, ok = _parse_text(block, action)
                 num = torch.where(mask, values, num)
                 bad = mask & ~ok
-                if action is Action.PARSE_OR_SKIP:
+                if action in (Action.PARSE_OR_SKIP, Action.PARSE_BOOL_OR_SKIP):
                     include = _and(include, ~bad)
                 else:
                     err = merge_errors(err, error_where(bad, ErrorCode.VALUE))
@@ -169,8 +172,9 @@ def _and(a: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
 
 
 # Text that Excel reads as a number: optional sign, digits with an optional decimal point and
-# exponent, an optional trailing percent; surrounding spaces allowed. Dates, currency and
-# thousands separators are not recognised (they give #VALUE! here).
+# exponent, an optional trailing percent; surrounding spaces allowed. Dates and times written
+# as text read as their serials (`datetext`); currency and thousands separators are not
+# recognised (they give #VALUE! here).
 _NUMBER_TEXT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*(%?)\s*$")
 
 
@@ -180,7 +184,7 @@ def parse_number(text: object) -> float | None:
         return None
     match = _NUMBER_TEXT.match(text)
     if match is None:
-        return None
+        return parse_date_text(text)
     value = float(text.strip().rstrip("%").strip())
     return value / 100 if match.group(3) else value
 
@@ -201,7 +205,9 @@ def _parse_text(block: Block, action: Action) -> tuple[torch.Tensor, torch.Tenso
 
     Text never depends on the solver's variables, so this numpy work happens on constants.
     """
-    parser = _PARSE_BOOL if action is Action.PARSE_BOOL else _PARSE_NUMBER
+    parser = (
+        _PARSE_BOOL if action in (Action.PARSE_BOOL, Action.PARSE_BOOL_OR_SKIP) else _PARSE_NUMBER
+    )
     parsed = parser(text_array(block))
     ok = np.not_equal(parsed, None).astype(bool)
     values = np.where(ok, parsed, 0.0).astype(np.float64)

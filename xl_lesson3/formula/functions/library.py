@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from xl_lesson3.formula.functions import (  # noqa: F401
     aggregate,
+    conditional,
     custom,
+    dates,
+    engineering,
+    financial,
+    information,
     logical,
     math,
     matrix,
+    rounding,
     solve_udf,
+    statistics,
+    text,
+    trig,
 )

@@ -1,4 +1,4 @@
-"""Logical functions: IF, IFERROR, AND, OR, NOT.
+"""Logical functions: IF, IFERROR, IFS, SWITCH, AND, OR, XOR, NOT, TRUE, FALSE.
 
 IF and IFERROR are not lazy: a vectorised run of ``IF(A2>0, ..., ...)`` picks a different branch
 in different cells, so both branches are computed for the whole run and one ``torch.where``
@@ -87,21 +87,25 @@ def iferror(value: Block, value_if_error: Block) -> Block:
     return as_result(choose(failed, value_if_error, value.with_(err=None)))
 
 
-def _logical(args: tuple[Block, ...], want_all: bool) -> Block:
-    """AND (`want_all`) or OR over every counted value; #VALUE! when nothing counts."""
+def _logical(args: tuple[Block, ...], want_all: bool, odd: bool = False) -> Block:
+    """AND (`want_all`), OR, or XOR (`odd`) over every counted value; #VALUE! if none counts."""
     parts = read_arguments(args, LOGICAL_RANGE, LOGICAL_DIRECT)
     hits = None
     counted = None
     like = args[0].num
     for part in parts:
         match = (part.num == 0) if want_all else (part.num != 0)
+        match = match.detach()
         if part.include is not None:
             match = match & part.include
         n_hits = match.to(like.dtype).sum(dim=(-2, -1), keepdim=True)
         hits = n_hits if hits is None else hits + n_hits
         n_counted = part.count()
         counted = n_counted if counted is None else counted + n_counted
-    values = (hits == 0) if want_all else (hits > 0)
+    if odd:
+        values = torch.remainder(hits, 2) == 1
+    else:
+        values = (hits == 0) if want_all else (hits > 0)
     err = merge_errors(
         *(first_error(part.err) for part in parts), error_where(counted == 0, ErrorCode.VALUE)
     )
@@ -126,3 +130,78 @@ def not_(logical: Block) -> Block:
     test = coerce(logical, CONDITION)
     values = (test.num == 0).to(logical.num.dtype)
     return Block(values, err=test.err, kind=kind_constant(Kind.BOOL, values))
+
+
+@register("XOR", min_args=1, max_args=254, category=CATEGORY, differentiable=False)
+def xor(*args: Block) -> Block:
+    """XOR(logical1, ...): TRUE when an odd number of values are TRUE."""
+    return _logical(args, want_all=False, odd=True)
+
+
+@register("TRUE", min_args=0, max_args=0, category=CATEGORY, differentiable=False)
+def true() -> Block:
+    """TRUE(): the boolean TRUE."""
+    num = torch.ones((1, 1, 1, 1), dtype=torch.float64)
+    return Block(num, kind=kind_constant(Kind.BOOL, num))
+
+
+@register("FALSE", min_args=0, max_args=0, category=CATEGORY, differentiable=False)
+def false() -> Block:
+    """FALSE(): the boolean FALSE."""
+    return false_block(Block(torch.zeros((1, 1, 1, 1), dtype=torch.float64)))
+
+
+def _first_match(tests: list[tuple[Block, Block]], fallback: Block) -> Block:
+    """Cell by cell, the value of the first test that holds, else `fallback`.
+
+    Each test is (condition, value); a condition's error is the result where it is reached.
+    Built back to front, so an earlier test overrides a later one with one where per test.
+    """
+    result = fallback
+    for condition, value in reversed(tests):
+        condition, value, result = align(condition, value, result)
+        test = coerce(condition, CONDITION)
+        result = choose(test.num.detach() != 0, value, result)
+        if test.err is not None:
+            failed = test.err != 0
+            result = choose(failed, Block(torch.zeros_like(test.num), err=test.err), result)
+    return as_result(result)
+
+
+def _switch_match(expression: Block, value: Block, equal) -> Block:
+    """``=`` with blanks read as the number 0: Excel's saved values show SWITCH matching a
+    blank to 0 but to neither FALSE nor "" (where ``=`` would say TRUE for both).
+    """
+    return equal(as_result(expression), as_result(value))
+
+
+@register("IFS", min_args=2, max_args=254, category=CATEGORY, array_result=True)
+def ifs(*args: Block) -> Block:
+    """IFS(test1, value1, ...): the value of the first TRUE test; #N/A when none holds."""
+    if len(args) % 2:
+        return Block.error(ErrorCode.NA)
+    pairs = [(args[i], args[i + 1]) for i in range(0, len(args), 2)]
+    return _first_match(pairs, Block.error(ErrorCode.NA, dtype=args[0].num.dtype))
+
+
+@register("SWITCH", min_args=3, max_args=254, category=CATEGORY, array_result=True)
+def switch(expression: Block, *cases: Block) -> Block:
+    """SWITCH(expression, value1, result1, ..., [default]): the result of the first value
+    equal to `expression` (``=``'s rules, text case-insensitive, a blank read as 0); else the
+    default or #N/A.
+    """
+    from xl_lesson3.formula.functions.comparison import COMPARISONS
+
+    default = cases[-1] if len(cases) % 2 else Block.error(ErrorCode.NA)
+    pairs = [
+        (_switch_match(expression, cases[i], COMPARISONS["="]), cases[i + 1])
+        for i in range(0, len(cases) - 1, 2)
+    ]
+    result = _first_match(pairs, default)
+    if expression.err is None:
+        return result
+    expression, result = align(expression, result)
+    failed = expression.err != 0
+    return as_result(
+        choose(failed, Block(torch.zeros_like(expression.num), err=expression.err), result)
+    )

@@ -116,8 +116,26 @@ def log(number: Block, base: Block | None = None) -> Block:
 
 @register("POWER", min_args=2, max_args=2, category=CATEGORY, array_result=True)
 def power_(number: Block, exponent: Block) -> Block:
-    """POWER(number, power): the same as ``number ^ power`` (see operators.power_values)."""
-    return power(number, exponent)
+    """POWER(number, power): ``number ^ power`` (see operators.power_values), but with Excel's
+    answers where the ``^`` operator follows LibreOffice: POWER(0,0) is #NUM! and a zero base
+    with a negative power is #DIV/0!.
+    """
+    number, exponent = align(number, exponent)
+    result = power(number, exponent)
+    base, power_of = to_number(number).num.detach(), to_number(exponent).num.detach()
+    zero_zero = (base == 0) & (power_of == 0)
+    zero_negative = (base == 0) & (power_of < 0)
+    if not bool((zero_zero | zero_negative).any()):
+        return result
+    values = torch.where(zero_zero, 0.0, result.num)
+    err = merge_errors(
+        to_number(number).err,  # an argument's own error comes first
+        to_number(exponent).err,
+        error_where(zero_zero, ErrorCode.NUM),
+        error_where(zero_negative, ErrorCode.DIV0),
+        result.err,
+    )
+    return Block(values, err=err)
 
 
 @register("TANH", min_args=1, max_args=1, category=CATEGORY, array_result=True)
