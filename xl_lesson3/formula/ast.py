@@ -50,6 +50,17 @@ class ArrayLiteral(Node):
 
 
 @dataclass(frozen=True)
+class Failed(Node):
+    """A formula the engine cannot read (syntax, unknown table, unsupported feature).
+
+    Only the tolerant planner (``eval --all``, ``check``) produces it: the cell is reported with
+    `message` instead of stopping the whole workbook.
+    """
+
+    message: str
+
+
+@dataclass(frozen=True)
 class Missing(Node):
     """An empty function argument, as in ``IF(A1,,2)``."""
 

@@ -107,7 +107,7 @@ def _bind_name(ref: NameRef, ctx: _Context) -> Node:
     if defined is None:
         if ref.sheet is None and ref.name.lower() in _table_names(model):
             return _bind_struct(StructRef(ref.name, (), None, None), ctx)  # =SUM(Table1)
-        raise UnknownReferenceError(located(_where(ctx), f"unknown name {ref.name!r}"))
+        return ErrorLiteral("#NAME?")  # Excel: an unknown name is the value #NAME?
     key = f"{quote_sheet(defined.scope)}!{defined.name}" if defined.scope else defined.name
     if key.lower() in (name.lower() for name in ctx.names):
         chain = " → ".join((*ctx.names, key))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from xl_lesson3.errors import UnknownReferenceError
+from xl_lesson3.errors import EvaluationError, UnknownReferenceError
 from xl_lesson3.formula.ast import BoundRef
 from xl_lesson3.formula.functions import registry
 from xl_lesson3.formula.grid import ValueGrid
@@ -34,14 +34,70 @@ def grid_resolver(grid: ValueGrid):
     return resolve
 
 
-def run_units(units: Iterable[Unit], grid: ValueGrid) -> None:
-    """Compute `units` (in plan order) from the grid and store their cells in it."""
+def run_units(units: Iterable[Unit], grid: ValueGrid, tracker: ReadTracker | None = None) -> None:
+    """Compute `units` (in plan order) from the grid and store their cells in it.
+
+    `tracker` learns the rectangles read through OFFSET/INDIRECT (see `ReadTracker`).
+    """
     resolve = grid_resolver(grid)
     for unit in units:
-        value = lower_unit(UnitContext(unit, resolve))
+        value = lower_unit(UnitContext(unit, resolve, on_read=tracker))
         if isinstance(value, Dynamic):  # cannot happen: the grid knows every value
             raise TypeError(f"{unit.anchor}: unexpected dynamic value during evaluation")
         grid.write(unit.output, value)
+        if tracker is not None:
+            tracker.done.add(unit.index)
+
+
+MAX_REPLANS = 8  # each OFFSET/INDIRECT chain that reads a later formula costs one more pass
+
+
+class ReadTracker:
+    """Collects reads through OFFSET/INDIRECT of formula cells not computed before the reader.
+
+    Such references are only known once their arguments are computed, so the plan cannot order
+    them. The evaluator runs the plan, and when a reader met a formula cell that was not ready,
+    plans again with the reads it learnt (`build_plan(extra_reads=...)`) and runs once more.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.done: set[int] = set()
+        self.found: dict[CellAddress, list[RangeAddress]] = {}
+
+    def __call__(self, cell: CellAddress, rng: RangeAddress) -> None:
+        if not self._ready(rng):
+            found = self.found.setdefault(cell, [])
+            if rng not in found:
+                found.append(rng)
+
+    def _ready(self, rng: RangeAddress) -> bool:
+        if any(i not in self.done for i in self.plan.index.overlapping(rng)):
+            return False
+        model = self.plan.model
+        if any(self.plan.position(cell) is None for cell in model.formula_cells_in(rng)):
+            return False
+        return True
+
+
+def evaluate_targets(
+    model: WorkbookModel,
+    targets: Sequence[CellAddress | RangeAddress],
+    overrides: Mapping[CellAddress, Any] | None = None,
+) -> tuple[Plan, ValueGrid]:
+    """Plan `targets`, compute them into a fresh grid; replan while OFFSET/INDIRECT teach reads."""
+    extra: dict[CellAddress, list[RangeAddress]] = {}
+    for _ in range(MAX_REPLANS):
+        plan = build_plan(model, targets, functions=registry, extra_reads=extra)
+        grid = ValueGrid(model, overrides)
+        tracker = ReadTracker(plan)
+        run_units(plan.units, grid, tracker)
+        if not tracker.found:
+            return plan, grid
+        for cell, found in tracker.found.items():
+            extra.setdefault(cell, []).extend(r for r in found if r not in extra.get(cell, []))
+    first = next(iter(tracker.found))
+    raise EvaluationError(f"{first}: OFFSET/INDIRECT references keep changing the order")
 
 
 def plan_for(model: WorkbookModel, targets: Iterable[CellAddress | RangeAddress]) -> Plan:
@@ -63,9 +119,7 @@ def evaluate_workbook(
         for col in model.formula_columns(sheet)
         if (column := model.formula_column(sheet, col)) is not None
     ]
-    plan = plan_for(model, targets)
-    grid = ValueGrid(model, overrides)
-    run_units(plan.units, grid)
+    plan, grid = evaluate_targets(model, targets, overrides)
     results: dict[CellAddress, Any] = {}
     for unit in plan.units:
         results.update(zip(_output_cells(model, unit), grid.values(unit.output), strict=True))
@@ -92,9 +146,7 @@ def evaluate_cells(
     Text references must name their sheet (``Sheet1!B3``, ``'My Sheet'!A1:B2``).
     """
     ranges = [_as_range(model, ref) for ref in refs]
-    plan = plan_for(model, ranges)
-    grid = ValueGrid(model, overrides)
-    run_units(plan.units, grid)
+    _, grid = evaluate_targets(model, ranges, overrides)
     results: list[Any] = []
     for ref, rng in zip(refs, ranges, strict=True):
         if rng.is_cell and not (isinstance(ref, RangeAddress)):

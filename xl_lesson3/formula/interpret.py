@@ -44,6 +44,7 @@ from xl_lesson3.formula.functions.operators import (
 from xl_lesson3.formula.plan import Unit
 from xl_lesson3.formula.scalars import ErrorCode, Kind
 from xl_lesson3.formula.values import Block
+from xl_lesson3.workbook.address import CellAddress, RangeAddress
 
 CONST_DTYPE = torch.float64  # constants are folded in float64 on the CPU, then converted
 
@@ -78,6 +79,9 @@ class UnitContext:
     resolve: Callable[[BoundRef, UnitContext], Value]
     dtype: torch.dtype = torch.float64
     device: torch.device | str = "cpu"
+    # Told of every rectangle a formula cell reads through OFFSET/INDIRECT (not known when
+    # planning), so that the evaluator can check the cells it reads were computed first.
+    on_read: Callable[[CellAddress, RangeAddress], None] | None = None
 
     @property
     def where(self) -> str:

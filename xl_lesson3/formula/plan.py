@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -79,6 +79,9 @@ class Plan:
     model: WorkbookModel
     units: tuple[Unit, ...]
     index: UnitIndex = field(repr=False)
+    # Tolerant plans only: units on a circular reference, as groups (each a strongly connected
+    # set, in cell order). They come last in `units`, in no dependency order among themselves.
+    cycles: tuple[tuple[int, ...], ...] = ()
 
     def position(self, cell: CellAddress) -> tuple[int, int] | None:
         """(unit index, flat position in the unit's output) of a formula cell, or None."""
@@ -138,25 +141,41 @@ def build_plan(
     targets: Iterable[CellAddress | RangeAddress],
     *,
     functions: FunctionCatalog | None = None,
+    tolerant: bool = False,
+    extra_reads: Mapping[CellAddress, Sequence[RangeAddress]] | None = None,
 ) -> Plan:
     """Plan the formula cells `targets` depend on (the targets included).
 
     `functions` tells which functions exist (pass the registry module; passed in so that this
     module stays torch-free); every call to a missing one in the slice is reported in one error.
+    `tolerant` (``eval --all``, ``check``): formulas that cannot be read become `Failed` nodes,
+    unsupported functions are left for evaluation to report per cell, and circular references
+    are returned in `Plan.cycles` instead of raised. `extra_reads`: see `discover.discover`.
     """
-    stretches = discover(model, targets)
-    if functions is not None:
+    extra_reads = dict(extra_reads or {})
+    stretches = discover(model, targets, tolerant=tolerant, extra_reads=extra_reads)
+    if functions is not None and not tolerant:
         _check_functions(stretches, functions)
     units = _group(model, stretches)
-    ordered = _renumber(_order(units))
-    return Plan(model, tuple(ordered), UnitIndex(ordered))
+    ordered, cyclic = _order(units, extra_reads, tolerant)
+    position = {unit.index: i for i, unit in enumerate(ordered)}
+    cycles = tuple(tuple(sorted(position[i] for i in group)) for group in cyclic)
+    ordered = _renumber(ordered)
+    return Plan(model, tuple(ordered), UnitIndex(ordered), cycles)
 
 
 def _renumber(ordered: list[Unit]) -> list[Unit]:
     """Make each unit's index its position in the plan (deps renumbered to match)."""
     new_index = {unit.index: i for i, unit in enumerate(ordered)}
     return [
-        Unit(i, u.body, u.output, u.is_array, u.reads, tuple(sorted(new_index[d] for d in u.deps)))
+        Unit(
+            i,
+            u.body,
+            u.output,
+            u.is_array,
+            u.reads,
+            tuple(sorted(new_index[d] for d in u.deps if d in new_index)),
+        )
         for i, u in enumerate(ordered)
     ]
 
@@ -260,12 +279,18 @@ def _split(unit: Unit, index: int) -> list[Unit]:
     ]
 
 
-def _with_deps(units: list[Unit]) -> list[Unit]:
+def _with_deps(units: list[Unit], extra_reads: Mapping[CellAddress, Sequence[RangeAddress]]):
     """Fill `reads` (per reference, the rectangle the whole unit reads) and `deps`."""
     index = UnitIndex(units)
     done = []
     for unit in units:
-        reads, deps = [], set()
+        reads: list[RangeAddress] = [
+            rng
+            for cell, found in extra_reads.items()
+            if unit.output.contains(cell)
+            for rng in found
+        ]
+        deps = {i for rng in reads for i in index.overlapping(rng)}
         first, last = unit.output.min_row, unit.output.min_row + unit.length - 1
         col = unit.output.min_col
         for ref in unit.refs():
@@ -290,15 +315,23 @@ def _with_deps(units: list[Unit]) -> list[Unit]:
 # -- ordering -----------------------------------------------------------------------------------
 
 
-def _order(units: list[Unit]) -> list[Unit]:
-    """Topological order (Kahn); split runs caught in cycles, then report real cycles."""
+def _order(
+    units: list[Unit], extra_reads: Mapping[CellAddress, Sequence[RangeAddress]], tolerant: bool
+) -> tuple[list[Unit], list[list[int]]]:
+    """Topological order (Kahn); split runs caught in cycles, then report real cycles.
+
+    Tolerant: real cycles are not raised; their units (and what hangs below them) come last,
+    and the cyclic groups are returned beside the order.
+    """
     while True:
-        units = _with_deps(units)
+        units = _with_deps(units, extra_reads)
         order, stuck = _kahn(units)
         if not stuck:
-            return [units[i] for i in order]
+            return [units[i] for i in order], []
         cyclic = _trim_sinks(units, stuck)
         splittable = [i for i in cyclic if units[i].length > 1]
+        if not splittable and tolerant:
+            return _cycles_last(units, order, stuck, cyclic)
         if not splittable:
             raise _circular_error(units, cyclic)
         rebuilt: list[Unit] = []
@@ -309,6 +342,51 @@ def _order(units: list[Unit]) -> list[Unit]:
             else:
                 rebuilt.append(Unit(len(rebuilt), unit.body, unit.output, unit.is_array))
         units = rebuilt
+
+
+def _cycles_last(
+    units: list[Unit], order: list[int], stuck: set[int], cyclic: set[int]
+) -> tuple[list[Unit], list[list[int]]]:
+    """The acyclic order, then the cyclic units in cell order, then the units below them.
+
+    Units below a cycle come in an order that respects their dependencies outside the cycle
+    (Kahn again, with the cyclic units' edges taken as satisfied).
+    """
+    groups = _components(units, cyclic)
+    tail_units = sorted(cyclic, key=lambda i: units[i].anchor)
+    below = stuck - cyclic
+    done = set(order) | cyclic
+    rest: list[int] = []
+    pending = sorted(below, key=lambda i: units[i].anchor)
+    while pending:
+        ready = [i for i in pending if all(d in done for d in units[i].deps)]
+        if not ready:  # another cycle downstream was trimmed with the sinks: keep cell order
+            ready = pending[:1]
+        for i in ready:
+            done.add(i)
+            rest.append(i)
+        pending = [i for i in pending if i not in done]
+    return [units[i] for i in (*order, *tail_units, *rest)], groups
+
+
+def _components(units: list[Unit], cyclic: set[int]) -> list[list[int]]:
+    """The cyclic units grouped by which are connected through dependencies (undirected)."""
+    parent = {i: i for i in cyclic}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in cyclic:
+        for dep in units[i].deps:
+            if dep in cyclic:
+                parent[root(i)] = root(dep)
+    groups: dict[int, list[int]] = {}
+    for i in sorted(cyclic, key=lambda i: units[i].anchor):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
 
 
 def _kahn(units: list[Unit]) -> tuple[list[int], set[int]]:

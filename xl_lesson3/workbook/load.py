@@ -53,8 +53,17 @@ def load_workbook(path: str | Path, *, cached_values: bool = False) -> WorkbookM
         for table in ws.tables.values():
             tables[table.displayName or table.name] = _read_table(ws.title, table)
     names = list(_read_defined_names(book))
+    calc = book.calculation
     return WorkbookModel(
-        tuple(book.sheetnames), cells, tables, tuple(names), arrays, source_path=path
+        tuple(book.sheetnames),
+        cells,
+        tables,
+        tuple(names),
+        arrays,
+        source_path=path,
+        iterate=bool(calc is not None and calc.iterate),
+        iterate_count=int(getattr(calc, "iterateCount", None) or 100),
+        iterate_delta=float(getattr(calc, "iterateDelta", None) or 0.001),
     )
 
 

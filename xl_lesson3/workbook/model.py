@@ -93,6 +93,11 @@ class WorkbookModel:
     defined_names: tuple[DefinedName, ...] = ()
     array_formulas: Mapping[CellAddress, ArrayFormula] = field(default_factory=dict)
     source_path: Path | None = None
+    # Excel's iterative calculation (``<calcPr iterate="1" iterateCount=.. iterateDelta=..>``):
+    # circular references are then computed by repeated passes instead of being errors.
+    iterate: bool = False
+    iterate_count: int = 100
+    iterate_delta: float = 0.001
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cells", MappingProxyType(dict(self.cells)))

@@ -1,0 +1,210 @@
+"""Evaluate what can be evaluated: every formula cell of a workbook, one failure never the rest.
+
+`eval --all` and `check` are what an analyst runs on a workbook of their own, where some cell
+will use a function or a feature we do not have. Here such a cell becomes an `Uncomputable` with
+a one-line reason, and so does every cell that depends on it (naming the cell it needs); every
+other cell is computed exactly as `evaluate` computes it, with the same plan and function library.
+
+Circular references: with Excel's iterative calculation on (``<calcPr iterate="1">``), a cycle's
+cells are recomputed in passes, in cell order, from blank, until no value moves by more than
+``iterateDelta`` or ``iterateCount`` passes are done, as Excel does. With it off, Excel warns and
+shows what its last pass left; we compute the same passes and accept the values only when they
+settle exactly (a cycle that the data never follows, ``IF(FALSE, B1, 1)`` in B1's chain, or a
+cell that is only itself, which Excel shows as 0); otherwise the cells are reported circular.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from xl_lesson3.errors import UnsupportedFunctionError, XlLesson3Error
+from xl_lesson3.formula.discover import one_line
+from xl_lesson3.formula.evaluate import MAX_REPLANS, ReadTracker, grid_resolver
+from xl_lesson3.formula.functions import registry
+from xl_lesson3.formula.grid import ValueGrid
+from xl_lesson3.formula.interpret import Dynamic, UnitContext, lower_unit
+from xl_lesson3.formula.plan import Plan, Unit, build_plan
+from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.model import WorkbookModel
+
+NON_ITERATIVE_PASSES = 100  # passes tried on a cycle when the workbook does not iterate
+
+
+@dataclass(frozen=True)
+class Uncomputable:
+    """A cell the engine cannot compute: why (one line, starting with the cell), and a short
+    `feature` to group causes by (a function name, "syntax", "circular reference", ...)."""
+
+    message: str
+    feature: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# Errors that mean "this formula uses something we cannot do", reported per cell. Other
+# exceptions raised while lowering one formula are engine bugs; they are reported per cell too
+# (named as such) so that one bug does not hide every other value of the workbook.
+_ENGINE_BUGS = (RuntimeError, ValueError, IndexError, TypeError, KeyError, ZeroDivisionError)
+_UNSUPPORTED = re.compile(r"(\S+) is not supported")
+_SUPPORTED_LIST = re.compile(r" \(supported: [^)]*\)")
+
+
+def evaluate_all(
+    model: WorkbookModel, overrides: Mapping[CellAddress, Any] | None = None
+) -> dict[CellAddress, Any]:
+    """Every formula cell's value (array formulas: every cell of the block), or `Uncomputable`.
+
+    Values are float, str, bool, None or `ExcelError`, as `evaluate.evaluate_workbook` returns.
+    """
+    targets = [
+        RangeAddress(sheet, column.rows[0], col, column.rows[-1], col)
+        for sheet in model.sheet_names
+        for col in model.formula_columns(sheet)
+        if (column := model.formula_column(sheet, col)) is not None
+    ]
+    extra: dict[CellAddress, list[RangeAddress]] = {}
+    for _ in range(MAX_REPLANS):
+        plan = build_plan(model, targets, functions=registry, tolerant=True, extra_reads=extra)
+        runner = _Runner(plan, ValueGrid(model, overrides))
+        runner.run()
+        if not runner.tracker.found:
+            break
+        for cell, found in runner.tracker.found.items():
+            known = extra.setdefault(cell, [])
+            known.extend(rng for rng in found if rng not in known)
+    return runner.results()
+
+
+class _Runner:
+    """Runs a tolerant plan unit by unit, recording failures instead of raising."""
+
+    def __init__(self, plan: Plan, grid: ValueGrid) -> None:
+        self.plan, self.grid = plan, grid
+        self.resolve = grid_resolver(grid)
+        self.tracker = ReadTracker(plan)
+        self.failed: dict[int, Uncomputable] = {}
+        self.cyclic = {i: group for group in plan.cycles for i in group}
+
+    def run(self) -> None:
+        for unit in self.plan.units:
+            if unit.index in self.tracker.done or unit.index in self.failed:
+                continue
+            group = self.cyclic.get(unit.index)
+            if group is None:
+                self._run(unit)
+            else:
+                self._iterate(group)
+
+    def _run(self, unit: Unit, inside: frozenset[int] = frozenset()) -> bool:
+        """Compute one unit into the grid; False (and a recorded reason) when it cannot be."""
+        blocked = next(
+            (d for d in unit.deps if d in self.failed and d not in inside), None
+        )
+        if blocked is not None:
+            cause = self.failed[blocked]
+            needed = self.plan.units[blocked].anchor
+            self.failed[unit.index] = Uncomputable(
+                f"{unit.anchor}: needs {needed}, which cannot be computed ({_reason(cause)})",
+                cause.feature,
+            )
+            return False
+        try:
+            value = lower_unit(UnitContext(unit, self.resolve, on_read=self.tracker))
+            if isinstance(value, Dynamic):
+                raise TypeError("a dynamic value during evaluation")
+            self.grid.write(unit.output, value)
+        except XlLesson3Error as exc:
+            self.failed[unit.index] = _uncomputable(unit, exc)
+            return False
+        except _ENGINE_BUGS as exc:
+            message = f"{unit.anchor}: engine error ({type(exc).__name__}: {one_line(str(exc))})"
+            self.failed[unit.index] = Uncomputable(message, "engine error")
+            return False
+        self.tracker.done.add(unit.index)
+        return True
+
+    def _iterate(self, group: tuple[int, ...]) -> None:
+        """Passes over a circular group (see the module docstring)."""
+        model = self.plan.model
+        units = [self.plan.units[i] for i in group]
+        inside = frozenset(group)
+        passes = model.iterate_count if model.iterate else NON_ITERATIVE_PASSES
+        delta = model.iterate_delta if model.iterate else 0.0
+        before = self._snapshot(units)
+        settled = False
+        for _ in range(max(passes, 1)):
+            if not all(self._run(unit, inside) for unit in units):
+                return
+            after = self._snapshot(units)
+            change = np.abs(after - before)
+            settled = bool(np.all(change <= delta)) if model.iterate else bool(np.all(change == 0))
+            before = after
+            if settled:
+                break
+        if settled or model.iterate:
+            return
+        names = " → ".join(str(unit.anchor) for unit in units)
+        for unit in units:
+            self.tracker.done.discard(unit.index)
+            self.failed[unit.index] = Uncomputable(
+                f"{unit.anchor}: circular reference ({names}); iterative calculation is off",
+                "circular reference",
+            )
+
+    def _snapshot(self, units: list[Unit]) -> np.ndarray:
+        parts = []
+        for unit in units:
+            out = unit.output
+            sheet = self.grid.sheets[out.sheet]
+            region = (slice(out.min_row, out.max_row + 1), slice(out.min_col, out.max_col + 1))
+            parts.append(np.nan_to_num(sheet.num[region], nan=0.0).ravel())
+            parts.append(sheet.err[region].astype(np.float64).ravel() * 1e9)
+        return np.concatenate(parts)
+
+    def results(self) -> dict[CellAddress, Any]:
+        found: dict[CellAddress, Any] = {}
+        for unit in self.plan.units:
+            cells = unit.output.cells()
+            failure = self.failed.get(unit.index)
+            if failure is None and unit.index not in self.tracker.done:
+                failure = Uncomputable(f"{unit.anchor}: not computed", "engine error")
+            if failure is not None:
+                for cell in cells:
+                    found[cell] = failure
+            else:
+                found.update(zip(cells, self.grid.values(unit.output), strict=True))
+        return found
+
+
+def _uncomputable(unit: Unit, exc: XlLesson3Error) -> Uncomputable:
+    message = _SUPPORTED_LIST.sub("", one_line(str(exc)))
+    if not message.startswith(str(unit.anchor)):
+        message = f"{unit.anchor}: {message}"
+    match = _UNSUPPORTED.search(message)
+    if isinstance(exc, UnsupportedFunctionError) and match:
+        feature = match.group(1)
+    else:
+        feature = _feature(message)
+    return Uncomputable(message, feature)
+
+
+def _feature(message: str) -> str:
+    """A short group name for a failure message: its first clause after the cell."""
+    body = message.split(": ", 1)[-1]
+    if body.startswith("the ") and "not supported" in body:
+        return body.split(" is not supported")[0].removeprefix("the ")
+    match = _UNSUPPORTED.search(body)
+    if match:
+        return match.group(1)
+    return re.split(r"[:(\n]", body, maxsplit=1)[0].strip()[:60]
+
+
+def _reason(cause: Uncomputable) -> str:
+    """The cause's message without its cell (which the dependent message names already)."""
+    return cause.message.split(": ", 1)[-1]
