@@ -197,3 +197,22 @@ def children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, ArrayLiteral):
         return tuple(item for row in node.rows for item in row)
     return ()
+
+
+# Functions that read where a reference is, never its cells: ROW(B7) in B7 is not circular.
+POSITION_ONLY = frozenset({"ROW", "COLUMN", "ROWS", "COLUMNS"})
+
+
+def value_refs(node: Node) -> list[BoundRef]:
+    """The bound references whose cells the formula reads (ROW(B7)'s B7 is not one of them)."""
+    found: list[BoundRef] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, BoundRef):
+            found.append(current)
+        elif isinstance(current, Call) and current.name in POSITION_ONLY:
+            stack.extend(arg for arg in current.args if not isinstance(arg, BoundRef))
+        else:
+            stack.extend(reversed(children(current)))
+    return found

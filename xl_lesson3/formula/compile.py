@@ -113,12 +113,12 @@ def compile_program(
     # Variables may be blank cells past the used area: the grid must still hold them.
     grid = ValueGrid(model, {cell: _value_of(model, cell) for cell in variables})
     dynamic = _dynamic_units(plan, grid, variables)
-    run_units([u for u in plan.units if u.index not in dynamic], grid)
+    run_units([u for u in plan.units if u.index not in dynamic], grid, model=model)
     sources = DynamicSources(grid, variables, [u for u in plan.units if u.index in dynamic])
     steps = []
     for unit in plan.units:
         if unit.index in dynamic:
-            ctx = UnitContext(unit, sources.resolve, dtype, device)
+            ctx = UnitContext(unit, sources.resolve, dtype, device, model=model)
             value = lower_unit(ctx)
             if isinstance(value, Block):  # reads variables only through unused branches
                 value = _constant_step(to_target(value, dtype, device))

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from xl_lesson3.errors import XlLesson3Error
-from xl_lesson3.formula.ast import BoundRef, Failed, Node, walk
+from xl_lesson3.formula.ast import BoundRef, Failed, Node, value_refs
 from xl_lesson3.formula.bind import bind_formula
 from xl_lesson3.formula.parse import parse_formula
 from xl_lesson3.formula.r1c1 import copied_runs, r1c1_key
@@ -234,7 +234,7 @@ class _Binder:
             if not self.tolerant:
                 raise
             body = Failed(one_line(str(exc)))
-        result = (body, [node for node in walk(body) if isinstance(node, BoundRef)])
+        result = (body, value_refs(body))
         if key is not None:
             self.cache[key] = result
         return result

@@ -34,14 +34,21 @@ def grid_resolver(grid: ValueGrid):
     return resolve
 
 
-def run_units(units: Iterable[Unit], grid: ValueGrid, tracker: ReadTracker | None = None) -> None:
+def run_units(
+    units: Iterable[Unit],
+    grid: ValueGrid,
+    tracker: ReadTracker | None = None,
+    model: WorkbookModel | None = None,
+) -> None:
     """Compute `units` (in plan order) from the grid and store their cells in it.
 
-    `tracker` learns the rectangles read through OFFSET/INDIRECT (see `ReadTracker`).
+    `tracker` learns the rectangles read through OFFSET/INDIRECT (see `ReadTracker`); `model`
+    is what INDIRECT's text refers to (the tracker's plan's model when not given).
     """
     resolve = grid_resolver(grid)
+    model = model if model is not None or tracker is None else tracker.plan.model
     for unit in units:
-        value = lower_unit(UnitContext(unit, resolve, on_read=tracker))
+        value = lower_unit(UnitContext(unit, resolve, on_read=tracker, model=model))
         if isinstance(value, Dynamic):  # cannot happen: the grid knows every value
             raise TypeError(f"{unit.anchor}: unexpected dynamic value during evaluation")
         grid.write(unit.output, value)
@@ -75,9 +82,7 @@ class ReadTracker:
         if any(i not in self.done for i in self.plan.index.overlapping(rng)):
             return False
         model = self.plan.model
-        if any(self.plan.position(cell) is None for cell in model.formula_cells_in(rng)):
-            return False
-        return True
+        return all(self.plan.position(cell) is not None for cell in model.formula_cells_in(rng))
 
 
 def evaluate_targets(

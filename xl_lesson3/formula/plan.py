@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from xl_lesson3.errors import CircularReferenceError, UnsupportedFunctionError, located
-from xl_lesson3.formula.ast import BoundRef, Call, Node, walk
+from xl_lesson3.formula.ast import BoundRef, Call, Node, value_refs, walk
 from xl_lesson3.formula.discover import Stretch, discover
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
@@ -69,7 +69,8 @@ class Unit:
         return range(self.output.min_row, self.output.min_row + self.length)
 
     def refs(self) -> list[BoundRef]:
-        return [node for node in walk(self.body) if isinstance(node, BoundRef)]
+        """The references whose cells the unit reads (see `ast.value_refs`)."""
+        return value_refs(self.body)
 
 
 @dataclass(frozen=True)

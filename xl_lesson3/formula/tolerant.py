@@ -115,7 +115,8 @@ class _Runner:
             )
             return False
         try:
-            value = lower_unit(UnitContext(unit, self.resolve, on_read=self.tracker))
+            ctx = UnitContext(unit, self.resolve, on_read=self.tracker, model=self.plan.model)
+            value = lower_unit(ctx)
             if isinstance(value, Dynamic):
                 raise TypeError("a dynamic value during evaluation")
             self.grid.write(unit.output, value)

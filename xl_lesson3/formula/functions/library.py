@@ -9,8 +9,11 @@ from __future__ import annotations
 from xl_lesson3.formula.functions import (  # noqa: F401
     aggregate,
     custom,
+    dynamic_arrays,
     logical,
+    lookup,
     math,
     matrix,
+    reference,
     solve_udf,
 )

@@ -1,0 +1,202 @@
+"""Excel's matching rules for look-ups, on cell values as plain Python data.
+
+Look-ups compare across types as Excel sorts them: numbers, then text (case-insensitive), then
+booleans; a key only ever matches a value of its own type. Exact matching may use wildcards
+(``*`` any run, ``?`` one character, ``~`` escapes them) when the key is text. Approximate
+matching assumes sorted data, as Excel's does: ascending finds the last value <= the key and
+descending the last value >= the key, scanning until the order is broken (on sorted data the
+same answer as Excel's binary search). Blanks and error values in the vector never match.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+import numpy as np
+import torch
+
+from xl_lesson3.formula.functions.shapes import text_array
+from xl_lesson3.formula.scalars import ErrorCode, ExcelError, Kind
+from xl_lesson3.formula.values import Block
+
+EXACT, WILDCARD = 0, 2
+APPROX_ASCENDING, APPROX_DESCENDING = 1, -1
+NEXT_SMALLER, NEXT_LARGER = 3, 4
+
+_BOOL, _TEXT, _BLANK = int(Kind.BOOL), int(Kind.TEXT), int(Kind.BLANK)
+
+
+def cell_values(block: Block) -> np.ndarray:
+    """The block's cells as Python values (float, bool, str, None, ExcelError): (B, N, R, C)."""
+    num = block.num.detach().cpu().numpy()
+    shapes = [num.shape]
+    if block.kind is not None:
+        shapes.append(tuple(block.kind.shape))
+    if block.err is not None:
+        shapes.append(tuple(block.err.shape))
+    shape = np.broadcast_shapes(*shapes)
+    out = np.broadcast_to(num, shape).astype(object)
+    if block.kind is not None:
+        kind = np.broadcast_to(block.kind.cpu().numpy(), shape)
+        out[kind == _BOOL] = np.broadcast_to(num, shape)[kind == _BOOL] != 0
+        out[kind == _BLANK] = None
+        if block.text is not None and (kind == _TEXT).any():
+            texts = np.broadcast_to(text_array(block), shape[1:])
+            texts = np.broadcast_to(texts, shape)
+            out[kind == _TEXT] = texts[kind == _TEXT]
+    if block.err is not None:
+        err = np.broadcast_to(block.err.cpu().numpy(), shape)
+        for code in np.unique(err[err != 0]).tolist():
+            out[err == code] = ExcelError(ErrorCode(code))
+    # numpy hands back numpy floats and bools; plain Python values compare and hash simply
+    flat = out.reshape(-1)
+    for i, value in enumerate(flat):
+        if isinstance(value, np.floating):
+            flat[i] = float(value)
+        elif isinstance(value, np.bool_):
+            flat[i] = bool(value)
+    return flat.reshape(shape)
+
+
+def block_from_values(values: np.ndarray) -> Block:
+    """A (1, N, R, C) block from an object array (N, R, C) or (R, C) of Python values."""
+    if values.ndim == 2:
+        values = values[None]
+    num = np.zeros(values.shape)
+    kind = np.zeros(values.shape, dtype=np.int8)
+    err = np.zeros(values.shape, dtype=np.int8)
+    text = np.full(values.shape, None, dtype=object)
+    for index, value in np.ndenumerate(values):
+        if isinstance(value, bool):
+            num[index], kind[index] = float(value), _BOOL
+        elif isinstance(value, (int, float)):
+            num[index] = float(value)
+        elif isinstance(value, ExcelError):
+            err[index] = int(value.code)
+        elif isinstance(value, str):
+            kind[index], text[index] = _TEXT, value
+        else:
+            kind[index] = _BLANK
+    return Block(
+        torch.from_numpy(num)[None],
+        err=torch.from_numpy(err)[None] if err.any() else None,
+        kind=torch.from_numpy(kind)[None] if kind.any() else None,
+        text=text if (kind == _TEXT).any() else None,
+    )
+
+
+def sort_key(value) -> tuple[int, object] | None:
+    """(type rank, comparable) in Excel's order; None for blanks and errors (never matched)."""
+    if value is None or isinstance(value, ExcelError):
+        return None
+    if isinstance(value, bool):
+        return (2, value)
+    if isinstance(value, (int, float)):
+        return (0, float(value))
+    return (1, str(value).lower())
+
+
+def wildcard_pattern(text: str) -> re.Pattern | None:
+    """A regex for Excel's ``*``/``?`` wildcards (``~`` escapes), or None without wildcards."""
+    if not any(ch in text for ch in "*?~"):
+        return None
+    out, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "~" and i + 1 < len(text):
+            out.append(re.escape(text[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
+        i += 1
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+
+
+class Finder:
+    """Positions of keys in one lookup vector for one match mode (see the module docstring)."""
+
+    def __init__(self, vector: np.ndarray, mode: int, reverse: bool = False) -> None:
+        self.keys = [sort_key(value) for value in vector]
+        self.mode, self.reverse = mode, reverse
+        self.first: dict[tuple[int, object], int] = {}
+        order = range(len(self.keys) - 1, -1, -1) if reverse else range(len(self.keys))
+        for i in order:
+            key = self.keys[i]
+            if key is not None and key not in self.first:
+                self.first[key] = i
+        self.sorted: dict[int, tuple[list, list[int]] | None] = {}
+
+    def find(self, value) -> int:
+        """The 0-based position of `value`, or -1."""
+        key = sort_key(value)
+        if key is None:
+            return -1
+        if self.mode in (EXACT, WILDCARD):
+            if self.mode == WILDCARD and key[0] == 1:
+                pattern = wildcard_pattern(str(value))
+                if pattern is not None:
+                    return self._scan_pattern(pattern)
+            return self.first.get(key, -1)
+        if self.mode == APPROX_ASCENDING:
+            return self._ascending(key)
+        if self.mode == APPROX_DESCENDING:
+            return self._descending(key)
+        exact = self.first.get(key, -1)
+        if exact >= 0:
+            return exact
+        return self._nearest(key, larger=self.mode == NEXT_LARGER)
+
+    def _scan_pattern(self, pattern: re.Pattern) -> int:
+        order = range(len(self.keys) - 1, -1, -1) if self.reverse else range(len(self.keys))
+        for i in order:
+            key = self.keys[i]
+            if key is not None and key[0] == 1 and pattern.fullmatch(key[1]):
+                return i
+        return -1
+
+    def _typed(self, rank: int) -> tuple[list, list[int]] | None:
+        """The values of one type and their positions, when they are sorted ascending."""
+        if rank not in self.sorted:
+            pairs = [(k[1], i) for i, k in enumerate(self.keys) if k is not None and k[0] == rank]
+            values = [v for v, _ in pairs]
+            ascending = all(a <= b for a, b in zip(values, values[1:], strict=False))
+            self.sorted[rank] = (values, [i for _, i in pairs]) if ascending else None
+        return self.sorted[rank]
+
+    def _ascending(self, key) -> int:
+        typed = self._typed(key[0])
+        if typed is not None:  # sorted: bisect (the last of equal values, as Excel's search)
+            values, positions = typed
+            at = bisect.bisect_right(values, key[1]) - 1
+            return positions[at] if at >= 0 else -1
+        found = -1
+        for i, k in enumerate(self.keys):
+            if k is None or k[0] != key[0]:
+                continue
+            if k[1] > key[1]:
+                break
+            found = i
+        return found
+
+    def _descending(self, key) -> int:
+        found = -1
+        for i, k in enumerate(self.keys):
+            if k is None or k[0] != key[0]:
+                continue
+            if k[1] < key[1]:
+                break
+            found = i
+        return found
+
+    def _nearest(self, key, larger: bool) -> int:
+        best, best_i = None, -1
+        order = range(len(self.keys) - 1, -1, -1) if self.reverse else range(len(self.keys))
+        for i in order:
+            k = self.keys[i]
+            if k is None or k[0] != key[0]:
+                continue
+            if (k[1] > key[1]) if larger else (k[1] < key[1]):
+                if best is None or ((k[1] < best) if larger else (k[1] > best)):
+                    best, best_i = k[1], i
+        return best_i
