@@ -97,8 +97,6 @@ def test_functions_keep_their_bound_arguments():
 @pytest.mark.parametrize(
     ("text", "at", "error", "message"),
     [
-        ("=nope+1", "S!H5", UnknownReferenceError, "S!H5: unknown name 'nope'"),
-        ("=Other!rate", "S!H5", UnknownReferenceError, "unknown name 'rate'"),
         ("=Missing!A1", "S!H5", UnknownReferenceError, "S!H5: bad reference"),
         ("=U[Age]", "S!H5", UnknownReferenceError, "S!H5: unknown table 'U'"),
         ("=T[Height]", "S!H5", UnknownReferenceError, "has no column 'Height'"),
@@ -114,6 +112,18 @@ def test_functions_keep_their_bound_arguments():
 def test_binding_errors_are_located(text, at, error, message):
     with pytest.raises(error, match=message.replace("(", r"\(").replace("[", r"\[")):
         bind(text, at)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("=nope+1", Binary("+", ErrorLiteral("#NAME?"), Number(1.0))),
+        ("=Other!rate", ErrorLiteral("#NAME?")),  # Other has no sheet-scoped rate
+    ],
+    ids=["unknown", "wrong-scope"],
+)
+def test_unknown_names_are_name_errors_as_in_excel(text, expected):
+    assert bind(text, "S!H5") == expected
 
 
 def test_headers_of_a_table_without_headers_is_ref_error():

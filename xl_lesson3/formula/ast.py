@@ -117,6 +117,16 @@ class A1Ref(Node):
 
 
 @dataclass(frozen=True)
+class SheetSpan(Node):
+    """A 3-D reference ``Sheet1:Sheet3!A1:B2``: the same cells on every sheet from first to last
+    (in workbook order). Binding turns it into a union of one reference per sheet."""
+
+    first: str
+    last: str
+    ref: A1Ref
+
+
+@dataclass(frozen=True)
 class NameRef(Node):
     """A defined name, optionally qualified by a sheet (``Sheet1!rate``)."""
 

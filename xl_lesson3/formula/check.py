@@ -128,9 +128,7 @@ def check_workbook(model: WorkbookModel, values: dict[CellAddress, Any] | None =
             report.differ += 1
             if len(report.examples) < MAX_EXAMPLES:
                 report.examples.append((str(cell), text, excel, ours))
-    return CheckReport(
-        [r for r in reports.values() if r.formulas], solver_model_status(model)
-    )
+    return CheckReport([r for r in reports.values() if r.formulas], solver_model_status(model))
 
 
 def solver_model_status(model: WorkbookModel) -> dict[str, str | None]:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from xl_lesson3.errors import BadInputError, DeviceError, EvaluationError, located
-from xl_lesson3.formula.evaluate import plan_for, run_units
+from xl_lesson3.formula.evaluate import plan_with_computed_reads, run_units
 from xl_lesson3.formula.gather import DynamicSources, count_ops
 from xl_lesson3.formula.grid import ValueGrid
 from xl_lesson3.formula.interpret import Dynamic, Env, UnitContext, lower_unit, to_target
@@ -109,7 +109,7 @@ def compile_program(
         raise DeviceError(f"{objective}: device {device} requested but CUDA is not available")
     variables = tuple(variables)
     _check_cells(model, objective, variables)
-    plan = plan_for(model, [objective, *outputs])
+    plan = plan_with_computed_reads(model, [objective, *outputs])
     # Variables may be blank cells past the used area: the grid must still hold them.
     grid = ValueGrid(model, {cell: _value_of(model, cell) for cell in variables})
     dynamic = _dynamic_units(plan, grid, variables)

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from xl_lesson3.errors import EvaluationError, UnknownReferenceError
-from xl_lesson3.formula.ast import BoundRef
+from xl_lesson3.formula.ast import BoundRef, Call, walk
 from xl_lesson3.formula.functions import registry
 from xl_lesson3.formula.grid import ValueGrid
 from xl_lesson3.formula.interpret import Dynamic, UnitContext, lower_unit, ref_indices
 from xl_lesson3.formula.plan import Plan, Unit, build_plan
+from xl_lesson3.formula.reference_ops import REFERENCE_FUNCTIONS
 from xl_lesson3.formula.values import Block
 from xl_lesson3.workbook.address import MAX_COL, MAX_ROW, CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
@@ -71,8 +72,12 @@ class ReadTracker:
         self.plan = plan
         self.done: set[int] = set()
         self.found: dict[CellAddress, list[RangeAddress]] = {}
+        self.seen: dict[CellAddress, list[RangeAddress]] = {}  # every computed read
 
     def __call__(self, cell: CellAddress, rng: RangeAddress) -> None:
+        seen = self.seen.setdefault(cell, [])
+        if rng not in seen:
+            seen.append(rng)
         if not self._ready(rng):
             found = self.found.setdefault(cell, [])
             if rng not in found:
@@ -91,6 +96,31 @@ def evaluate_targets(
     overrides: Mapping[CellAddress, Any] | None = None,
 ) -> tuple[Plan, ValueGrid]:
     """Plan `targets`, compute them into a fresh grid; replan while OFFSET/INDIRECT teach reads."""
+    plan, grid, _ = _evaluate_learning(model, targets, overrides)
+    return plan, grid
+
+
+def plan_with_computed_reads(
+    model: WorkbookModel, targets: Sequence[CellAddress | RangeAddress]
+) -> Plan:
+    """The plan for `targets`, knowing every rectangle read through OFFSET/INDIRECT/``A1#``.
+
+    Those are only known by evaluating (once, here, when the slice uses them). The compiler
+    plans with them, so that a formula whose computed reference reads the changing cells (an
+    embedding looked up with OFFSET) is known to depend on them.
+    """
+    plan = plan_for(model, targets)
+    if not any(
+        isinstance(node, Call) and node.name in REFERENCE_FUNCTIONS
+        for unit in plan.units
+        for node in walk(unit.body)
+    ):
+        return plan
+    reads = _evaluate_learning(model, targets, None)[2]
+    return build_plan(model, targets, functions=registry, extra_reads=reads)
+
+
+def _evaluate_learning(model, targets, overrides):
     extra: dict[CellAddress, list[RangeAddress]] = {}
     for _ in range(MAX_REPLANS):
         plan = build_plan(model, targets, functions=registry, extra_reads=extra)
@@ -98,7 +128,7 @@ def evaluate_targets(
         tracker = ReadTracker(plan)
         run_units(plan.units, grid, tracker)
         if not tracker.found:
-            return plan, grid
+            return plan, grid, tracker.seen
         for cell, found in tracker.found.items():
             extra.setdefault(cell, []).extend(r for r in found if r not in extra.get(cell, []))
     first = next(iter(tracker.found))

@@ -164,7 +164,13 @@ class _Parser:
                 if precedence < min_precedence:
                     break
                 self.take()
-                left = Binary(token.value, left, self.expression(precedence + 1))
+                at = self.index - 1
+                right = self.expression(precedence + 1)
+                if token.value in REFERENCE_OPERATORS and _literal(left) | _literal(right):
+                    self.index = at
+                    name = {",": "union", " ": "intersection", ":": "range"}[token.value]
+                    raise self.fail(f"the {name} operator needs references on both sides")
+                left = Binary(token.value, left, right)
             elif token.type == _OP_IN:
                 raise self.fail(f"the {token.value!r} operator is not supported here")
             else:
@@ -265,6 +271,13 @@ class _Parser:
             elif not (token.type == _SEP and token.subtype == Token.ARG):
                 self.index -= 1
                 raise self.fail("expected ',', ';' or '}' in an array constant")
+
+
+def _literal(node: Node) -> bool:
+    """A constant written in the formula (which no reference operator accepts)."""
+    return isinstance(node, (Number, Text, Bool, ArrayLiteral)) or (
+        isinstance(node, Unary) and _literal(node.operand)
+    )
 
 
 def _constant(node: Node, parser: _Parser) -> Node:

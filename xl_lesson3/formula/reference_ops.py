@@ -68,7 +68,9 @@ class Rects:
 
 
 def _rects(sheet, r1, c1, r2, c2, err=None) -> Rects:
-    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.int64).reshape(-1) for a in (r1, c1, r2, c2)))
+    arrays = np.broadcast_arrays(
+        *(np.asarray(a, dtype=np.int64).reshape(-1) for a in (r1, c1, r2, c2))
+    )
     n = len(arrays[0])
     err = np.zeros(n, dtype=np.int8) if err is None else np.broadcast_to(err, (n,)).astype(np.int8)
     r1, c1, r2, c2 = (np.array(a) for a in arrays)
@@ -240,7 +242,10 @@ def _index(node: Call, ctx, lower: Lower) -> Rects | None:
     row, e1 = position_numbers(values[0], ctx, "INDEX's row") if values[0] else (0, 0)
     col, e2 = position_numbers(values[1], ctx, "INDEX's column") if values[1] else (None, 0)
     if col is None:  # one number: the position along a single row or column
-        row, col = np.where(height == 1, 1, row), np.where(height == 1, row, np.where(width == 1, 1, 0))
+        row, col = (
+            np.where(height == 1, 1, row),
+            np.where(height == 1, row, np.where(width == 1, 1, 0)),
+        )
     row, col = np.asarray(row), np.asarray(col)
     err = _first_error(base.err, e1, e2)
     bad_value = (row < 0) | (col < 0)
@@ -289,9 +294,7 @@ def _texts(block, ctx) -> list[object]:
     n = block.num.shape[1]
     texts = text_array(block)[:, 0, 0] if block.text is not None else [None] * n
     err = None if block.err is None else block.err.expand_as(block.num)[0, :, 0, 0].tolist()
-    return [
-        ErrorCode(err[i]) if err is not None and err[i] else texts[i] for i in range(n)
-    ]
+    return [ErrorCode(err[i]) if err is not None and err[i] else texts[i] for i in range(n)]
 
 
 def _indirect_one(text, ctx, model) -> Rects:
@@ -468,9 +471,9 @@ def positions(name: str, node: Call, ctx, lower: Lower):
         values = rows.astype(np.float64) if name == "ROW" else np.full(len(rows), float(ctx.col))
         return Block(torch.as_tensor(values, dtype=torch.float64)[None, :, None, None])
     if len(node.args) != 1:
+        takes = "0 or 1 argument" if name in ("ROW", "COLUMN") else "1 argument"
         raise UnsupportedFunctionError(
-            located(ctx.where, f"{name} takes {'0 or ' if name in ('ROW', 'COLUMN') else ''}"
-                    f"1 argument, got {len(node.args)}")  # fmt: skip
+            located(ctx.where, f"{name} takes {takes}, got {len(node.args)}")
         )
     rects = rects_of(node.args[0], ctx, lower)
     if rects is None:

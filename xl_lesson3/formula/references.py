@@ -12,7 +12,15 @@ import re
 from openpyxl.utils.cell import column_index_from_string
 
 from xl_lesson3.errors import FormulaSyntaxError
-from xl_lesson3.formula.ast import A1Ref, Coord, ErrorLiteral, NameRef, Node, StructRef
+from xl_lesson3.formula.ast import (
+    A1Ref,
+    Coord,
+    ErrorLiteral,
+    NameRef,
+    Node,
+    SheetSpan,
+    StructRef,
+)
 from xl_lesson3.workbook.address import MAX_COL, MAX_ROW, split_sheet
 
 _CELL = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)(\d+)$")
@@ -44,7 +52,11 @@ def parse_reference(text: str) -> Node:
         sheet, ref = split_sheet(text) if "!" in text else (None, text)
         first, sep, last = ref.partition(":")
     if sheet is not None and _is_3d(sheet):
-        raise FormulaSyntaxError(f"{text}: 3-D references across sheets are not supported")
+        first_sheet, _, last_sheet = sheet.partition(":")
+        parsed = _parse_a1(None, first, last if sep else None)
+        if parsed is None:
+            raise FormulaSyntaxError(f"{text}: not a valid 3-D reference")
+        return SheetSpan(first_sheet, last_sheet, parsed)
     parsed = _parse_a1(sheet, first, last if sep else None)
     if parsed is not None:
         return parsed

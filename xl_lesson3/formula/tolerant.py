@@ -103,9 +103,7 @@ class _Runner:
 
     def _run(self, unit: Unit, inside: frozenset[int] = frozenset()) -> bool:
         """Compute one unit into the grid; False (and a recorded reason) when it cannot be."""
-        blocked = next(
-            (d for d in unit.deps if d in self.failed and d not in inside), None
-        )
+        blocked = next((d for d in unit.deps if d in self.failed and d not in inside), None)
         if blocked is not None:
             cause = self.failed[blocked]
             needed = self.plan.units[blocked].anchor

@@ -13,6 +13,7 @@ import functools
 import numpy as np
 import torch
 
+from xl_lesson3.errors import EvaluationError
 from xl_lesson3.formula.functions.lookup import _numbers, take
 from xl_lesson3.formula.functions.matching import cell_values, sort_key
 from xl_lesson3.formula.functions.registry import register
@@ -40,9 +41,14 @@ def sequence(rows: Block, columns=None, start=None, step=None) -> Block:
     return Block(torch.as_tensor(grid, dtype=rows.num.dtype)[None, None])
 
 
-def _batch0(block: Block) -> np.ndarray:
-    """Batch 0, run 0 of the cells as Python values (R, C): shapes cannot vary along a run."""
-    return cell_values(block)[0, 0]
+def _batch0(block: Block, what: str = "the values that decide the result's shape") -> np.ndarray:
+    """The cells as Python values (R, C): the same for every restart and every cell of a run,
+    since a result's shape cannot vary within one block."""
+    values = cell_values(block)
+    flat = values.reshape(values.shape[0] * values.shape[1], -1)
+    if any(list(row) != list(flat[0]) for row in flat[1:]):
+        raise EvaluationError(f"{what} differ between cells of a run or solver restarts")
+    return values[0, 0]
 
 
 @register("FILTER", min_args=2, max_args=3, category=CATEGORY, array_result=True)

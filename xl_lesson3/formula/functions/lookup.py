@@ -26,8 +26,8 @@ from xl_lesson3.formula.functions.matching import (
     NEXT_SMALLER,
     WILDCARD,
     Finder,
-    cell_values,
     block_from_values,
+    cell_values,
 )
 from xl_lesson3.formula.functions.registry import register
 from xl_lesson3.formula.functions.shapes import align, merge_errors, text_array
@@ -260,16 +260,16 @@ def lookup(lookup_value: Block, lookup_vector: Block, result_vector: Block | Non
     """
     rows, cols = lookup_vector.shape
     values = cell_values(lookup_vector)
-    if result_vector is None:
-        if cols > rows:
-            vectors, flat_of = values[..., 0, :], lambda p: (rows - 1) * cols + p
-        else:
-            vectors, flat_of = values[..., :, 0], lambda p: p * cols + (cols - 1)
-        source, length = lookup_vector, cols if cols > rows else rows
+    # An array wider than tall is searched along its first row, else down its first column.
+    wide = cols > rows
+    vectors = values[..., 0, :] if wide else values[..., :, 0]
+    if result_vector is None:  # array form: the answer comes from the last row (column)
+        source, length = lookup_vector, max(rows, cols)
+
+        def flat_of(p):
+            return (rows - 1) * cols + p if wide else p * cols + (cols - 1)
+
     else:
-        if rows != 1 and cols != 1:
-            return _error_block(ErrorCode.NA, lookup_value)
-        vectors = values.reshape(*values.shape[:2], -1)
         source = result_vector
         length = result_vector.shape[0] * result_vector.shape[1]
 
@@ -359,8 +359,8 @@ def index(array: Block, row_num: Block, column_num: Block | None = None, area=No
         col, col_err = _numbers(column_num, 0.0)
     row, col = np.broadcast_arrays(np.trunc(row), np.trunc(col))
     whole_row, whole_col = bool((col == 0).all()), bool((row == 0).all())
-    err = np.where((row < 0) | (col < 0), np.int8(ErrorCode.VALUE), np.int8(0))
-    err = np.where((row > rows) | (col > cols), np.int8(ErrorCode.REF), err)
+    err = np.where((row > rows) | (col > cols), np.int8(ErrorCode.REF), np.int8(0))
+    err = np.where((row < 0) | (col < 0), np.int8(ErrorCode.VALUE), err)  # before #REF!
     err = np.where(row_err != 0, row_err, np.where(col_err != 0, col_err, err))
     if row.shape[2:] == (1, 1) and (whole_row or whole_col):
         r = np.clip(row[..., 0, 0].astype(np.int64) - 1, 0, rows - 1)[..., None, None]
@@ -383,7 +383,8 @@ def choose_(index_num: Block, *values: Block) -> Block:
     number, number_err = _numbers(blocks[0], 1.0)
     number = np.trunc(number)
     k = len(values)
-    err = np.where((number < 1) | (number > k), np.int8(ErrorCode.VALUE), number_err)
+    err = np.where(number_err != 0, number_err,
+                   np.where((number < 1) | (number > k), np.int8(ErrorCode.VALUE), 0))  # fmt: skip
     pick = np.clip(number.astype(np.int64) - 1, 0, k - 1)
     stacked = _stack(blocks[1:])  # rows of the choices side by side: (k, R, C) as one block
     rows, cols = stacked.shape[0] // k, stacked.shape[1]
@@ -410,17 +411,22 @@ def _stack(blocks: tuple[Block, ...]) -> Block:
             return None
         like = blocks[0].num
         full = [
-            (p if p is not None else torch.zeros((1, 1, 1, 1), dtype=dtype, device=like.device))
-            .expand(batch, run, *shape)
+            (
+                p if p is not None else torch.zeros((1, 1, 1, 1), dtype=dtype, device=like.device)
+            ).expand(batch, run, *shape)
             for p in parts
         ]
         return torch.cat(full, dim=2)
 
     text = None
     if any(b.text is not None for b in blocks):
-        text = np.concatenate(
-            [np.broadcast_to(text_array(b), (run, *b.shape)) for b in blocks], axis=1
-        ) if all(b.shape == shape for b in blocks) else None
+        text = (
+            np.concatenate(
+                [np.broadcast_to(text_array(b), (run, *b.shape)) for b in blocks], axis=1
+            )
+            if all(b.shape == shape for b in blocks)
+            else None
+        )
     return Block(
         cat(lambda b: b.num, blocks[0].num.dtype),
         err=cat(lambda b: b.err, torch.int8),

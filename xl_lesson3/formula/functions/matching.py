@@ -11,6 +11,7 @@ same answer as Excel's binary search). Blanks and error values in the vector nev
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 
 import numpy as np
@@ -129,6 +130,8 @@ class Finder:
 
     def find(self, value) -> int:
         """The 0-based position of `value`, or -1."""
+        if value is None and self.mode not in (EXACT, WILDCARD):
+            value = 0.0  # a blank key is 0 to an approximate match
         key = sort_key(value)
         if key is None:
             return -1
@@ -160,7 +163,7 @@ class Finder:
         if rank not in self.sorted:
             pairs = [(k[1], i) for i, k in enumerate(self.keys) if k is not None and k[0] == rank]
             values = [v for v, _ in pairs]
-            ascending = all(a <= b for a, b in zip(values, values[1:], strict=False))
+            ascending = all(a <= b for a, b in itertools.pairwise(values))
             self.sorted[rank] = (values, [i for _, i in pairs]) if ascending else None
         return self.sorted[rank]
 
@@ -196,7 +199,8 @@ class Finder:
             k = self.keys[i]
             if k is None or k[0] != key[0]:
                 continue
-            if (k[1] > key[1]) if larger else (k[1] < key[1]):
-                if best is None or ((k[1] < best) if larger else (k[1] > best)):
-                    best, best_i = k[1], i
+            beyond = (k[1] > key[1]) if larger else (k[1] < key[1])
+            closer = best is None or ((k[1] < best) if larger else (k[1] > best))
+            if beyond and closer:
+                best, best_i = k[1], i
         return best_i
