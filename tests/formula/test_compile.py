@@ -11,7 +11,6 @@ from xl_lesson3.errors import (
     DeviceError,
     EvaluationError,
     FormulaSyntaxError,
-    UnknownReferenceError,
     UnsupportedFunctionError,
 )
 from xl_lesson3.formula.compile import compile_program

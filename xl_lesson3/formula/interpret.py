@@ -351,7 +351,8 @@ def literal_block(rows) -> Block:
 
 
 def fit_output(block: Block, unit: Unit) -> Block:
-    """The value as the unit's cells: (b, n, 1, 1) for a run, (b, 1, R, C) for an array formula.
+    """The value as the unit's cells: (b, n, 1, 1) for a run, (b, n, R, C) for array formulas
+    (n = 1, or the rows of an array formula copied down, `Unit.stacked`).
 
     A single-cell formula whose value is an array shows its top-left value. An array formula's
     range is filled as Excel fills it: a larger result is cropped, a single row or column is
@@ -363,12 +364,12 @@ def fit_output(block: Block, unit: Unit) -> Block:
             block = _crop(block, 1, 1)
         n = unit.length
         return _expand(block, (block.num.shape[0], n, 1, 1))
-    rows, cols = unit.output.shape
+    rows, cols = unit.cell_shape
     r, c = block.shape
     if r not in (1, rows) or c not in (1, cols):
         block = _crop(block, min(r, rows), min(c, cols))
         block = _pad_na(block, rows if r != 1 else 1, cols if c != 1 else 1)
-    return _expand(block, (block.num.shape[0], 1, rows, cols))
+    return _expand(block, (block.num.shape[0], unit.length, rows, cols))
 
 
 def _crop(block: Block, rows: int, cols: int) -> Block:

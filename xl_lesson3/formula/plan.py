@@ -52,6 +52,16 @@ class Unit:
     is_array: bool
     reads: tuple[RangeAddress, ...] = ()
     deps: tuple[int, ...] = ()
+    # An array formula copied down `stacked` consecutive rows, one row each (the course's
+    # ``{=OFFSET(...)}`` per rating): one unit, a run of arrays, like a run of plain formulas.
+    stacked: int = 0
+
+    @property
+    def cell_shape(self) -> tuple[int, int]:
+        """The (rows, cols) each formula of the unit fills: (1, 1) for a run's cells."""
+        if not self.is_array:
+            return (1, 1)
+        return (1, self.output.shape[1]) if self.stacked else self.output.shape
 
     @property
     def anchor(self) -> CellAddress:
@@ -61,6 +71,8 @@ class Unit:
     @property
     def length(self) -> int:
         """Cells in the run (1 for an array formula, whose shape lives in `output`)."""
+        if self.stacked:
+            return self.stacked
         return 1 if self.is_array else self.output.shape[0]
 
     @property
@@ -176,6 +188,7 @@ def _renumber(ordered: list[Unit]) -> list[Unit]:
             u.is_array,
             u.reads,
             tuple(sorted(new_index[d] for d in u.deps if d in new_index)),
+            u.stacked,
         )
         for i, u in enumerate(ordered)
     ]
@@ -225,12 +238,15 @@ def _group(model: WorkbookModel, stretches: list[Stretch]) -> list[Unit]:
             known[id(body)] = _groupable(body)
         return known[id(body)]
 
+    arrays: list[tuple[RangeAddress, Node]] = []
     for output, body in stretches:
         array = model.array_formulas.get(output.top_left) if output.is_cell else None
         if array is not None:
-            units.append(Unit(len(units), body, array.ref, True))
+            arrays.append((array.ref, body))
         else:
             runs.append((output, body))
+    for ref, body, count in _stack_arrays(arrays):
+        units.append(Unit(len(units), body, ref, True, stacked=count if count > 1 else 0))
     runs.sort(key=lambda run: (run[0].sheet, run[0].min_col, run[0].min_row))
     merged: list[Stretch] = []
     for output, body in runs:
@@ -261,6 +277,31 @@ def _group(model: WorkbookModel, stretches: list[Stretch]) -> list[Unit]:
     return units
 
 
+def _stack_arrays(arrays: list[tuple[RangeAddress, Node]]):
+    """Join one-row array formulas copied down consecutive rows: (block, body, how many)."""
+    arrays = sorted(arrays, key=lambda item: (item[0].sheet, item[0].min_col, item[0].min_row))
+    joined: list[list] = []
+    for ref, body in arrays:
+        if joined:
+            last, last_body, count = joined[-1]
+            if (
+                ref.shape[0] == 1
+                and last.shape[0] == count
+                and ref.sheet == last.sheet
+                and (ref.min_col, ref.max_col) == (last.min_col, last.max_col)
+                and ref.min_row == last.max_row + 1
+                and _groupable(body)
+                and _same(body, last_body)
+            ):
+                grown = RangeAddress(
+                    ref.sheet, last.min_row, last.min_col, ref.max_row, last.max_col
+                )
+                joined[-1] = [grown, last_body, count + 1]
+                continue
+        joined.append([ref, body, 1])
+    return [tuple(item) for item in joined]
+
+
 def _same(a: Node, b: Node) -> bool:
     return a is b or a == b
 
@@ -274,9 +315,20 @@ def _groupable(body: Node) -> bool:
 
 
 def _split(unit: Unit, index: int) -> list[Unit]:
+    out = unit.output
+    if unit.stacked:  # back to one array formula per row
+        return [
+            Unit(
+                index + k,
+                unit.body,
+                RangeAddress(out.sheet, row, out.min_col, row, out.max_col),
+                True,
+            )
+            for k, row in enumerate(range(out.min_row, out.max_row + 1))
+        ]
     return [
         Unit(index + k, unit.body, RangeAddress.from_cell(cell), False)
-        for k, cell in enumerate(unit.output.cells())
+        for k, cell in enumerate(out.cells())
     ]
 
 
@@ -307,7 +359,13 @@ def _with_deps(units: list[Unit], extra_reads: Mapping[CellAddress, Sequence[Ran
             deps |= index.overlapping(rng)
         done.append(
             Unit(
-                unit.index, unit.body, unit.output, unit.is_array, tuple(reads), tuple(sorted(deps))
+                unit.index,
+                unit.body,
+                unit.output,
+                unit.is_array,
+                tuple(reads),
+                tuple(sorted(deps)),
+                unit.stacked,
             )
         )
     return done
@@ -341,7 +399,9 @@ def _order(
             if unit.index in split_set:
                 rebuilt.extend(_split(unit, len(rebuilt)))
             else:
-                rebuilt.append(Unit(len(rebuilt), unit.body, unit.output, unit.is_array))
+                rebuilt.append(
+                    Unit(len(rebuilt), unit.body, unit.output, unit.is_array, stacked=unit.stacked)
+                )
         units = rebuilt
 
 
