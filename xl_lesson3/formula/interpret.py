@@ -15,7 +15,7 @@ operations depends on the formula, not on how many rows the run has.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -97,6 +97,7 @@ class UnitContext:
     # planning), so that the evaluator can check the cells it reads were computed first.
     on_read: Callable[[CellAddress, RangeAddress], None] | None = None
     model: WorkbookModel | None = None  # for INDIRECT's text and spill references
+    in_array: bool = False  # inside an array-typed argument: ranges stay ranges (see below)
 
     @property
     def where(self) -> str:
@@ -166,7 +167,9 @@ def lower_operand(node: Node, ctx: UnitContext) -> Value:
     """An operator's operand: in a single-cell formula a multi-cell reference is implicitly
     intersected with the formula's row or column (``=B2:B4*100`` in row 3 uses B3), as Excel
     does; in an array formula it stays a range and the operator works cell by cell."""
-    if ctx.unit.is_array or not (isinstance(node, BoundRef) or is_reference_node(node)):
+    if ctx.unit.is_array or ctx.in_array:
+        return lower(node, ctx)
+    if not (isinstance(node, BoundRef) or is_reference_node(node)):
         return lower(node, ctx)
     if isinstance(node, BoundRef) and node.row1 == node.row2 and node.col1 == node.col2:
         return lower(node, ctx)  # one cell: nothing to intersect (the common case)
@@ -207,13 +210,39 @@ def lower(node: Node, ctx: UnitContext) -> Value:
             return found
         spec = registry.lookup(node.name, ctx.where)
         spec.check_arity(len(node.args), ctx.where)
-        args = [lower(arg, ctx) for arg in node.args]
+        args = [lower(arg, _arg_context(spec, i, ctx)) for i, arg in enumerate(node.args)]
         if spec.lazy:
             return _apply_lazy(spec.impl, args, ctx)
         return _apply(spec.impl, args, ctx)
     if isinstance(node, Failed):  # tolerant plans only: the formula could not be read
         raise EvaluationError(node.message)
     raise TypeError(f"cannot lower {type(node).__name__}")
+
+
+# Arguments Excel evaluates as arrays even in a plain (not array) formula, so that an operator
+# inside them works cell by cell instead of implicitly intersecting its ranges:
+# ``=SUMPRODUCT((A1:A9>0)*B1:B9)`` needs no Ctrl+Shift+Enter. Functions born with dynamic arrays
+# (FILTER, XLOOKUP, ...) and this project's own take every argument as an array.
+_ALL = None
+ARRAY_ARGUMENTS: dict[str, frozenset[int] | None] = {
+    "SUMPRODUCT": _ALL, "MMULT": _ALL, "TRANSPOSE": _ALL, "SUMXMY2": _ALL, "SUMX2MY2": _ALL,
+    "SUMX2PY2": _ALL, "FREQUENCY": _ALL, "LINEST": _ALL, "LOGEST": _ALL, "TREND": _ALL,
+    "GROWTH": _ALL, "MDETERM": _ALL, "MINVERSE": _ALL, "XLOOKUP": _ALL, "XMATCH": _ALL,
+    "FILTER": _ALL, "SORT": _ALL, "SORTBY": _ALL, "UNIQUE": _ALL, "SEQUENCE": _ALL,
+    "INDEX": frozenset({0}), "MATCH": frozenset({1}), "LOOKUP": frozenset({1, 2}),
+    "VLOOKUP": frozenset({1}), "HLOOKUP": frozenset({1}),
+}  # fmt: skip
+OWN_CATEGORY = "xl-lesson3"
+
+
+def _arg_context(spec, index: int, ctx: UnitContext) -> UnitContext:
+    if ctx.in_array or ctx.unit.is_array:
+        return ctx
+    if spec.category == OWN_CATEGORY or spec.name in ARRAY_ARGUMENTS:
+        positions = ARRAY_ARGUMENTS.get(spec.name)
+        if positions is None or index in positions:
+            return replace(ctx, in_array=True)
+    return ctx
 
 
 def _reference_call(node: Call, ctx: UnitContext) -> Value | None:
