@@ -19,6 +19,7 @@ from xl_lesson3.formula.interpret import Dynamic, UnitContext, lower_unit, ref_i
 from xl_lesson3.formula.plan import Plan, Unit, build_plan
 from xl_lesson3.formula.reference_ops import REFERENCE_FUNCTIONS
 from xl_lesson3.formula.values import Block
+from xl_lesson3.formula.volatile import volatile_scope
 from xl_lesson3.workbook.address import MAX_COL, MAX_ROW, CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
@@ -126,7 +127,8 @@ def _evaluate_learning(model, targets, overrides):
         plan = build_plan(model, targets, functions=registry, extra_reads=extra)
         grid = ValueGrid(model, overrides)
         tracker = ReadTracker(plan)
-        run_units(plan.units, grid, tracker)
+        with volatile_scope():  # every pass draws the same RAND()s
+            run_units(plan.units, grid, tracker)
         if not tracker.found:
             return plan, grid, tracker.seen
         for cell, found in tracker.found.items():

@@ -29,6 +29,7 @@ from xl_lesson3.formula.functions import registry
 from xl_lesson3.formula.grid import ValueGrid
 from xl_lesson3.formula.interpret import Dynamic, UnitContext, lower_unit
 from xl_lesson3.formula.plan import Plan, Unit, build_plan
+from xl_lesson3.formula.volatile import volatile_scope
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
@@ -72,7 +73,8 @@ def evaluate_all(
     for _ in range(MAX_REPLANS):
         plan = build_plan(model, targets, functions=registry, tolerant=True, extra_reads=extra)
         runner = _Runner(plan, ValueGrid(model, overrides))
-        runner.run()
+        with volatile_scope():
+            runner.run()
         if not runner.tracker.found:
             break
         for cell, found in runner.tracker.found.items():
