@@ -15,7 +15,7 @@ import torch
 
 from xl_lesson3.errors import EvaluationError
 from xl_lesson3.formula.functions.lookup import _numbers, take
-from xl_lesson3.formula.functions.matching import cell_values, sort_key
+from xl_lesson3.formula.functions.matching import cell_values, order_key
 from xl_lesson3.formula.functions.registry import register
 from xl_lesson3.formula.values import Block, ErrorCode
 
@@ -62,6 +62,8 @@ def filter_(array: Block, include: Block, if_empty: Block | None = None) -> Bloc
     for value in flags.reshape(-1):
         if hasattr(value, "code"):
             return _error(value.code, array)
+        if isinstance(value, str):  # include must hold booleans or numbers
+            return _error(ErrorCode.VALUE, array)
     keep = [bool(v) and not isinstance(v, str) for v in flags.reshape(-1)]
     picked = [i for i, k in enumerate(keep) if k]
     if not picked:  # Excel says #CALC!, which older readers and this engine show as #VALUE!
@@ -75,8 +77,8 @@ def filter_(array: Block, include: Block, if_empty: Block | None = None) -> Bloc
 
 
 def _compare(a: tuple, b: tuple) -> int:
-    ka = [sort_key(v) or (3, 0) for v in a]
-    kb = [sort_key(v) or (3, 0) for v in b]
+    ka = [order_key(v) for v in a]
+    kb = [order_key(v) for v in b]
     return (ka > kb) - (ka < kb)
 
 
@@ -113,7 +115,7 @@ def unique(array: Block, by_col=None, exactly_once=None) -> Block:
     columns = bool(_numbers(by_col, 0.0)[0].reshape(-1)[0])
     once = bool(_numbers(exactly_once, 0.0)[0].reshape(-1)[0])
     lines = values.T if columns else values
-    keys = [tuple(sort_key(v) for v in line) for line in lines]
+    keys = [tuple(order_key(v) for v in line) for line in lines]
     counts: dict[tuple, int] = {}
     for key in keys:
         counts[key] = counts.get(key, 0) + 1

@@ -481,7 +481,7 @@ def address(row_num, column_num, abs_num=None, a1=None, sheet_text=None) -> Bloc
                     + ("$" if k in (1, 2) else "") + str(r))  # fmt: skip
         else:
             text = (f"R{r}" if k in (1, 2) else f"R[{r}]") + (f"C{c}" if k in (1, 3) else f"C[{c}]")
-        if sheet is not None and not isinstance(sheet, ExcelError):
-            text = f"{quote_sheet(str(sheet))}!{text}" if str(sheet) else text
+        if sheet is not None and not isinstance(sheet, ExcelError):  # "" gives "!C1" as Excel
+            text = f"{quote_sheet(str(sheet)) if str(sheet) else ''}!{text}"
         out[index] = text
     return block_from_values(out)

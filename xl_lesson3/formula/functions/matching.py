@@ -10,8 +10,6 @@ same answer as Excel's binary search). Blanks and error values in the vector nev
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import re
 
 import numpy as np
@@ -88,14 +86,23 @@ def block_from_values(values: np.ndarray) -> Block:
 
 
 def sort_key(value) -> tuple[int, object] | None:
-    """(type rank, comparable) in Excel's order; None for blanks and errors (never matched)."""
+    """(type rank, comparable) in Excel's order; None for blanks and errors (never matched).
+
+    Text compares case-folded, as Excel does (``"ß"`` equals ``"SS"``)."""
     if value is None or isinstance(value, ExcelError):
         return None
     if isinstance(value, bool):
         return (2, value)
     if isinstance(value, (int, float)):
         return (0, float(value))
-    return (1, str(value).lower())
+    return (1, str(value).casefold())
+
+
+def order_key(value) -> tuple[int, object]:
+    """SORT's and UNIQUE's key: `sort_key`, then errors by code, then blanks."""
+    if isinstance(value, ExcelError):
+        return (3, int(value.code))
+    return sort_key(value) or (4, 0)
 
 
 def wildcard_pattern(text: str) -> re.Pattern | None:
@@ -126,7 +133,6 @@ class Finder:
             key = self.keys[i]
             if key is not None and key not in self.first:
                 self.first[key] = i
-        self.sorted: dict[int, tuple[list, list[int]] | None] = {}
 
     def find(self, value) -> int:
         """The 0-based position of `value`, or -1."""
@@ -154,40 +160,48 @@ class Finder:
         order = range(len(self.keys) - 1, -1, -1) if self.reverse else range(len(self.keys))
         for i in order:
             key = self.keys[i]
-            if key is not None and key[0] == 1 and pattern.fullmatch(key[1]):
+            if key is not None and key[0] == 1 and pattern.fullmatch(str(key[1])):
                 return i
         return -1
 
-    def _typed(self, rank: int) -> tuple[list, list[int]] | None:
-        """The values of one type and their positions, when they are sorted ascending."""
-        if rank not in self.sorted:
-            pairs = [(k[1], i) for i, k in enumerate(self.keys) if k is not None and k[0] == rank]
-            values = [v for v, _ in pairs]
-            ascending = all(a <= b for a, b in itertools.pairwise(values))
-            self.sorted[rank] = (values, [i for _, i in pairs]) if ascending else None
-        return self.sorted[rank]
-
     def _ascending(self, key) -> int:
-        typed = self._typed(key[0])
-        if typed is not None:  # sorted: bisect (the last of equal values, as Excel's search)
-            values, positions = typed
-            at = bisect.bisect_right(values, key[1]) - 1
-            return positions[at] if at >= 0 else -1
-        found = -1
-        for i, k in enumerate(self.keys):
-            if k is None or k[0] != key[0]:
-                continue
-            if k[1] > key[1]:
+        """Excel's binary search: on sorted data the last value <= the key; on unsorted data
+        whatever the halving meets, as Excel answers. A probe on another type compares by the
+        type order (numbers < text < booleans); a blank or error probe moves to the nearest
+        value beside it. The answer must have the key's type: else the nearest one before."""
+        lo, hi, found = 0, len(self.keys) - 1, -1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            probe = self._probe(mid, lo, hi)
+            if probe is None:  # only blanks and errors left between lo and hi
                 break
-            found = i
+            if self.keys[probe] <= key:
+                found, lo = probe, max(probe, mid) + 1
+            else:
+                hi = min(probe, mid) - 1
+        while found >= 0 and (self.keys[found] is None or self.keys[found][0] != key[0]):
+            found -= 1
         return found
 
+    def _probe(self, mid: int, lo: int, hi: int) -> int | None:
+        """`mid`, or the nearest position within [lo, hi] holding a value (left first)."""
+        if self.keys[mid] is not None:
+            return mid
+        for i in range(mid - 1, lo - 1, -1):
+            if self.keys[i] is not None:
+                return i
+        for i in range(mid + 1, hi + 1):
+            if self.keys[i] is not None:
+                return i
+        return None
+
     def _descending(self, key) -> int:
+        """The last value >= the key, scanning while the data descends."""
         found = -1
         for i, k in enumerate(self.keys):
             if k is None or k[0] != key[0]:
                 continue
-            if k[1] < key[1]:
+            if k < key:
                 break
             found = i
         return found
