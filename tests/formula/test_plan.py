@@ -105,7 +105,7 @@ def test_unsupported_functions_are_reported_together_with_what_is_supported():
     message = str(info.value)
     assert message.startswith("S!A1: WEBSERVICE is not supported")
     assert "also unsupported: S!A2: FOO" in message
-    assert "(supported: ABS, AND, AVERAGE" in message and "SUMPRODUCT" in message
+    assert "(supported: " in message and "AVERAGE, " in message and "SUMPRODUCT" in message
 
 
 def test_unparsable_formulas_matter_only_when_needed():

@@ -475,6 +475,8 @@ def positions(name: str, node: Call, ctx, lower: Lower):
         raise UnsupportedFunctionError(
             located(ctx.where, f"{name} takes {takes}, got {len(node.args)}")
         )
+    if isinstance(node.args[0], Binary) and node.args[0].op == ",":
+        return Block.error(ErrorCode.REF)  # a union has no single shape or position
     rects = rects_of(node.args[0], ctx, lower)
     if rects is None:
         if name in ("ROWS", "COLUMNS"):
