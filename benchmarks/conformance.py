@@ -39,7 +39,10 @@ def others_python() -> Path | None:
     """The interpreter that has pycel and formulas, or None."""
     env = os.environ.get("XL_LESSON3_OTHERS_PYTHON")
     candidates = [Path(env)] if env else []
-    candidates += [REPO.parent / "venv-others" / "bin" / "python", Path("/work/venv-others/bin/python")]
+    candidates += [
+        REPO.parent / "venv-others" / "bin" / "python",
+        Path("/work/venv-others/bin/python"),
+    ]
     return next((path for path in candidates if path.is_file()), None)
 
 
@@ -216,7 +219,9 @@ def run(config: BenchConfig) -> Section:
         ),
     ]
     headers = ["workbook", "formula cells", "xl-lesson3", "cannot compute", "differ", *OTHERS]
-    section.tables.append(Table("Share of formula cells agreeing with Excel:", headers, [*rows, overall]))
+    section.tables.append(
+        Table("Share of formula cells agreeing with Excel:", headers, [*rows, overall])
+    )
     section.tables.append(
         Table(
             "Largest groups of cells we cannot compute:",

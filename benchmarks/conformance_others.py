@@ -29,8 +29,8 @@ def _plain(value):
         return value if math.isfinite(value) else {"excel_error": "#NUM!"}
     text = str(value)
     if type(value).__name__ in ("XlError",) or (
-        isinstance(value, str) and text in ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?",
-                                            "#NUM!", "#N/A")
+        isinstance(value, str)
+        and text in ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
     ):
         return {"excel_error": text}
     if type(value).__name__ == "Empty" or text == "empty":
