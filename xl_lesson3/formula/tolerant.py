@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from xl_lesson3.errors import UnsupportedFunctionError, XlLesson3Error
+from xl_lesson3.formula.ast import value_refs
 from xl_lesson3.formula.discover import one_line
 from xl_lesson3.formula.evaluate import MAX_REPLANS, ReadTracker, grid_resolver
 from xl_lesson3.formula.functions import registry
@@ -33,7 +34,9 @@ from xl_lesson3.formula.volatile import volatile_scope
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
-NON_ITERATIVE_PASSES = 3  # a cycle the data never follows settles at once; others do not
+# Passes tried on a cycle when the workbook does not iterate, beyond one per cell of the cycle
+# (what a chain the data does not really close needs to settle); a true cycle never settles.
+EXTRA_PASSES = 2
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ class _Runner:
         self.plan, self.grid = plan, grid
         self.resolve = grid_resolver(grid)
         self.tracker = ReadTracker(plan)
-        self.failed: dict[int, Uncomputable] = {}
+        self.failed: dict[int, Uncomputable] = {}  # units none of whose cells is computed
+        self.partial: dict[int, list[CellAddress]] = {}  # runs with some failed cells
+        self.cell_failed: dict[CellAddress, Uncomputable] = {}
         self.cyclic = {i: group for group in plan.cycles for i in group}
 
     def run(self) -> None:
@@ -104,16 +109,33 @@ class _Runner:
                 self._iterate(group)
 
     def _run(self, unit: Unit, inside: frozenset[int] = frozenset()) -> bool:
-        """Compute one unit into the grid; False (and a recorded reason) when it cannot be."""
-        blocked = next((d for d in unit.deps if d in self.failed and d not in inside), None)
-        if blocked is not None:
-            cause = self.failed[blocked]
-            needed = self.plan.units[blocked].anchor
-            self.failed[unit.index] = Uncomputable(
-                f"{unit.anchor}: needs {needed}, which cannot be computed ({_reason(cause)})",
-                cause.feature,
-            )
+        """Compute one unit into the grid; False (and a recorded reason) when it cannot be.
+
+        A run of copied formulas that reads a failed cell is split: each of its cells is
+        computed unless it reads a failed cell itself (one bad row never fails the column).
+        """
+        hard = [d for d in unit.deps if d in self.failed and d not in inside]
+        soft = [d for d in unit.deps if d in self.partial and d not in inside]
+        if (hard or soft) and unit.length > 1 and not unit.is_array:
+            return self._run_cells(unit)
+        if hard or soft:
+            found = self._cause(unit.reads, unit.index)
+            if found is not None:
+                needed, cause = found
+                self.failed[unit.index] = Uncomputable(
+                    f"{unit.anchor}: needs {needed}, which cannot be computed ({_reason(cause)})",
+                    cause.feature,
+                )
+                return False
+        failure = self._compute(unit)
+        if failure is not None:
+            self.failed[unit.index] = failure
             return False
+        self.tracker.done.add(unit.index)
+        return True
+
+    def _compute(self, unit: Unit) -> Uncomputable | None:
+        """Lower `unit` and write its cells; the reason when it cannot be computed."""
         try:
             ctx = UnitContext(unit, self.resolve, on_read=self.tracker, model=self.plan.model)
             value = lower_unit(ctx)
@@ -121,26 +143,63 @@ class _Runner:
                 raise TypeError("a dynamic value during evaluation")
             self.grid.write(unit.output, value)
         except XlLesson3Error as exc:
-            self.failed[unit.index] = _uncomputable(unit, exc)
-            return False
+            return _uncomputable(unit, exc)
         except _ENGINE_BUGS as exc:
             message = f"{unit.anchor}: engine error ({type(exc).__name__}: {one_line(str(exc))})"
-            self.failed[unit.index] = Uncomputable(message, "engine error")
-            return False
+            return Uncomputable(message, "engine error")
+        return None
+
+    def _run_cells(self, unit: Unit) -> bool:
+        """A run cell by cell (see `_run`); its failed cells are recorded one by one."""
+        col = unit.output.min_col
+        refs = value_refs(unit.body)
+        failed: list[CellAddress] = []
+        for row in unit.rows:
+            cell = CellAddress(unit.output.sheet, row, col)
+            found = self._cause([ref.at(row, col) for ref in refs], unit.index)
+            if found is not None:
+                needed, cause = found
+                failure = Uncomputable(
+                    f"{cell}: needs {needed}, which cannot be computed ({_reason(cause)})",
+                    cause.feature,
+                )
+            else:
+                single = Unit(unit.index, unit.body, RangeAddress.from_cell(cell), False)
+                failure = self._compute(single)
+            if failure is not None:
+                self.cell_failed[cell] = failure
+                failed.append(cell)
+        if failed:
+            self.partial[unit.index] = failed
         self.tracker.done.add(unit.index)
         return True
+
+    def _cause(self, reads, own: int) -> tuple[CellAddress, Uncomputable] | None:
+        """The first failed cell among `reads` (rectangles), with its reason, or None."""
+        for rng in reads:
+            for index in sorted(self.plan.index.overlapping(rng)):
+                if index == own:
+                    continue
+                if index in self.failed:
+                    return self.plan.units[index].anchor, self.failed[index]
+                for cell in self.partial.get(index, ()):
+                    if rng.contains(cell):
+                        return cell, self.cell_failed[cell]
+        return None
 
     def _iterate(self, group: tuple[int, ...]) -> None:
         """Passes over a circular group (see the module docstring)."""
         model = self.plan.model
         units = [self.plan.units[i] for i in group]
         inside = frozenset(group)
-        passes = model.iterate_count if model.iterate else NON_ITERATIVE_PASSES
+        passes = model.iterate_count if model.iterate else len(units) + EXTRA_PASSES
         delta = model.iterate_delta if model.iterate else 0.0
         before = self._snapshot(units)
         settled = False
         for _ in range(max(passes, 1)):
-            if not all(self._run(unit, inside) for unit in units):
+            ran = [self._run(unit, inside) for unit in units]
+            if not all(ran):
+                self._fail_group(units)
                 return
             after = self._snapshot(units)
             change = np.abs(after - before)
@@ -157,6 +216,19 @@ class _Runner:
                 f"{unit.anchor}: circular reference ({names}); iterative calculation is off",
                 "circular reference",
             )
+
+    def _fail_group(self, units: list[Unit]) -> None:
+        """One unit of a circular group failed: the others cannot be computed either."""
+        first = next(unit for unit in units if unit.index in self.failed)
+        cause = self.failed[first.index]
+        for unit in units:
+            if unit.index not in self.failed:
+                self.tracker.done.discard(unit.index)
+                self.failed[unit.index] = Uncomputable(
+                    f"{unit.anchor}: needs {first.anchor}, which cannot be computed "
+                    f"({_reason(cause)})",
+                    cause.feature,
+                )
 
     def _snapshot(self, units: list[Unit]) -> np.ndarray:
         parts = []
@@ -179,7 +251,8 @@ class _Runner:
                 for cell in cells:
                     found[cell] = failure
             else:
-                found.update(zip(cells, self.grid.values(unit.output), strict=True))
+                for cell, value in zip(cells, self.grid.values(unit.output), strict=True):
+                    found[cell] = self.cell_failed.get(cell, value)
         return found
 
 
