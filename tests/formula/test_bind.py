@@ -131,3 +131,11 @@ def test_headers_of_a_table_without_headers_is_ref_error():
     model = WorkbookModel.from_cells({"S!B1": 1}, tables=[headless])
     node = bind_formula(model, CellAddress("S", 1, 2), parse_formula("=H[#Headers]"))
     assert node == ErrorLiteral("#REF!")
+
+
+def test_a_table_header_with_a_trailing_space_is_found():
+    table = Table("P", RangeAddress.parse("S!A1:B3"), ("Name", "Age "))
+    model = WorkbookModel.from_cells({"S!B2": 30, "S!B3": 40}, tables=[table])
+    for text in ("=SUM(P[Age])", "=SUM(P[Age ])"):
+        node = bind_formula(model, CellAddress("S", 5, 1), parse_formula(text))
+        assert node.args[0].at(5, 1) == RangeAddress.parse("S!B2:B3")

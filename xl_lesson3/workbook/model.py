@@ -54,9 +54,10 @@ class Table:
 
     def column_index(self, name: str) -> int | None:
         """The sheet column of table column `name` (case-insensitive, as Excel matches), or None."""
+        # Excel ignores spaces around a header here: "Age " is found as [Age] and [Age ].
         wanted = name.strip().lower()
         for offset, column in enumerate(self.columns):
-            if column.lower() == wanted:
+            if column.strip().lower() == wanted:
                 return self.ref.min_col + offset
         return None
 
