@@ -352,8 +352,9 @@ def index(array: Block, row_num: Block, column_num: Block | None = None, area=No
         if rows == 1:
             row, col, col_err = np.ones_like(row), row, row_err
             row_err = np.zeros_like(row_err)
-        else:
-            col = np.full_like(row, 1.0 if cols == 1 else 0.0)
+        else:  # a whole row for one row number; the first column for an array of them
+            whole = cols > 1 and row.shape[2:] == (1, 1)
+            col = np.full_like(row, 0.0 if whole else 1.0)
             col_err = np.zeros_like(row_err)
     else:
         col, col_err = _numbers(column_num, 0.0)
