@@ -21,6 +21,8 @@ from xl_lesson3.formula.functions.coercion import to_number
 from xl_lesson3.formula.functions.matching import (
     APPROX_ASCENDING,
     APPROX_DESCENDING,
+    BINARY_ASCENDING,
+    BINARY_DESCENDING,
     EXACT,
     NEXT_LARGER,
     NEXT_SMALLER,
@@ -175,11 +177,49 @@ def _xmodes(match_mode: Block | None, search_mode: Block | None):
         return None, False, ErrorCode.VALUE
     if not np.isin(direction, (1, -1, 2, -2)).all():
         return None, False, ErrorCode.VALUE
-    binary = np.abs(direction) == 2
     mapped = np.vectorize(_XMATCH_MODES.get)(mode)
-    # Binary search on sorted data finds what a scan finds; exact keys stay exact.
-    mapped = np.where(binary & (mode == 0), EXACT, mapped)
+    # An exact binary search halves the data as Excel does: unsorted data may miss the key.
+    mapped = np.where((direction == 2) & (mode == 0), BINARY_ASCENDING, mapped)
+    mapped = np.where((direction == -2) & (mode == 0), BINARY_DESCENDING, mapped)
     return mapped, bool((direction == -1).any()), None
+
+
+def _cell(block: Block, row: int, col: int) -> Block:
+    """One cell of a block as a 1×1 block (a dimension of size 1 repeats, as Excel's arrays)."""
+    r = 0 if block.shape[0] == 1 else row
+    c = 0 if block.shape[1] == 1 else col
+    if r >= block.shape[0] or c >= block.shape[1]:
+        return Block.error(ErrorCode.NA, dtype=block.num.dtype, device=block.num.device)
+
+    def cut(t):
+        return None if t is None else t[..., min(r, t.shape[-2] - 1) : min(r, t.shape[-2] - 1) + 1,
+                                          min(c, t.shape[-1] - 1) : min(c, t.shape[-1] - 1) + 1]  # fmt: skip
+
+    text = None if block.text is None else text_array(block)[:, r : r + 1, c : c + 1]
+    return Block(cut(block.num), cut(block.err), cut(block.kind), text, block.from_reference)
+
+
+def per_cell(fn, args: list, scalar: tuple[int, ...], trigger: tuple[int, ...]) -> Block | None:
+    """Excel applies a function cell by cell when an argument it takes as one value (a mode)
+    is an array: `fn` on each cell of the broadcast `scalar` arguments, the results side by
+    side. None when no `trigger` argument is an array (the vectorised path applies)."""
+    if not any(args[i] is not None and args[i].shape != (1, 1) for i in trigger if i < len(args)):
+        return None
+    shapes = [args[i].shape for i in scalar if i < len(args) and args[i] is not None]
+    rows, cols = max(s[0] for s in shapes), max(s[1] for s in shapes)
+    cells = []
+    for r in range(rows):
+        for c in range(cols):
+            call = [
+                _cell(a, r, c) if i in scalar and a is not None else a for i, a in enumerate(args)
+            ]
+            cells.append(_cell(fn(*call), 0, 0))
+    from xl_lesson3.formula.functions.matching import block_from_values, cell_values
+
+    values = np.empty((rows, cols), dtype=object)
+    for k, block in enumerate(cells):
+        values[k // cols, k % cols] = cell_values(block)[0, 0, 0, 0]
+    return block_from_values(values)
 
 
 @register("XMATCH", min_args=2, max_args=4, category=CATEGORY, differentiable=False,
@@ -195,6 +235,10 @@ def xmatch(
     match_mode 0 exact, -1 exact or next smaller, 1 exact or next larger, 2 wildcards;
     search_mode 1 first to last, -1 last to first, 2/-2 binary (sorted data).
     """
+    args = [lookup_value, lookup_array, match_mode, search_mode]
+    found = per_cell(xmatch, args, scalar=(0, 2, 3), trigger=(2, 3))
+    if found is not None:
+        return found
     vector = _vector(lookup_array)
     if vector is None:
         return _error_block(ErrorCode.VALUE, lookup_value)
@@ -298,6 +342,10 @@ def xlookup(
     A vertical lookup array returns the matching row of `return_array` (a horizontal one its
     column); a missing `if_not_found` gives #N/A. Modes as XMATCH.
     """
+    args = [lookup_value, lookup_array, return_array, if_not_found, match_mode, search_mode]
+    found = per_cell(xlookup, args, scalar=(0, 3, 4, 5), trigger=(3, 4, 5))
+    if found is not None:
+        return found
     vector = _vector(lookup_array)
     if vector is None:
         return _error_block(ErrorCode.VALUE, lookup_value)

@@ -22,6 +22,7 @@ from xl_lesson3.formula.values import Block
 EXACT, WILDCARD = 0, 2
 APPROX_ASCENDING, APPROX_DESCENDING = 1, -1
 NEXT_SMALLER, NEXT_LARGER = 3, 4
+BINARY_ASCENDING, BINARY_DESCENDING = 5, 6  # exact keys found by halving (XMATCH's 2 and -2)
 
 _BOOL, _TEXT, _BLANK = int(Kind.BOOL), int(Kind.TEXT), int(Kind.BLANK)
 
@@ -126,6 +127,7 @@ class Finder:
 
     def __init__(self, vector: np.ndarray, mode: int, reverse: bool = False) -> None:
         self.keys = [sort_key(value) for value in vector]
+        self.texts = [value if isinstance(value, str) else None for value in vector]
         self.mode, self.reverse = mode, reverse
         self.first: dict[tuple[int, object], int] = {}
         order = range(len(self.keys) - 1, -1, -1) if reverse else range(len(self.keys))
@@ -141,11 +143,15 @@ class Finder:
         key = sort_key(value)
         if key is None:
             return -1
+        if self.mode in (BINARY_ASCENDING, BINARY_DESCENDING):
+            return self._binary_exact(key, self.mode == BINARY_DESCENDING)
         if self.mode in (EXACT, WILDCARD):
             if self.mode == WILDCARD and key[0] == 1:
-                pattern = wildcard_pattern(str(value))
-                if pattern is not None:
-                    return self._scan_pattern(pattern)
+                # Wildcard matching compares the text itself (no case folding: "ß" is not "ss")
+                pattern = wildcard_pattern(str(value)) or re.compile(
+                    re.escape(str(value)), re.IGNORECASE
+                )
+                return self._scan_pattern(pattern)
             return self.first.get(key, -1)
         if self.mode == APPROX_ASCENDING:
             return self._ascending(key)
@@ -159,9 +165,25 @@ class Finder:
     def _scan_pattern(self, pattern: re.Pattern) -> int:
         order = range(len(self.keys) - 1, -1, -1) if self.reverse else range(len(self.keys))
         for i in order:
-            key = self.keys[i]
-            if key is not None and key[0] == 1 and pattern.fullmatch(str(key[1])):
+            text = self.texts[i]
+            if text is not None and pattern.fullmatch(text):
                 return i
+        return -1
+
+    def _binary_exact(self, key, descending: bool) -> int:
+        """Halve towards the key (by Excel's type order); -1 unless a probe equals it."""
+        lo, hi = 0, len(self.keys) - 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            probe = self._probe(mid, lo, hi)
+            if probe is None:
+                return -1
+            if self.keys[probe] == key:
+                return probe
+            if (self.keys[probe] < key) != descending:
+                lo = max(probe, mid) + 1
+            else:
+                hi = min(probe, mid) - 1
         return -1
 
     def _ascending(self, key) -> int:
