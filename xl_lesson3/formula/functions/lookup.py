@@ -257,6 +257,7 @@ def _bool_arg(block: Block | None, default: bool) -> tuple[np.ndarray, np.ndarra
 def _table_lookup(lookup_value, table, index, range_lookup, vertical: bool) -> Block:
     """VLOOKUP (vertical) and HLOOKUP: match in the first column (row), pick from column (row)
     `index`."""
+    lookup_value, index = align(lookup_value, index)  # arrays of both: Excel's broadcast
     rows, cols = table.shape
     values = cell_values(table)
     vectors = values[..., :, 0] if vertical else values[..., 0, :]
