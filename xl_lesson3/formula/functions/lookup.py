@@ -512,8 +512,9 @@ def address(row_num, column_num, abs_num=None, a1=None, sheet_text=None) -> Bloc
     kind, kind_err = _numbers(abs_num, 1.0)
     style, style_err = _numbers(a1, 1.0)
     sheet = None
-    if sheet_text is not None:
+    if sheet_text is not None:  # a blank sheet argument is empty text: "!C1", as Excel
         sheet = cell_values(sheet_text).reshape(-1)[0]
+        sheet = "" if sheet is None else sheet
     arrays = np.broadcast_arrays(np.trunc(row), np.trunc(col), np.trunc(kind), style,
                                  row_err, col_err, kind_err, style_err)  # fmt: skip
     out = np.empty(shape[1:], dtype=object)
