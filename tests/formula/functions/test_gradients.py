@@ -43,19 +43,13 @@ def _const(rows):
 
 
 def _lookup_case(name, *fixed):
-    """A look-up with its positioning arguments fixed: the gradient goes to the picked values."""
+    """`name` called with `fixed` arguments; the sampled blocks fill the None slots in order."""
 
     def call(*blocks):
-        args = [next(iter_blocks) if arg is None else arg for arg in fixed]
-        return _fn(name)(*args)
+        supplied = iter(blocks)
+        return _fn(name)(*(next(supplied) if arg is None else arg for arg in fixed))
 
-    def wrapper(*blocks):
-        nonlocal iter_blocks
-        iter_blocks = iter(blocks)
-        return call(*blocks)
-
-    iter_blocks = iter(())
-    return wrapper
+    return call
 
 
 # (function of Blocks, input makers); each input becomes Block(tensor) and must get a gradient.
