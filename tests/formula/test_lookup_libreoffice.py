@@ -132,6 +132,10 @@ EXCEL_ONLY = [  # Excel's documented results; LibreOffice 7.4 has none of these 
     ("let", "=_xlfn.LET(_xlpm.x,Data!A4,_xlpm.y,_xlpm.x*2,_xlpm.x+_xlpm.y)", 15.0),
     ("single", "=_xlfn.SINGLE(Data!A1:A6)*1", 0.0),  # filled in by position below
     ("spill-ref", "=SUM(_xlfn.ANCHORARRAY(Calc!Z1))", 60.0),
+    # An intersection with a union is the union of the intersections (a workbook in
+    # ../shared/conformance has one); LibreOffice's xlsx import does not read it.
+    ("intersect-union", "=SUM(Data!A1:C3 (Data!A1:A6,Data!C1:C6))", 66.0),
+    ("intersect-union-empty", "=SUM(Data!A1:C2 (Data!C1:C2,Data!E5:E6))", 30.0),
 ]
 
 

@@ -198,6 +198,8 @@ def lower(node: Node, ctx: UnitContext) -> Value:
     if isinstance(node, Unary):
         return _apply(UNARY_OPERATORS[node.op], [lower_operand(node.operand, ctx)], ctx)
     if isinstance(node, Binary):
+        if node.op == " " and (_is_union(node.left) or _is_union(node.right)):
+            return _union(_distribute(node), ctx)
         if node.op in RANGE_OPERATORS:
             return read_rects(rects_of(node, ctx, lower), ctx)
         if node.op == ",":
@@ -274,7 +276,38 @@ def _union(node: Binary, ctx: UnitContext) -> Value:
             stack.extend((item.right, item.left))
         else:
             areas.append(item)
-    return _apply(_side_by_side, [lower(area, ctx) for area in areas], ctx)
+    # Empty intersections drop out of a union (#NULL! only when every area is empty).
+    kept = [area for area in areas if not _empty_intersection(area, ctx)] or areas[:1]
+    return _apply(_side_by_side, [lower(area, ctx) for area in kept], ctx)
+
+
+def _empty_intersection(node: Node, ctx: UnitContext) -> bool:
+    if not (isinstance(node, Binary) and node.op == " "):
+        return False
+    rects = rects_of(node, ctx, lower)
+    return rects is not None and bool((rects.err == int(ErrorCode.NULL)).all())
+
+
+def _is_union(node: Node) -> bool:
+    return isinstance(node, Binary) and node.op == ","
+
+
+def _distribute(node: Binary) -> Binary:
+    """``A (B1,B2)`` → ``(A B1, A B2)``: an intersection with a union is the union of the
+    intersections with each area."""
+    left = _areas(node.left)
+    right = _areas(node.right)
+    pieces = [Binary(" ", a, b) for a in left for b in right]
+    joined = pieces[0]
+    for piece in pieces[1:]:
+        joined = Binary(",", joined, piece)
+    return joined
+
+
+def _areas(node: Node) -> list[Node]:
+    if _is_union(node):
+        return [*_areas(node.left), *_areas(node.right)]
+    return [node]
 
 
 def _side_by_side(*blocks: Block) -> Block:
