@@ -360,8 +360,8 @@ def xlookup(
         return _error_block(ErrorCode.VALUE, lookup_value)
     keys = cell_values(lookup_value)
     positions = find(keys, vectors, modes, reverse)
-    missing = positions < 0
     key_err = _key_errors(keys)
+    missing = (positions < 0) & (key_err == 0)  # an error key gives its error, not the default
     pos = np.clip(positions, 0, None)
     if (r_rows if horizontal else r_cols) == 1:  # one value per key
         err = np.where(key_err != 0, key_err, np.where(missing, np.int8(ErrorCode.NA), 0))
@@ -373,7 +373,7 @@ def xlookup(
         else:
             flat = p[..., None, None] * r_cols + np.arange(r_cols)[None, None, None, :]
         bad = np.where(key_err[..., :1, :1] != 0, key_err[..., :1, :1],
-                       np.where(missing[..., :1, :1], np.int8(ErrorCode.NA), 0))  # fmt: skip
+                       np.where(positions[..., :1, :1] < 0, np.int8(ErrorCode.NA), 0))  # fmt: skip
         picked = take(return_array, flat, np.broadcast_to(bad, flat.shape).astype(np.int8))
         missing = np.broadcast_to(missing[..., :1, :1], flat.shape)
     else:
