@@ -38,12 +38,22 @@ SECTIONS = {
     "reading": "benchmarks.reading",
     "pets": "benchmarks.pets_throughput",
     "solvers": "benchmarks.solvers",
+    "conformance": "benchmarks.conformance",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "sections",
+        nargs="*",
+        metavar="KEY",
+        help=(
+            f"run only these sections ({', '.join(SECTIONS)}); the report then goes to "
+            "benchmarks/RESULTS-KEY.md unless --out is given"
+        ),
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes (under 5 minutes)")
     parser.add_argument(
         "--device",
@@ -51,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=("auto", "cpu", "cuda"),
         help="where the scaling and many-parameter runs go besides the CPU (auto: cuda if present)",
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown report path")
+    parser.add_argument("--out", type=Path, default=None, help="Markdown report path")
     parser.add_argument(
         "--only",
         nargs="+",
@@ -66,7 +76,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="torch CPU threads (default: torch's choice); 1 gives steadier figures on a busy CPU",
     )
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # smoke test sizes
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    unknown = [key for key in args.sections if key not in SECTIONS]
+    if unknown:
+        parser.error(f"KEY: unknown section {unknown[0]!r} (sections: {', '.join(SECTIONS)})")
+    if args.sections:
+        args.only = list(dict.fromkeys([*(args.only or []), *args.sections]))
+    if args.out is None:
+        stem = "-".join(args.sections)
+        args.out = DEFAULT_OUT.with_name(f"RESULTS-{stem}.md") if stem else DEFAULT_OUT
+    return args
 
 
 def resolve_devices(requested: str) -> tuple[tuple[str, ...], str | None]:

@@ -11,7 +11,7 @@ from xl_lesson3.formula.compile import compile_program
 from xl_lesson3.formula.evaluate import evaluate_cells
 from xl_lesson3.formula.functions.registry import lookup, supported_names
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
-from xl_lesson3.workbook.model import WorkbookModel
+from xl_lesson3.workbook.model import ArrayFormula, WorkbookModel
 
 # Data A1:A3, targets D1:D3, variables C1:C3 (away from kinks and domain edges).
 BASE = {
@@ -50,9 +50,25 @@ CASES = {
     "TORCH_MSE": "=TORCH_MSE(C1:C3,A1:A3)",
     "TORCH_LOGLOSS": "=TORCH_LOGLOSS(C1:C3/2,D1:D3)",
     "operators": "=(C1+C2-C3)*C1/C2^2-(-C3)+C1%+C2^C3",
+    # Look-ups with fixed positions: a gather, the picked changing cells get the gradient.
+    "INDEX": "=INDEX(C1:C3,2)*2+INDEX(C1:C3,MATCH(2,A1:A3,0))^2",
+    "VLOOKUP": "=VLOOKUP(1.5,A1:C3,3,FALSE)^2",
+    "HLOOKUP": "=HLOOKUP(1.7,TRANSPOSE(A1:C3),3)*C1",
+    "LOOKUP": "=LOOKUP(1.6,A1:A3,C1:C3)^3",
+    "XLOOKUP": "=XLOOKUP(2,A1:A3,C1:C3)*C2",
+    "CHOOSE": "=CHOOSE(2,C1,C2*C3,C3)",
+    "OFFSET": "=SUMSQ(OFFSET(C1,1,0,2,1))",
+    "INDIRECT": '=INDIRECT("C"&2)^2+SUM(INDIRECT("C1:C3"))',
+    "SINGLE": "=_xlfn.SINGLE(C1:C3)*C2",
+    "FILTER": "=SUMSQ(_xlfn._xlws.FILTER(C1:C3,A1:A3>1))",
 }
 CASES.update(LIBRARY_COMPILED_CASES)
 NOT_DIFFERENTIABLE_HERE = {"COUNT", "AND", "OR", "NOT"}  # piecewise constant: gradient 0
+NOT_DIFFERENTIABLE_HERE |= {"ANCHORARRAY"}  # needs an array formula: test_spill_reference_...
+# SORT's order and UNIQUE's rows would come from the changing cells here, which differ between
+# gradcheck's probes (a shape must be fixed when compiling); functions/test_gradients.py checks
+# their gathers.
+NOT_DIFFERENTIABLE_HERE |= {"SORT", "UNIQUE"}
 
 
 def test_every_differentiable_function_has_a_case():
@@ -91,3 +107,16 @@ def test_own_functions_match_their_spreadsheet_formulas(ours, spreadsheet):
     model = WorkbookModel.from_cells(BASE | {"S!F1": ours, "S!G1": spreadsheet})
     left, right = evaluate_cells(model, ["S!F1", "S!G1"])
     assert left == pytest.approx(right, rel=1e-12)
+
+
+def test_spill_reference_gradient():
+    """``G1#`` reads the array formula anchored at G1, whose cells depend on the variables."""
+    arrays = [ArrayFormula(RangeAddress.parse("S!G1:G3"), "=C1:C3*A1:A3")]
+    model = WorkbookModel.from_cells(BASE | {"S!F1": "=SUMSQ(G1#)"}, array_formulas=arrays)
+    program = compile_program(model, CellAddress("S", 1, 6), VARIABLES)
+    (expected,) = evaluate_cells(model, ["S!F1"])
+    assert program(program.initial).item() == pytest.approx(expected, rel=1e-12)
+    params = program.initial.unsqueeze(0).clone().requires_grad_(True)
+    program(params).sum().backward()
+    a = torch.tensor([0.5, 1.5, 2.0], dtype=torch.float64)
+    assert torch.allclose(params.grad[0], 2 * a * a * program.initial, rtol=1e-12)

@@ -99,13 +99,13 @@ def test_a_cycle_through_an_array_formula():
 
 
 def test_unsupported_functions_are_reported_together_with_what_is_supported():
-    cells = {"S!A1": "=VLOOKUP(1,B1:C2,2)", "S!A2": "=FOO(1)+VLOOKUP(2,B1:C2,2)", "S!A3": "=A1+A2"}
+    cells = {"S!A1": "=WEBSERVICE(1)", "S!A2": "=FOO(1)+WEBSERVICE(2)", "S!A3": "=A1+A2"}
     with pytest.raises(UnsupportedFunctionError) as info:
         plan_for(WorkbookModel.from_cells(cells), [CellAddress("S", 3, 1)])
     message = str(info.value)
-    assert message.startswith("S!A1: VLOOKUP is not supported")
+    assert message.startswith("S!A1: WEBSERVICE is not supported")
     assert "also unsupported: S!A2: FOO" in message
-    assert "(supported: ABS, " in message and ", AVERAGE, " in message and "SUMPRODUCT" in message
+    assert "(supported: " in message and "AVERAGE, " in message and "SUMPRODUCT" in message
 
 
 def test_unparsable_formulas_matter_only_when_needed():

@@ -26,14 +26,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("book", type=Path, metavar="BOOK", help="an .xlsx or .xlsm workbook")
-    parser.add_argument("cells", nargs="+", metavar="CELL", help="cells or ranges to evaluate")
+    parser.add_argument("cells", nargs="*", metavar="CELL", help="cells or ranges to evaluate")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help=(
+            "every formula cell of the workbook; a cell that cannot be computed shows "
+            '{"error": "..."} and never stops the others'
+        ),
+    )
     parser.add_argument("--json", action="store_true", help='print {"Sheet!A1": value, ...}')
     add_limit_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from xl_lesson3.errors import FormulaSyntaxError, UnknownReferenceError, WorkbookIOError
+    from xl_lesson3.errors import (
+        BadInputError,
+        FormulaSyntaxError,
+        UnknownReferenceError,
+        WorkbookIOError,
+    )
     from xl_lesson3.formula.ast import A1Ref
     from xl_lesson3.formula.evaluate import evaluate_cells
     from xl_lesson3.formula.references import parse_reference
@@ -42,7 +55,13 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.book.is_file():
         raise WorkbookIOError(f"{args.book}: no such workbook")
+    if args.all and args.cells:
+        raise BadInputError("--all: give either --all or CELLs, not both")
+    if not args.all and not args.cells:
+        raise BadInputError("CELL: give at least one cell or range, or --all")
     model = load_workbook(args.book)
+    if args.all:
+        return _run_all(model, args.json)
     refs: list[RangeAddress] = []
     for text in args.cells:
         try:
@@ -67,6 +86,33 @@ def run(args: argparse.Namespace) -> int:
 
     for label, value in zip(labels, values, strict=True):
         console.print(f"{label}\t{_show(_plain(value))}", markup=False, soft_wrap=True)
+    return 0
+
+
+def _run_all(model, as_json: bool) -> int:
+    """Print every formula cell (exit 0 whenever the workbook was read)."""
+    from xl_lesson3.formula.tolerant import Uncomputable, evaluate_all
+
+    values = evaluate_all(model)
+    cells = sorted(values, key=lambda cell: (model.sheet_names.index(cell.sheet), cell))
+    shown = {
+        str(cell): (
+            {"error": values[cell].message}
+            if isinstance(values[cell], Uncomputable)
+            else _plain(values[cell])
+        )
+        for cell in cells
+    }
+    if as_json:
+        from xl_lesson3.cli._common import print_json
+
+        print_json(shown)
+        return 0
+    from xl_lesson3.cli._common import console
+
+    for label, value in shown.items():
+        text = f"cannot compute: {value['error']}" if isinstance(value, dict) else _show(value)
+        console.print(f"{label}\t{text}", markup=False, soft_wrap=True)
     return 0
 
 

@@ -50,6 +50,17 @@ class ArrayLiteral(Node):
 
 
 @dataclass(frozen=True)
+class Failed(Node):
+    """A formula the engine cannot read (syntax, unknown table, unsupported feature).
+
+    Only the tolerant planner (``eval --all``, ``check``) produces it: the cell is reported with
+    `message` instead of stopping the whole workbook.
+    """
+
+    message: str
+
+
+@dataclass(frozen=True)
 class Missing(Node):
     """An empty function argument, as in ``IF(A1,,2)``."""
 
@@ -103,6 +114,16 @@ class A1Ref(Node):
     col1: Coord | None
     row2: Coord | None
     col2: Coord | None
+
+
+@dataclass(frozen=True)
+class SheetSpan(Node):
+    """A 3-D reference ``Sheet1:Sheet3!A1:B2``: the same cells on every sheet from first to last
+    (in workbook order). Binding turns it into a union of one reference per sheet."""
+
+    first: str
+    last: str
+    ref: A1Ref
 
 
 @dataclass(frozen=True)
@@ -186,3 +207,22 @@ def children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, ArrayLiteral):
         return tuple(item for row in node.rows for item in row)
     return ()
+
+
+# Functions that read where a reference is, never its cells: ROW(B7) in B7 is not circular.
+POSITION_ONLY = frozenset({"ROW", "COLUMN", "ROWS", "COLUMNS"})
+
+
+def value_refs(node: Node) -> list[BoundRef]:
+    """The bound references whose cells the formula reads (ROW(B7)'s B7 is not one of them)."""
+    found: list[BoundRef] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, BoundRef):
+            found.append(current)
+        elif isinstance(current, Call) and current.name in POSITION_ONLY:
+            stack.extend(arg for arg in current.args if not isinstance(arg, BoundRef))
+        else:
+            stack.extend(reversed(children(current)))
+    return found

@@ -9,7 +9,7 @@ same formula copied down a column binds to equal trees (see `ast.BoundRef`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xl_lesson3.errors import (
     CircularReferenceError,
@@ -27,6 +27,7 @@ from xl_lesson3.formula.ast import (
     ErrorLiteral,
     NameRef,
     Node,
+    SheetSpan,
     StructRef,
     Unary,
 )
@@ -41,6 +42,7 @@ class _Context:
     cell: CellAddress  # the formula's cell: default sheet, [#This Row], error location
     origin: tuple[int, int]  # what relative coordinates are offsets from
     names: tuple[str, ...]  # defined names being expanded (to catch a name that uses itself)
+    lets: tuple[tuple[str, Node], ...] = ()  # LET's names in scope (lower case), bound values
 
 
 def bind_formula(model: WorkbookModel, cell: CellAddress, node: Node) -> Node:
@@ -52,7 +54,15 @@ def _bind(node: Node, ctx: _Context) -> Node:
     if isinstance(node, A1Ref):
         return _bind_a1(node, ctx)
     if isinstance(node, NameRef):
+        if node.sheet is None:
+            for name, value in reversed(ctx.lets):
+                if name == node.name.lower():
+                    return value
         return _bind_name(node, ctx)
+    if isinstance(node, SheetSpan):
+        return _bind_span(node, ctx)
+    if isinstance(node, Call) and node.name == "LET":
+        return _bind_let(node, ctx)
     if isinstance(node, StructRef):
         return _bind_struct(node, ctx)
     if isinstance(node, Unary):
@@ -64,6 +74,39 @@ def _bind(node: Node, ctx: _Context) -> Node:
     if isinstance(node, ArrayLiteral):
         return node
     return node
+
+
+def _bind_span(span: SheetSpan, ctx: _Context) -> Node:
+    """``Sheet1:Sheet3!A1`` → the union of ``Sheet1!A1``, ``Sheet2!A1``, ``Sheet3!A1``."""
+    sheets = list(ctx.model.sheet_names)
+    lowered = [name.lower() for name in sheets]
+    ends = []
+    for name in (span.first.strip("'"), span.last.strip("'")):
+        if name.lower() not in lowered:
+            raise UnknownReferenceError(
+                located(_where(ctx), f"bad 3-D reference: no sheet named {name!r}")
+            )
+        ends.append(lowered.index(name.lower()))
+    lo, hi = min(ends), max(ends)
+    node: Node | None = None
+    for sheet in sheets[lo : hi + 1]:
+        ref = _bind_a1(replace(span.ref, sheet=sheet), ctx)
+        node = ref if node is None else Binary(",", node, ref)
+    return node
+
+
+def _bind_let(call: Call, ctx: _Context) -> Node:
+    """LET(name1, value1, ..., body): each name's bound value replaces its uses (inlined)."""
+    args = call.args
+    if len(args) < 3 or len(args) % 2 == 0:
+        return Call("LET", tuple(_bind(arg, ctx) for arg in args))  # arity error at run time
+    lets = ctx.lets
+    for name_node, value in zip(args[:-1:2], args[1:-1:2], strict=True):
+        if not isinstance(name_node, NameRef) or name_node.sheet is not None:
+            return ErrorLiteral("#NAME?")
+        bound = _bind(value, replace(ctx, lets=lets))
+        lets = (*lets, (name_node.name.lower(), bound))
+    return _bind(args[-1], replace(ctx, lets=lets))
 
 
 def _where(ctx: _Context) -> str:
@@ -107,7 +150,7 @@ def _bind_name(ref: NameRef, ctx: _Context) -> Node:
     if defined is None:
         if ref.sheet is None and ref.name.lower() in _table_names(model):
             return _bind_struct(StructRef(ref.name, (), None, None), ctx)  # =SUM(Table1)
-        raise UnknownReferenceError(located(_where(ctx), f"unknown name {ref.name!r}"))
+        return ErrorLiteral("#NAME?")  # Excel: an unknown name is the value #NAME?
     key = f"{quote_sheet(defined.scope)}!{defined.name}" if defined.scope else defined.name
     if key.lower() in (name.lower() for name in ctx.names):
         chain = " → ".join((*ctx.names, key))
@@ -118,7 +161,7 @@ def _bind_name(ref: NameRef, ctx: _Context) -> Node:
         raise FormulaSyntaxError(located(_where(ctx), str(exc))) from exc
     # Relative references inside a name are stored relative to A1 and move with the cell using
     # the name; its unqualified references mean the using cell's sheet.
-    inner = _Context(model, ctx.cell, (1, 1), (*ctx.names, key))
+    inner = _Context(model, ctx.cell, (1, 1), (*ctx.names, key), ctx.lets)
     return _bind(parsed, inner)
 
 

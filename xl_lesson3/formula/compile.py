@@ -21,13 +21,14 @@ import numpy as np
 import torch
 
 from xl_lesson3.errors import BadInputError, DeviceError, EvaluationError, located
-from xl_lesson3.formula.evaluate import plan_for, run_units
+from xl_lesson3.formula.evaluate import plan_with_computed_reads, run_units
 from xl_lesson3.formula.gather import DynamicSources, count_ops
 from xl_lesson3.formula.grid import ValueGrid
 from xl_lesson3.formula.interpret import Dynamic, Env, UnitContext, lower_unit, to_target
 from xl_lesson3.formula.plan import Plan, Unit
 from xl_lesson3.formula.scalars import ErrorCode, ExcelError, Kind
 from xl_lesson3.formula.values import Block
+from xl_lesson3.formula.volatile import volatile_scope
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
@@ -97,9 +98,11 @@ def compile_program(
     outputs: Sequence[CellAddress] = (),
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float64,
+    seed: int | None = None,
 ) -> CompiledProgram:
     """Compile `objective` as a function of the `variables` cells (see the module docstring).
 
+    Volatile functions (RAND, NOW, ...) are drawn once here, from `seed` (see `volatile`).
     Raises located errors for a variable that is a formula or text, unsupported functions,
     unknown names, circular references, and an error value or text reaching the objective
     with the workbook's current values (naming the first cell that produced it).
@@ -109,16 +112,21 @@ def compile_program(
         raise DeviceError(f"{objective}: device {device} requested but CUDA is not available")
     variables = tuple(variables)
     _check_cells(model, objective, variables)
-    plan = plan_for(model, [objective, *outputs])
+    with volatile_scope(seed):
+        return _compile(model, objective, variables, outputs, device, dtype)
+
+
+def _compile(model, objective, variables, outputs, device, dtype) -> CompiledProgram:
+    plan = plan_with_computed_reads(model, [objective, *outputs])
     # Variables may be blank cells past the used area: the grid must still hold them.
     grid = ValueGrid(model, {cell: _value_of(model, cell) for cell in variables})
     dynamic = _dynamic_units(plan, grid, variables)
-    run_units([u for u in plan.units if u.index not in dynamic], grid)
+    run_units([u for u in plan.units if u.index not in dynamic], grid, model=model)
     sources = DynamicSources(grid, variables, [u for u in plan.units if u.index in dynamic])
     steps = []
     for unit in plan.units:
         if unit.index in dynamic:
-            ctx = UnitContext(unit, sources.resolve, dtype, device)
+            ctx = UnitContext(unit, sources.resolve, dtype, device, model=model)
             value = lower_unit(ctx)
             if isinstance(value, Block):  # reads variables only through unused branches
                 value = _constant_step(to_target(value, dtype, device))

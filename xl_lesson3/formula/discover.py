@@ -18,11 +18,12 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from xl_lesson3.formula.ast import BoundRef, Node, walk
+from xl_lesson3.errors import XlLesson3Error
+from xl_lesson3.formula.ast import BoundRef, Failed, Node, value_refs
 from xl_lesson3.formula.bind import bind_formula
 from xl_lesson3.formula.parse import parse_formula
 from xl_lesson3.formula.r1c1 import copied_runs, r1c1_key
@@ -33,14 +34,23 @@ Bounds = tuple[str, int, int, int, int]  # sheet, min_row, min_col, max_row, max
 Stretch = tuple[RangeAddress, Node]  # needed cells down one column, and their bound formula
 
 
-def discover(model: WorkbookModel, targets: Iterable[CellAddress | RangeAddress]) -> list[Stretch]:
+def discover(
+    model: WorkbookModel,
+    targets: Iterable[CellAddress | RangeAddress],
+    *,
+    tolerant: bool = False,
+    extra_reads: Mapping[CellAddress, Sequence[RangeAddress]] | None = None,
+) -> list[Stretch]:
     """Every formula cell `targets` depend on (themselves included), as stretches.
 
     A stretch is consecutive rows of one column whose cells share one bound formula (an array
     formula's stretch is its top-left cell). Stretches never overlap; adjacent ones may hold
-    equal formulas (the planner joins those).
+    equal formulas (the planner joins those). `tolerant`: a formula that cannot be parsed or
+    bound becomes a `Failed` node instead of raising. `extra_reads`: rectangles that formula
+    cells read through OFFSET/INDIRECT, learnt by an earlier evaluation (see `evaluate`).
     """
-    columns = _Columns(model)
+    columns = _Columns(model, tolerant)
+    extra = dict(extra_reads or {})
     queue: deque[Bounds] = deque(_bounds(target) for target in targets)
     seen: set[Bounds] = set()
     while queue:
@@ -48,8 +58,15 @@ def discover(model: WorkbookModel, targets: Iterable[CellAddress | RangeAddress]
         for column, segment, lo, hi in columns.claim(sheet, r1, c1, r2, c2):
             refs = column.bound(segment, lo)[1]
             first, last = column.rows[lo], column.rows[hi - 1]
-            for ref in refs:
-                read = _reads(ref, first, last, column.col)
+            reads = [_reads(ref, first, last, column.col) for ref in refs]
+            if extra:
+                reads += [
+                    _bounds(rng)
+                    for cell, found in extra.items()
+                    if cell.sheet == sheet and cell.col == column.col and first <= cell.row <= last
+                    for rng in found
+                ]
+            for read in reads:
                 if read not in seen:
                     seen.add(read)
                     queue.append(read)
@@ -92,9 +109,9 @@ def _reads(ref: BoundRef, first: int, last: int, col: int) -> Bounds:
 class _Columns:
     """The formula columns the walk has touched, and one binder shared by them."""
 
-    def __init__(self, model: WorkbookModel) -> None:
+    def __init__(self, model: WorkbookModel, tolerant: bool = False) -> None:
         self.model = model
-        self.binder = _Binder(model)
+        self.binder = _Binder(model, tolerant)
         self.columns: dict[tuple[str, int], _Column] = {}
 
     def claim(self, sheet: str, r1: int, c1: int, r2: int, c2: int):
@@ -197,8 +214,9 @@ def _segment_starts(model: WorkbookModel, sheet: str, col: int, cells: ColumnCel
 class _Binder:
     """Parse and bind formula cells, once per R1C1 shape (see `r1c1`)."""
 
-    def __init__(self, model: WorkbookModel) -> None:
+    def __init__(self, model: WorkbookModel, tolerant: bool = False) -> None:
         self.model = model
+        self.tolerant = tolerant
         self.cache: dict[tuple, tuple[Node, list[BoundRef]]] = {}
 
     def bind(self, cell: CellAddress) -> tuple[Node, list[BoundRef]]:
@@ -210,8 +228,21 @@ class _Binder:
             found = self.cache.get(key)
             if found is not None:
                 return found
-        body = bind_formula(self.model, cell, parse_formula(formula, str(cell)))
-        result = (body, [node for node in walk(body) if isinstance(node, BoundRef)])
+        try:
+            body = bind_formula(self.model, cell, parse_formula(formula, str(cell)))
+        except XlLesson3Error as exc:
+            if not self.tolerant:
+                raise
+            body = Failed(one_line(str(exc)))
+        result = (body, value_refs(body))
         if key is not None:
             self.cache[key] = result
         return result
+
+
+def one_line(message: str) -> str:
+    """A message on one line (syntax errors show the formula and a caret on lines of their own)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and set(lines[-1]) == {"^"}:
+        lines = lines[:-1]
+    return ": ".join(lines) if len(lines) > 1 else (lines[0] if lines else message)

@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from xl_lesson3.errors import UnknownReferenceError
-from xl_lesson3.formula.ast import BoundRef
+from xl_lesson3.errors import EvaluationError, UnknownReferenceError
+from xl_lesson3.formula.ast import BoundRef, Call, walk
 from xl_lesson3.formula.functions import registry
 from xl_lesson3.formula.grid import ValueGrid
 from xl_lesson3.formula.interpret import Dynamic, UnitContext, lower_unit, ref_indices
 from xl_lesson3.formula.plan import Plan, Unit, build_plan
+from xl_lesson3.formula.reference_ops import REFERENCE_FUNCTIONS
 from xl_lesson3.formula.values import Block
+from xl_lesson3.formula.volatile import volatile_scope
 from xl_lesson3.workbook.address import MAX_COL, MAX_ROW, CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
@@ -34,14 +36,105 @@ def grid_resolver(grid: ValueGrid):
     return resolve
 
 
-def run_units(units: Iterable[Unit], grid: ValueGrid) -> None:
-    """Compute `units` (in plan order) from the grid and store their cells in it."""
+def run_units(
+    units: Iterable[Unit],
+    grid: ValueGrid,
+    tracker: ReadTracker | None = None,
+    model: WorkbookModel | None = None,
+) -> None:
+    """Compute `units` (in plan order) from the grid and store their cells in it.
+
+    `tracker` learns the rectangles read through OFFSET/INDIRECT (see `ReadTracker`); `model`
+    is what INDIRECT's text refers to (the tracker's plan's model when not given).
+    """
     resolve = grid_resolver(grid)
+    model = model if model is not None or tracker is None else tracker.plan.model
     for unit in units:
-        value = lower_unit(UnitContext(unit, resolve))
+        value = lower_unit(UnitContext(unit, resolve, on_read=tracker, model=model))
         if isinstance(value, Dynamic):  # cannot happen: the grid knows every value
             raise TypeError(f"{unit.anchor}: unexpected dynamic value during evaluation")
         grid.write(unit.output, value)
+        if tracker is not None:
+            tracker.done.add(unit.index)
+
+
+MAX_REPLANS = 8  # each OFFSET/INDIRECT chain that reads a later formula costs one more pass
+
+
+class ReadTracker:
+    """Collects reads through OFFSET/INDIRECT of formula cells not computed before the reader.
+
+    Such references are only known once their arguments are computed, so the plan cannot order
+    them. The evaluator runs the plan, and when a reader met a formula cell that was not ready,
+    plans again with the reads it learnt (`build_plan(extra_reads=...)`) and runs once more.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.done: set[int] = set()
+        self.found: dict[CellAddress, list[RangeAddress]] = {}
+        self.seen: dict[CellAddress, list[RangeAddress]] = {}  # every computed read
+
+    def __call__(self, cell: CellAddress, rng: RangeAddress) -> None:
+        seen = self.seen.setdefault(cell, [])
+        if rng not in seen:
+            seen.append(rng)
+        if not self._ready(rng):
+            found = self.found.setdefault(cell, [])
+            if rng not in found:
+                found.append(rng)
+
+    def _ready(self, rng: RangeAddress) -> bool:
+        if any(i not in self.done for i in self.plan.index.overlapping(rng)):
+            return False
+        model = self.plan.model
+        return all(self.plan.position(cell) is not None for cell in model.formula_cells_in(rng))
+
+
+def evaluate_targets(
+    model: WorkbookModel,
+    targets: Sequence[CellAddress | RangeAddress],
+    overrides: Mapping[CellAddress, Any] | None = None,
+) -> tuple[Plan, ValueGrid]:
+    """Plan `targets`, compute them into a fresh grid; replan while OFFSET/INDIRECT teach reads."""
+    plan, grid, _ = _evaluate_learning(model, targets, overrides)
+    return plan, grid
+
+
+def plan_with_computed_reads(
+    model: WorkbookModel, targets: Sequence[CellAddress | RangeAddress]
+) -> Plan:
+    """The plan for `targets`, knowing every rectangle read through OFFSET/INDIRECT/``A1#``.
+
+    Those are only known by evaluating (once, here, when the slice uses them). The compiler
+    plans with them, so that a formula whose computed reference reads the changing cells (an
+    embedding looked up with OFFSET) is known to depend on them.
+    """
+    plan = plan_for(model, targets)
+    if not any(
+        isinstance(node, Call) and node.name in REFERENCE_FUNCTIONS
+        for unit in plan.units
+        for node in walk(unit.body)
+    ):
+        return plan
+    reads = _evaluate_learning(model, targets, None)[2]
+    return build_plan(model, targets, functions=registry, extra_reads=reads)
+
+
+def _evaluate_learning(model, targets, overrides):
+    extra: dict[CellAddress, list[RangeAddress]] = {}
+    for _ in range(MAX_REPLANS):
+        plan = build_plan(model, targets, functions=registry, extra_reads=extra)
+        grid = ValueGrid(model, overrides)
+        tracker = ReadTracker(plan)
+        with volatile_scope():  # every pass draws the same RAND()s
+            run_units(plan.units, grid, tracker)
+        if not tracker.found:
+            return plan, grid, tracker.seen
+        for cell, found in tracker.found.items():
+            extra.setdefault(cell, []).extend(r for r in found if r not in extra.get(cell, []))
+    first = next(iter(tracker.found))
+    raise EvaluationError(f"{first}: OFFSET/INDIRECT references keep changing the order")
 
 
 def plan_for(model: WorkbookModel, targets: Iterable[CellAddress | RangeAddress]) -> Plan:
@@ -63,9 +156,7 @@ def evaluate_workbook(
         for col in model.formula_columns(sheet)
         if (column := model.formula_column(sheet, col)) is not None
     ]
-    plan = plan_for(model, targets)
-    grid = ValueGrid(model, overrides)
-    run_units(plan.units, grid)
+    plan, grid = evaluate_targets(model, targets, overrides)
     results: dict[CellAddress, Any] = {}
     for unit in plan.units:
         results.update(zip(_output_cells(model, unit), grid.values(unit.output), strict=True))
@@ -92,9 +183,7 @@ def evaluate_cells(
     Text references must name their sheet (``Sheet1!B3``, ``'My Sheet'!A1:B2``).
     """
     ranges = [_as_range(model, ref) for ref in refs]
-    plan = plan_for(model, ranges)
-    grid = ValueGrid(model, overrides)
-    run_units(plan.units, grid)
+    _, grid = evaluate_targets(model, ranges, overrides)
     results: list[Any] = []
     for ref, rng in zip(refs, ranges, strict=True):
         if rng.is_cell and not (isinstance(ref, RangeAddress)):

@@ -15,12 +15,12 @@ operations depends on the formula, not on how many rows the run has.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
-from xl_lesson3.errors import XlLesson3Error, located
+from xl_lesson3.errors import EvaluationError, XlLesson3Error, located
 from xl_lesson3.formula.ast import (
     ArrayLiteral,
     Binary,
@@ -28,6 +28,7 @@ from xl_lesson3.formula.ast import (
     BoundRef,
     Call,
     ErrorLiteral,
+    Failed,
     Missing,
     Node,
     Number,
@@ -42,8 +43,22 @@ from xl_lesson3.formula.functions.operators import (
     UNARY_OPERATORS,
 )
 from xl_lesson3.formula.plan import Unit
+from xl_lesson3.formula.reference_ops import (
+    POSITION_FUNCTIONS,
+    RANGE_OPERATORS,
+    REFERENCE_FUNCTIONS,
+    IndexRef,
+    intersect,
+    is_reference_node,
+    is_single_cell,
+    positions,
+    rects_of,
+)
+from xl_lesson3.formula.reference_ops import read as read_rects
 from xl_lesson3.formula.scalars import ErrorCode, Kind
 from xl_lesson3.formula.values import Block
+from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.model import WorkbookModel
 
 CONST_DTYPE = torch.float64  # constants are folded in float64 on the CPU, then converted
 
@@ -78,6 +93,11 @@ class UnitContext:
     resolve: Callable[[BoundRef, UnitContext], Value]
     dtype: torch.dtype = torch.float64
     device: torch.device | str = "cpu"
+    # Told of every rectangle a formula cell reads through OFFSET/INDIRECT (not known when
+    # planning), so that the evaluator can check the cells it reads were computed first.
+    on_read: Callable[[CellAddress, RangeAddress], None] | None = None
+    model: WorkbookModel | None = None  # for INDIRECT's text and spill references
+    in_array: bool = False  # inside an array-typed argument: ranges stay ranges (see below)
 
     @property
     def where(self) -> str:
@@ -105,11 +125,14 @@ def to_target(block: Block, dtype: torch.dtype, device) -> Block:
     )
 
 
-def ref_indices(ref: BoundRef, ctx: UnitContext) -> tuple[np.ndarray, np.ndarray]:
+def ref_indices(ref: BoundRef | IndexRef, ctx: UnitContext) -> tuple[np.ndarray, np.ndarray]:
     """Sheet rows (n', R) and columns (C,) that `ref` reads for every cell of the unit.
 
-    n' is the run length for a reference that moves with the row, 1 for an anchored one.
+    n' is the run length for a reference that moves with the row, 1 for an anchored one. An
+    `IndexRef` (a reference computed by OFFSET, INDEX, ...) carries its indices already.
     """
+    if isinstance(ref, IndexRef):
+        return ref.rows, ref.cols
     col = ctx.col
     c1 = ref.col1.value if ref.col1.absolute else col + ref.col1.value
     c2 = ref.col2.value if ref.col2.absolute else col + ref.col2.value
@@ -131,10 +154,35 @@ def ref_indices(ref: BoundRef, ctx: UnitContext) -> tuple[np.ndarray, np.ndarray
 def lower_unit(ctx: UnitContext) -> Value:
     """The unit's output: the formula's value fitted to the unit's cells (see `fit_output`)."""
     body = ctx.unit.body
-    value = lower(body, ctx)
+    if is_reference_node(body) and not ctx.unit.is_array:
+        value = _intersected(body, ctx)
+    else:
+        value = lower(body, ctx)
     if isinstance(body, BoundRef) and not ctx.unit.is_array:
         value = _apply(lambda b: implicit_intersection(b, body, ctx), [value], ctx)
     return _apply(lambda b: fit_output(b, ctx.unit), [value], ctx)
+
+
+def lower_operand(node: Node, ctx: UnitContext) -> Value:
+    """An operator's operand: in a single-cell formula a multi-cell reference is implicitly
+    intersected with the formula's row or column (``=B2:B4*100`` in row 3 uses B3), as Excel
+    does; in an array formula it stays a range and the operator works cell by cell."""
+    if ctx.unit.is_array or ctx.in_array:
+        return lower(node, ctx)
+    if not (isinstance(node, BoundRef) or is_reference_node(node)):
+        return lower(node, ctx)
+    if isinstance(node, BoundRef) and node.row1 == node.row2 and node.col1 == node.col2:
+        return lower(node, ctx)  # one cell: nothing to intersect (the common case)
+    return _intersected(node, ctx)
+
+
+def _intersected(node: Node, ctx: UnitContext) -> Value:
+    rects = rects_of(node, ctx, lower)
+    if rects is None:
+        return lower(node, ctx)
+    if not is_single_cell(rects):
+        rects = intersect(rects, ctx)
+    return read_rects(rects, ctx)
 
 
 def lower(node: Node, ctx: UnitContext) -> Value:
@@ -148,18 +196,146 @@ def lower(node: Node, ctx: UnitContext) -> Value:
     if isinstance(node, ArrayLiteral):
         return literal_block(node.rows)
     if isinstance(node, Unary):
-        return _apply(UNARY_OPERATORS[node.op], [lower(node.operand, ctx)], ctx)
+        return _apply(UNARY_OPERATORS[node.op], [lower_operand(node.operand, ctx)], ctx)
     if isinstance(node, Binary):
-        left, right = lower(node.left, ctx), lower(node.right, ctx)
+        if node.op == " " and (_is_union(node.left) or _is_union(node.right)):
+            return _union(_distribute(node), ctx)
+        if node.op in RANGE_OPERATORS:
+            return read_rects(rects_of(node, ctx, lower), ctx)
+        if node.op == ",":
+            return _union(node, ctx)
+        left, right = lower_operand(node.left, ctx), lower_operand(node.right, ctx)
         return _apply(BINARY_OPERATORS[node.op], [left, right], ctx)
     if isinstance(node, Call):
+        found = _reference_call(node, ctx)
+        if found is not None:
+            return found
         spec = registry.lookup(node.name, ctx.where)
         spec.check_arity(len(node.args), ctx.where)
-        args = [lower(arg, ctx) for arg in node.args]
+        args = [lower(arg, _arg_context(spec, i, ctx)) for i, arg in enumerate(node.args)]
         if spec.lazy:
             return _apply_lazy(spec.impl, args, ctx)
         return _apply(spec.impl, args, ctx)
+    if isinstance(node, Failed):  # tolerant plans only: the formula could not be read
+        raise EvaluationError(node.message)
     raise TypeError(f"cannot lower {type(node).__name__}")
+
+
+# Arguments Excel evaluates as arrays even in a plain (not array) formula, so that an operator
+# inside them works cell by cell instead of implicitly intersecting its ranges:
+# ``=SUMPRODUCT((A1:A9>0)*B1:B9)`` needs no Ctrl+Shift+Enter. Functions born with dynamic arrays
+# (FILTER, XLOOKUP, ...) and this project's own take every argument as an array.
+_ALL = None
+ARRAY_ARGUMENTS: dict[str, frozenset[int] | None] = {
+    "SUMPRODUCT": _ALL, "MMULT": _ALL, "TRANSPOSE": _ALL, "SUMXMY2": _ALL, "SUMX2MY2": _ALL,
+    "SUMX2PY2": _ALL, "FREQUENCY": _ALL, "LINEST": _ALL, "LOGEST": _ALL, "TREND": _ALL,
+    "GROWTH": _ALL, "MDETERM": _ALL, "MINVERSE": _ALL, "XLOOKUP": _ALL, "XMATCH": _ALL,
+    "FILTER": _ALL, "SORT": _ALL, "SORTBY": _ALL, "UNIQUE": _ALL, "SEQUENCE": _ALL,
+    "INDEX": frozenset({0}), "MATCH": frozenset({1}), "LOOKUP": frozenset({1, 2}),
+    "VLOOKUP": frozenset({1}), "HLOOKUP": frozenset({1}),
+}  # fmt: skip
+OWN_CATEGORY = "xl-lesson3"
+
+
+def _arg_context(spec, index: int, ctx: UnitContext) -> UnitContext:
+    if ctx.in_array or ctx.unit.is_array:
+        return ctx
+    if spec.category == OWN_CATEGORY or spec.name in ARRAY_ARGUMENTS:
+        positions = ARRAY_ARGUMENTS.get(spec.name)
+        if positions is None or index in positions:
+            return replace(ctx, in_array=True)
+    return ctx
+
+
+def _reference_call(node: Call, ctx: UnitContext) -> Value | None:
+    """Calls that work on references rather than values (see `reference_ops`), else None."""
+    if node.name in POSITION_FUNCTIONS:
+        return positions(node.name, node, ctx, lower)
+    if node.name in REFERENCE_FUNCTIONS:
+        return read_rects(rects_of(node, ctx, lower), ctx)
+    if node.name == "INDEX" and node.args:
+        rects = rects_of(node, ctx, lower)
+        return None if rects is None else read_rects(rects, ctx)
+    if node.name == "SINGLE" and len(node.args) == 1:  # @x: implicit intersection
+        value = _intersected(node.args[0], ctx)
+        return _apply(lambda b: b if b.is_scalar else _crop(b, 1, 1), [value], ctx)
+    return None
+
+
+def _union(node: Binary, ctx: UnitContext) -> Value:
+    """``(A1:A3,C1:C3)``: the areas' cells side by side in one row, as a reference.
+
+    Aggregates (SUM, COUNT, MAX, ...) see every cell of every area, which is what a union is for;
+    functions that need one rectangle (INDEX's area number, ROWS) are not supported on unions.
+    """
+    areas: list[Node] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Binary) and item.op == ",":
+            stack.extend((item.right, item.left))
+        else:
+            areas.append(item)
+    # Empty intersections drop out of a union (#NULL! only when every area is empty).
+    kept = [area for area in areas if not _empty_intersection(area, ctx)] or areas[:1]
+    return _apply(_side_by_side, [lower(area, ctx) for area in kept], ctx)
+
+
+def _empty_intersection(node: Node, ctx: UnitContext) -> bool:
+    if not (isinstance(node, Binary) and node.op == " "):
+        return False
+    rects = rects_of(node, ctx, lower)
+    return rects is not None and bool((rects.err == int(ErrorCode.NULL)).all())
+
+
+def _is_union(node: Node) -> bool:
+    return isinstance(node, Binary) and node.op == ","
+
+
+def _distribute(node: Binary) -> Binary:
+    """``A (B1,B2)`` → ``(A B1, A B2)``: an intersection with a union is the union of the
+    intersections with each area."""
+    left = _areas(node.left)
+    right = _areas(node.right)
+    pieces = [Binary(" ", a, b) for a in left for b in right]
+    joined = pieces[0]
+    for piece in pieces[1:]:
+        joined = Binary(",", joined, piece)
+    return joined
+
+
+def _areas(node: Node) -> list[Node]:
+    if _is_union(node):
+        return [*_areas(node.left), *_areas(node.right)]
+    return [node]
+
+
+def _side_by_side(*blocks: Block) -> Block:
+    from xl_lesson3.formula.functions.shapes import text_array
+
+    batch = max(b.num.shape[0] for b in blocks)
+    run = max(b.num.shape[1] for b in blocks)
+
+    def flat(t, b, dtype=None):
+        if t is None:
+            t = torch.zeros((1, 1, *b.shape), dtype=dtype or torch.int8, device=b.num.device)
+        return t.expand(batch, run, *b.shape).reshape(batch, run, 1, -1)
+
+    def joined(get):
+        if all(get(b) is None for b in blocks):
+            return None
+        return torch.cat([flat(get(b), b) for b in blocks], dim=-1)
+
+    text = None
+    if any(b.text is not None for b in blocks):
+        text = np.concatenate(
+            [np.broadcast_to(text_array(b), (run, *b.shape)).reshape(run, 1, -1) for b in blocks],
+            axis=-1,
+        )
+    num = torch.cat([flat(b.num, b) for b in blocks], dim=-1)
+    err = joined(lambda b: b.err)
+    kind = joined(lambda b: b.kind)
+    return Block(num, err=err, kind=kind, text=text, from_reference=True)
 
 
 def _apply(fn: Callable[..., Block], args: list[Value], ctx: UnitContext) -> Value:
@@ -237,7 +413,8 @@ def literal_block(rows) -> Block:
 
 
 def fit_output(block: Block, unit: Unit) -> Block:
-    """The value as the unit's cells: (b, n, 1, 1) for a run, (b, 1, R, C) for an array formula.
+    """The value as the unit's cells: (b, n, 1, 1) for a run, (b, n, R, C) for array formulas
+    (n = 1, or the rows of an array formula copied down, `Unit.stacked`).
 
     A single-cell formula whose value is an array shows its top-left value. An array formula's
     range is filled as Excel fills it: a larger result is cropped, a single row or column is
@@ -249,12 +426,12 @@ def fit_output(block: Block, unit: Unit) -> Block:
             block = _crop(block, 1, 1)
         n = unit.length
         return _expand(block, (block.num.shape[0], n, 1, 1))
-    rows, cols = unit.output.shape
+    rows, cols = unit.cell_shape
     r, c = block.shape
     if r not in (1, rows) or c not in (1, cols):
         block = _crop(block, min(r, rows), min(c, cols))
         block = _pad_na(block, rows if r != 1 else 1, cols if c != 1 else 1)
-    return _expand(block, (block.num.shape[0], 1, rows, cols))
+    return _expand(block, (block.num.shape[0], unit.length, rows, cols))
 
 
 def _crop(block: Block, rows: int, cols: int) -> Block:

@@ -8,6 +8,7 @@ of one formula (Excel caps it at 64 levels), never a chain of cells.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,9 +35,17 @@ INFIX_PRECEDENCE = {
     "+": 3, "-": 3,
     "*": 4, "/": 4,
     "^": 5,
+    # Reference operators bind tightest: union, intersection (a space), range.
+    ",": 8, " ": 9, ":": 10,
 }  # fmt: skip
 POSTFIX_PRECEDENCE = 6
 PREFIX_PRECEDENCE = 7
+REFERENCE_OPERATORS = (",", " ", ":")
+# A spill reference ``A1#`` (the whole array spilled from A1); openpyxl's tokenizer rejects it,
+# so it is rewritten to the function Excel stores it as, ANCHORARRAY, before tokenising.
+_SPILL = re.compile(
+    r"""((?:'(?:[^']|'')+'|[A-Za-z_][\w.]*)!)?(\$?[A-Za-z]{1,3}\$?\d+)#(?![A-Za-z/!?])"""
+)
 
 
 def normalise_function_name(name: str) -> str:
@@ -54,6 +63,8 @@ def parse_formula(text: str, where: str = "") -> Node:
     Raises `FormulaSyntaxError` located at `where`, showing the formula with a caret.
     """
     source = text if text.startswith("=") else "=" + text
+    if "#" in source:
+        source = _spill_references(source)
     try:
         return _parse_cached(source)
     except _ParseFailure as exc:
@@ -74,6 +85,15 @@ def _parse_cached(source: str) -> Node:
         message = str(exc) if isinstance(exc, TokenizerError) else "unbalanced parentheses"
         raise _ParseFailure(message, len(source)) from exc
     return _Parser(source, tokens).parse()
+
+
+def _spill_references(source: str) -> str:
+    """``A1#`` → ``_xlfn.ANCHORARRAY(A1)`` outside string literals."""
+    parts = re.split(r'("(?:[^"]|"")*")', source)
+    return "".join(
+        part if part.startswith('"') else _SPILL.sub(r"_xlfn.ANCHORARRAY(\1\2)", part)
+        for part in parts
+    )
 
 
 @dataclass
@@ -98,13 +118,16 @@ class _Parser:
         for index, token in enumerate(tokens):
             if token.type == _SPACE:
                 if _is_intersection(tokens, index):
-                    message = "the intersection operator (space) is not supported"
-                    raise _ParseFailure(message, position)
+                    self._add(Token(" ", _OP_IN), position)
             else:
-                self.tokens.append(token)
-                self.positions.append(position)
+                for piece, offset in _split_token(token):
+                    self._add(piece, position + offset)
             position += len(token.value)
         self.index = 0
+
+    def _add(self, token: Token, position: int) -> None:
+        self.tokens.append(token)
+        self.positions.append(position)
 
     # -- token access -----------------------------------------------------------------------
     def peek(self) -> Token | None:
@@ -141,7 +164,13 @@ class _Parser:
                 if precedence < min_precedence:
                     break
                 self.take()
-                left = Binary(token.value, left, self.expression(precedence + 1))
+                at = self.index - 1
+                right = self.expression(precedence + 1)
+                if token.value in REFERENCE_OPERATORS and _literal(left) | _literal(right):
+                    self.index = at
+                    name = {",": "union", " ": "intersection", ":": "range"}[token.value]
+                    raise self.fail(f"the {name} operator needs references on both sides")
+                left = Binary(token.value, left, right)
             elif token.type == _OP_IN:
                 raise self.fail(f"the {token.value!r} operator is not supported here")
             else:
@@ -150,6 +179,9 @@ class _Parser:
 
     def prefix(self) -> Node:
         token = self.peek()
+        if token is not None and token.type == _OP_PRE and token.value == "@":
+            self.take()  # implicit intersection, stored in files as _xlfn.SINGLE(...)
+            return Call("SINGLE", (self.expression(INFIX_PRECEDENCE[":"]),))
         if token is not None and token.type == _OP_PRE:
             self.take()
             return Unary(token.value, self.expression(PREFIX_PRECEDENCE))
@@ -241,6 +273,13 @@ class _Parser:
                 raise self.fail("expected ',', ';' or '}' in an array constant")
 
 
+def _literal(node: Node) -> bool:
+    """A constant written in the formula (which no reference operator accepts)."""
+    return isinstance(node, (Number, Text, Bool, ArrayLiteral)) or (
+        isinstance(node, Unary) and _literal(node.operand)
+    )
+
+
 def _constant(node: Node, parser: _Parser) -> Node:
     """Array constants hold literals only; ``-1`` arrives as a negation and folds here."""
     if isinstance(node, (Number, Text, Bool, ErrorLiteral)):
@@ -248,6 +287,29 @@ def _constant(node: Node, parser: _Parser) -> Node:
     if isinstance(node, Unary) and node.op in "+-" and isinstance(node.operand, Number):
         return Number(-node.operand.value if node.op == "-" else node.operand.value)
     raise parser.fail("array constants may hold only numbers, text, booleans and errors")
+
+
+def _split_token(token: Token) -> list[tuple[Token, int]]:
+    """Pieces of one openpyxl token, with their offsets in it.
+
+    openpyxl glues a range operator to its neighbour (``:INDEX(``, ``A1:OFFSET(``, ``:B3``) and
+    the ``@`` operator to its operand (``@A1:A3``); the parser wants them apart.
+    """
+    value = token.value
+    if token.type == _FUNC and token.subtype == Token.OPEN and ":" in value:
+        at = value.rindex(":")
+        pieces = [(Token(":", _OP_IN), at), (Token(value[at + 1 :], _FUNC, Token.OPEN), at + 1)]
+        if at > 0:
+            pieces.insert(0, (Token(value[:at], _OPERAND, Token.RANGE), 0))
+        return pieces
+    if token.type == _FUNC and token.subtype == Token.OPEN and value.startswith("@"):
+        return [(Token("@", _OP_PRE), 0), (Token(value[1:], _FUNC, Token.OPEN), 1)]
+    if token.type == _OPERAND and token.subtype == Token.RANGE:
+        if value.startswith(":") and len(value) > 1:
+            return [(Token(":", _OP_IN), 0), (Token(value[1:], _OPERAND, Token.RANGE), 1)]
+        if value.startswith("@") and len(value) > 1:
+            return [(Token("@", _OP_PRE), 0), (Token(value[1:], _OPERAND, Token.RANGE), 1)]
+    return [(token, 0)]
 
 
 def _is_intersection(tokens: list[Token], index: int) -> bool:

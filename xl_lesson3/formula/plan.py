@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from xl_lesson3.errors import CircularReferenceError, UnsupportedFunctionError, located
-from xl_lesson3.formula.ast import BoundRef, Call, Node, walk
+from xl_lesson3.formula.ast import BoundRef, Call, Node, value_refs, walk
 from xl_lesson3.formula.discover import Stretch, discover
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
@@ -52,6 +52,16 @@ class Unit:
     is_array: bool
     reads: tuple[RangeAddress, ...] = ()
     deps: tuple[int, ...] = ()
+    # An array formula copied down `stacked` consecutive rows, one row each (the course's
+    # ``{=OFFSET(...)}`` per rating): one unit, a run of arrays, like a run of plain formulas.
+    stacked: int = 0
+
+    @property
+    def cell_shape(self) -> tuple[int, int]:
+        """The (rows, cols) each formula of the unit fills: (1, 1) for a run's cells."""
+        if not self.is_array:
+            return (1, 1)
+        return (1, self.output.shape[1]) if self.stacked else self.output.shape
 
     @property
     def anchor(self) -> CellAddress:
@@ -61,6 +71,8 @@ class Unit:
     @property
     def length(self) -> int:
         """Cells in the run (1 for an array formula, whose shape lives in `output`)."""
+        if self.stacked:
+            return self.stacked
         return 1 if self.is_array else self.output.shape[0]
 
     @property
@@ -69,7 +81,8 @@ class Unit:
         return range(self.output.min_row, self.output.min_row + self.length)
 
     def refs(self) -> list[BoundRef]:
-        return [node for node in walk(self.body) if isinstance(node, BoundRef)]
+        """The references whose cells the unit reads (see `ast.value_refs`)."""
+        return value_refs(self.body)
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,9 @@ class Plan:
     model: WorkbookModel
     units: tuple[Unit, ...]
     index: UnitIndex = field(repr=False)
+    # Tolerant plans only: units on a circular reference, as groups (each a strongly connected
+    # set, in cell order). They come last in `units`, in no dependency order among themselves.
+    cycles: tuple[tuple[int, ...], ...] = ()
 
     def position(self, cell: CellAddress) -> tuple[int, int] | None:
         """(unit index, flat position in the unit's output) of a formula cell, or None."""
@@ -138,25 +154,42 @@ def build_plan(
     targets: Iterable[CellAddress | RangeAddress],
     *,
     functions: FunctionCatalog | None = None,
+    tolerant: bool = False,
+    extra_reads: Mapping[CellAddress, Sequence[RangeAddress]] | None = None,
 ) -> Plan:
     """Plan the formula cells `targets` depend on (the targets included).
 
     `functions` tells which functions exist (pass the registry module; passed in so that this
     module stays torch-free); every call to a missing one in the slice is reported in one error.
+    `tolerant` (``eval --all``, ``check``): formulas that cannot be read become `Failed` nodes,
+    unsupported functions are left for evaluation to report per cell, and circular references
+    are returned in `Plan.cycles` instead of raised. `extra_reads`: see `discover.discover`.
     """
-    stretches = discover(model, targets)
-    if functions is not None:
+    extra_reads = dict(extra_reads or {})
+    stretches = discover(model, targets, tolerant=tolerant, extra_reads=extra_reads)
+    if functions is not None and not tolerant:
         _check_functions(stretches, functions)
     units = _group(model, stretches)
-    ordered = _renumber(_order(units))
-    return Plan(model, tuple(ordered), UnitIndex(ordered))
+    ordered, cyclic = _order(units, extra_reads, tolerant)
+    position = {unit.index: i for i, unit in enumerate(ordered)}
+    cycles = tuple(tuple(sorted(position[i] for i in group)) for group in cyclic)
+    ordered = _renumber(ordered)
+    return Plan(model, tuple(ordered), UnitIndex(ordered), cycles)
 
 
 def _renumber(ordered: list[Unit]) -> list[Unit]:
     """Make each unit's index its position in the plan (deps renumbered to match)."""
     new_index = {unit.index: i for i, unit in enumerate(ordered)}
     return [
-        Unit(i, u.body, u.output, u.is_array, u.reads, tuple(sorted(new_index[d] for d in u.deps)))
+        Unit(
+            i,
+            u.body,
+            u.output,
+            u.is_array,
+            u.reads,
+            tuple(sorted(new_index[d] for d in u.deps if d in new_index)),
+            u.stacked,
+        )
         for i, u in enumerate(ordered)
     ]
 
@@ -205,12 +238,15 @@ def _group(model: WorkbookModel, stretches: list[Stretch]) -> list[Unit]:
             known[id(body)] = _groupable(body)
         return known[id(body)]
 
+    arrays: list[tuple[RangeAddress, Node]] = []
     for output, body in stretches:
         array = model.array_formulas.get(output.top_left) if output.is_cell else None
         if array is not None:
-            units.append(Unit(len(units), body, array.ref, True))
+            arrays.append((array.ref, body))
         else:
             runs.append((output, body))
+    for ref, body, count in _stack_arrays(arrays):
+        units.append(Unit(len(units), body, ref, True, stacked=count if count > 1 else 0))
     runs.sort(key=lambda run: (run[0].sheet, run[0].min_col, run[0].min_row))
     merged: list[Stretch] = []
     for output, body in runs:
@@ -241,6 +277,31 @@ def _group(model: WorkbookModel, stretches: list[Stretch]) -> list[Unit]:
     return units
 
 
+def _stack_arrays(arrays: list[tuple[RangeAddress, Node]]):
+    """Join one-row array formulas copied down consecutive rows: (block, body, how many)."""
+    arrays = sorted(arrays, key=lambda item: (item[0].sheet, item[0].min_col, item[0].min_row))
+    joined: list[list] = []
+    for ref, body in arrays:
+        if joined:
+            last, last_body, count = joined[-1]
+            if (
+                ref.shape[0] == 1
+                and last.shape[0] == count
+                and ref.sheet == last.sheet
+                and (ref.min_col, ref.max_col) == (last.min_col, last.max_col)
+                and ref.min_row == last.max_row + 1
+                and _groupable(body)
+                and _same(body, last_body)
+            ):
+                grown = RangeAddress(
+                    ref.sheet, last.min_row, last.min_col, ref.max_row, last.max_col
+                )
+                joined[-1] = [grown, last_body, count + 1]
+                continue
+        joined.append([ref, body, 1])
+    return [tuple(item) for item in joined]
+
+
 def _same(a: Node, b: Node) -> bool:
     return a is b or a == b
 
@@ -254,18 +315,35 @@ def _groupable(body: Node) -> bool:
 
 
 def _split(unit: Unit, index: int) -> list[Unit]:
+    out = unit.output
+    if unit.stacked:  # back to one array formula per row
+        return [
+            Unit(
+                index + k,
+                unit.body,
+                RangeAddress(out.sheet, row, out.min_col, row, out.max_col),
+                True,
+            )
+            for k, row in enumerate(range(out.min_row, out.max_row + 1))
+        ]
     return [
         Unit(index + k, unit.body, RangeAddress.from_cell(cell), False)
-        for k, cell in enumerate(unit.output.cells())
+        for k, cell in enumerate(out.cells())
     ]
 
 
-def _with_deps(units: list[Unit]) -> list[Unit]:
+def _with_deps(units: list[Unit], extra_reads: Mapping[CellAddress, Sequence[RangeAddress]]):
     """Fill `reads` (per reference, the rectangle the whole unit reads) and `deps`."""
     index = UnitIndex(units)
     done = []
     for unit in units:
-        reads, deps = [], set()
+        reads: list[RangeAddress] = [
+            rng
+            for cell, found in extra_reads.items()
+            if unit.output.contains(cell)
+            for rng in found
+        ]
+        deps = {i for rng in reads for i in index.overlapping(rng)}
         first, last = unit.output.min_row, unit.output.min_row + unit.length - 1
         col = unit.output.min_col
         for ref in unit.refs():
@@ -281,7 +359,13 @@ def _with_deps(units: list[Unit]) -> list[Unit]:
             deps |= index.overlapping(rng)
         done.append(
             Unit(
-                unit.index, unit.body, unit.output, unit.is_array, tuple(reads), tuple(sorted(deps))
+                unit.index,
+                unit.body,
+                unit.output,
+                unit.is_array,
+                tuple(reads),
+                tuple(sorted(deps)),
+                unit.stacked,
             )
         )
     return done
@@ -290,15 +374,23 @@ def _with_deps(units: list[Unit]) -> list[Unit]:
 # -- ordering -----------------------------------------------------------------------------------
 
 
-def _order(units: list[Unit]) -> list[Unit]:
-    """Topological order (Kahn); split runs caught in cycles, then report real cycles."""
+def _order(
+    units: list[Unit], extra_reads: Mapping[CellAddress, Sequence[RangeAddress]], tolerant: bool
+) -> tuple[list[Unit], list[list[int]]]:
+    """Topological order (Kahn); split runs caught in cycles, then report real cycles.
+
+    Tolerant: real cycles are not raised; their units (and what hangs below them) come last,
+    and the cyclic groups are returned beside the order.
+    """
     while True:
-        units = _with_deps(units)
+        units = _with_deps(units, extra_reads)
         order, stuck = _kahn(units)
         if not stuck:
-            return [units[i] for i in order]
+            return [units[i] for i in order], []
         cyclic = _trim_sinks(units, stuck)
         splittable = [i for i in cyclic if units[i].length > 1]
+        if not splittable and tolerant:
+            return _cycles_last(units, order, stuck, cyclic)
         if not splittable:
             raise _circular_error(units, cyclic)
         rebuilt: list[Unit] = []
@@ -307,8 +399,55 @@ def _order(units: list[Unit]) -> list[Unit]:
             if unit.index in split_set:
                 rebuilt.extend(_split(unit, len(rebuilt)))
             else:
-                rebuilt.append(Unit(len(rebuilt), unit.body, unit.output, unit.is_array))
+                rebuilt.append(
+                    Unit(len(rebuilt), unit.body, unit.output, unit.is_array, stacked=unit.stacked)
+                )
         units = rebuilt
+
+
+def _cycles_last(
+    units: list[Unit], order: list[int], stuck: set[int], cyclic: set[int]
+) -> tuple[list[Unit], list[list[int]]]:
+    """The acyclic order, then the cyclic units in cell order, then the units below them.
+
+    Units below a cycle come in an order that respects their dependencies outside the cycle
+    (Kahn again, with the cyclic units' edges taken as satisfied).
+    """
+    groups = _components(units, cyclic)
+    tail_units = sorted(cyclic, key=lambda i: units[i].anchor)
+    below = stuck - cyclic
+    done = set(order) | cyclic
+    rest: list[int] = []
+    pending = sorted(below, key=lambda i: units[i].anchor)
+    while pending:
+        ready = [i for i in pending if all(d in done for d in units[i].deps)]
+        if not ready:  # another cycle downstream was trimmed with the sinks: keep cell order
+            ready = pending[:1]
+        for i in ready:
+            done.add(i)
+            rest.append(i)
+        pending = [i for i in pending if i not in done]
+    return [units[i] for i in (*order, *tail_units, *rest)], groups
+
+
+def _components(units: list[Unit], cyclic: set[int]) -> list[list[int]]:
+    """The cyclic units grouped by which are connected through dependencies (undirected)."""
+    parent = {i: i for i in cyclic}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in cyclic:
+        for dep in units[i].deps:
+            if dep in cyclic:
+                parent[root(i)] = root(dep)
+    groups: dict[int, list[int]] = {}
+    for i in sorted(cyclic, key=lambda i: units[i].anchor):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
 
 
 def _kahn(units: list[Unit]) -> tuple[list[int], set[int]]:

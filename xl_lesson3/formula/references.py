@@ -12,7 +12,16 @@ import re
 from openpyxl.utils.cell import column_index_from_string
 
 from xl_lesson3.errors import FormulaSyntaxError
-from xl_lesson3.formula.ast import A1Ref, Coord, ErrorLiteral, NameRef, Node, StructRef
+from xl_lesson3.formula.ast import (
+    A1Ref,
+    Binary,
+    Coord,
+    ErrorLiteral,
+    NameRef,
+    Node,
+    SheetSpan,
+    StructRef,
+)
 from xl_lesson3.workbook.address import MAX_COL, MAX_ROW, split_sheet
 
 _CELL = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)(\d+)$")
@@ -32,6 +41,8 @@ def parse_reference(text: str) -> Node:
         return ErrorLiteral("#REF!")
     if "[" in text:
         return _parse_structured(text)
+    if text.count(":") > 1 and "'" not in text and text.count("!") <= 1:
+        return _range_chain(text)
     first_bang, last_bang = text.find("!"), text.rfind("!")
     if first_bang != last_bang:  # Sheet2!A1:Sheet2!B2
         colon = text.rfind(":", first_bang, last_bang)
@@ -44,13 +55,30 @@ def parse_reference(text: str) -> Node:
         sheet, ref = split_sheet(text) if "!" in text else (None, text)
         first, sep, last = ref.partition(":")
     if sheet is not None and _is_3d(sheet):
-        raise FormulaSyntaxError(f"{text}: 3-D references across sheets are not supported")
+        first_sheet, _, last_sheet = sheet.partition(":")
+        parsed = _parse_a1(None, first, last if sep else None)
+        if parsed is None:
+            raise FormulaSyntaxError(f"{text}: not a valid 3-D reference")
+        return SheetSpan(first_sheet, last_sheet, parsed)
     parsed = _parse_a1(sheet, first, last if sep else None)
     if parsed is not None:
         return parsed
     if not sep and _NAME.match(first):
         return NameRef(sheet, first)
     raise FormulaSyntaxError(f"{text}: not a valid reference")
+
+
+def _range_chain(text: str) -> Node:
+    """``C14:E14:G13:I14``: the range operator between cells, i.e. their bounding rectangle."""
+    sheet, body = split_sheet(text) if "!" in text else (None, text)
+    pieces = body.split(":")
+    nodes = [_parse_a1(sheet, piece, None) for piece in pieces]
+    if any(node is None for node in nodes):
+        raise FormulaSyntaxError(f"{text}: not a valid reference")
+    node: Node = nodes[0]
+    for other in nodes[1:]:
+        node = Binary(":", node, other)
+    return node
 
 
 def _is_3d(sheet: str) -> bool:
