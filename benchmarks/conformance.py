@@ -76,8 +76,7 @@ def score_ours(path: Path) -> dict[str, Any]:
     for cell, ours in values.items():
         if report_volatile(formula_text(model, cell)):
             continue
-        saved = model.cell(cell)
-        excel = None if saved is None else saved.value
+        excel = model.cached_value(cell)
         cells[str(cell)] = excel
         if isinstance(ours, Uncomputable):
             failures[ours.feature] += 1

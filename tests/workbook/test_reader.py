@@ -325,7 +325,7 @@ def test_not_a_zip_names_the_file(tmp_path):
     path = tmp_path / "x.xlsx"
     with zipfile.ZipFile(path, "w") as package:
         package.writestr("hello.txt", "no workbook here")
-    with pytest.raises(WorkbookIOError, match="x.xlsx: not a workbook"):
+    with pytest.raises(WorkbookIOError, match="x.xlsx: not an .xlsx workbook"):
         load_workbook(path)
 
 

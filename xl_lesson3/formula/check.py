@@ -120,8 +120,7 @@ def check_workbook(model: WorkbookModel, values: dict[CellAddress, Any] | None =
             report.causes[ours.feature] += 1
             report.first_reasons.setdefault(ours.feature, ours.message)
             continue
-        saved = model.cell(cell)
-        excel = None if saved is None else saved.value
+        excel = model.cached_value(cell)
         if values_agree(excel, ours):
             report.agree += 1
         else:

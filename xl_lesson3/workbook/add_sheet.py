@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from defusedxml import ElementTree
+import defusedxml.ElementTree as DefusedET
 
 from xl_lesson3.errors import WorkbookIOError
 
@@ -96,9 +96,9 @@ def add_sheet(path: str | Path, base_name: str, rows: Sequence[Sequence[Cell]], 
         workbook_text = package.read("xl/workbook.xml").decode("utf-8")
         rels_text = package.read("xl/_rels/workbook.xml.rels").decode("utf-8")
         types_text = package.read("[Content_Types].xml").decode("utf-8")
-        workbook = ElementTree.fromstring(workbook_text.encode("utf-8"))
-        rels = ElementTree.fromstring(rels_text.encode("utf-8"))
-    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError) as exc:
+        workbook = DefusedET.fromstring(workbook_text.encode("utf-8"))
+        rels = DefusedET.fromstring(rels_text.encode("utf-8"))
+    except (OSError, KeyError, zipfile.BadZipFile, DefusedET.ParseError) as exc:
         raise WorkbookIOError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
     sheets = list(workbook.iter(f"{{{MAIN}}}sheet"))
     name = unique_sheet_name([s.get("name", "") for s in sheets], base_name)

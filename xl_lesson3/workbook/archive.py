@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -113,7 +114,7 @@ def check_archive(path: str | Path, limits: ArchiveLimits | None = None) -> Arch
             file.seek(0)
             with zipfile.ZipFile(file) as package:
                 summary = _check_package(path, package, limits)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error) as exc:  # bad CRC, truncated or corrupt deflate data
         raise WorkbookIOError(f"{path}: damaged .xlsx archive ({exc})") from exc
     except (OSError, EOFError) as exc:
         raise WorkbookIOError(f"{path}: cannot read the workbook ({_reason(exc)})") from exc
