@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from xl_lesson3 import __version__
+from xl_lesson3.cli._process import collector_paused, flush_and_exit
 from xl_lesson3.errors import XlLesson3Error
 
 
@@ -41,7 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 bad input, 1 failed run, 0 success)."""
     args = build_parser().parse_args(argv)
-    return run_command(args, prog="xl-lesson3")
+    with collector_paused(getattr(args, "pause_gc", False)):
+        return run_command(args, prog="xl-lesson3")
+
+
+def entry() -> None:
+    """The console script and ``python -m xl_lesson3``: `main`, then a fast exit.
+
+    Commands that read and compile a workbook set ``pause_gc`` (see `_process`).
+    """
+    flush_and_exit(main())
 
 
 def run_command(args: argparse.Namespace, *, prog: str) -> int:

@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("book", type=Path, metavar="BOOK", help="an .xlsx or .xlsm workbook")
     parser.add_argument("cells", nargs="+", metavar="CELL", help="cells or ranges to evaluate")
     parser.add_argument("--json", action="store_true", help='print {"Sheet!A1": value, ...}')
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, pause_gc=True)  # reads and compiles: see cli._process
 
 
 def run(args: argparse.Namespace) -> int:
