@@ -51,7 +51,7 @@ def test_end_to_end_compares_like_with_like():
 
 
 def test_written_xlsx_holds_the_sheet_and_its_table(tmp_path):
-    model, objective, params = replicated_nnet_model(40)
+    model, objective, _ = replicated_nnet_model(40)
     path = write_nnet_xlsx(tmp_path / "nnet.xlsx", 40)
     ws = openpyxl.load_workbook(path)["nnet"]
     assert ws["B2"].value == model.cell(objective).formula
