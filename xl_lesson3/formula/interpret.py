@@ -41,6 +41,7 @@ from xl_lesson3.formula.functions.operators import (
     SPECIALIZATIONS,
     UNARY_OPERATORS,
 )
+from xl_lesson3.formula.fusion import fuse_call
 from xl_lesson3.formula.plan import Unit
 from xl_lesson3.formula.scalars import ErrorCode, Kind
 from xl_lesson3.formula.values import Block
@@ -155,6 +156,10 @@ def lower(node: Node, ctx: UnitContext) -> Value:
     if isinstance(node, Call):
         spec = registry.lookup(node.name, ctx.where)
         spec.check_arity(len(node.args), ctx.where)
+        fused = fuse_call(node, spec)  # IF(x<0,0,x) and friends: fewer ops per call
+        if fused is not None:
+            fn, parts = fused
+            return _apply(fn, [lower(part, ctx) for part in parts], ctx)
         args = [lower(arg, ctx) for arg in node.args]
         if spec.lazy:
             return _apply_lazy(spec.impl, args, ctx)
@@ -288,6 +293,8 @@ def _pad_na(block: Block, rows: int, cols: int) -> Block:
 
 
 def _expand(block: Block, shape: tuple[int, ...]) -> Block:
+    if block.num.shape == shape and block.text is None:  # the common case: nothing to do
+        return block
     num = block.num.expand(shape)
     text = None
     if block.text is not None:
