@@ -121,9 +121,7 @@ class _Gather:
         index = np.where(is_const, np.arange(n_cells), offset_of[flat_ids + 1] + flat_pos)
         single = not is_const.any() and len(sources) == 1
         in_order = (
-            single
-            and sizes[sources[0]] == n_cells
-            and bool((index == np.arange(n_cells)).all())
+            single and sizes[sources[0]] == n_cells and bool((index == np.arange(n_cells)).all())
         )
         stretch = single and bool((np.diff(index) == 1).all())
         device, dtype = ctx.device, ctx.dtype
