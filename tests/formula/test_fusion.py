@@ -145,3 +145,20 @@ def test_sumproduct_with_variables_on_both_sides(make_workbook):
     )
     params = torch.tensor([[1.0, 2.0], [3.0, -1.0]], dtype=torch.float64)
     assert program(params).tolist() == [5.0, 10.0]
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ({"s!C1": "=A1*2", "s!C2": "=A1+1"}, lambda x: (3 * x + 1) / 2),
+        ({"s!C1": "=A1*2", "s!C2": "text"}, lambda x: 2 * x),  # text in a range is skipped
+    ],
+    ids=["plain", "text-skipped"],
+)
+def test_average_of_a_dynamic_range(make_workbook, cells, expected):
+    model = load_workbook(make_workbook({"s!A1": 1.0, **cells, "s!B1": "=AVERAGE(C1:C2)"}))
+    program = compile_program(model, B1, [A1])
+    xs = [0.5, -3.0]
+    assert program(torch.tensor(xs, dtype=torch.float64)[:, None]).tolist() == pytest.approx(
+        [expected(x) for x in xs]
+    )

@@ -13,6 +13,7 @@ and lowered to the torch ops a hand-written model would use:
 - ``SUMPRODUCT(row, weights)`` where one side is the same for every restart and the other the
   same for every row (inputs against a parameter row, the linear layer) → one matrix product
   ``(batch, K) @ (K, rows)``, not a broadcast batched dot product.
+- ``AVERAGE(range)`` of plain numbers → one sum and a division by the (known) cell count.
 - ``IF(a<b, t, f)`` with any comparison → ``torch.where`` on the comparison's boolean mask:
   no round trip through a float TRUE/FALSE and back (``lt → to(float) → ne → where``).
 
@@ -64,6 +65,8 @@ def fuse_call(node: Call, spec: FunctionSpec) -> Fused | None:
         return _relu_max(node)
     if spec.name == "SUMPRODUCT" and len(node.args) == 2:
         return _dot(node, spec)
+    if spec.name == "AVERAGE" and len(node.args) == 1:
+        return _mean(node, spec)
     return None
 
 
@@ -180,3 +183,16 @@ def _mm(per_restart: torch.Tensor, per_row: torch.Tensor) -> torch.Tensor:
     """(b, 1, R, C) against (1, n, R, C) → (b, n): the dot product of every pair."""
     k = per_restart.shape[-2] * per_restart.shape[-1]
     return per_restart.reshape(-1, k) @ per_row.reshape(-1, k).T
+
+
+def _mean(node: Call, spec: FunctionSpec) -> Fused:
+    """AVERAGE(range) of plain numbers: every cell counts, so the count is the range's size."""
+    general = spec.impl
+
+    def mean(values: Block) -> Block:
+        if is_plain(values):
+            rows, cols = values.shape
+            return Block(values.num.sum(dim=(-2, -1), keepdim=True) / (rows * cols))
+        return general(values)
+
+    return mean, node.args
