@@ -166,23 +166,28 @@ def _dot(node: Call, spec: FunctionSpec) -> Fused:
     """SUMPRODUCT(a, b) as one ``mm`` when one side is constant over the batch and the other over
     the run; any other case (masks, shapes, a batch on both sides) goes to the library's."""
     general = spec.impl
+    last: list[torch.Tensor | None] = [None, None]  # (per-row side, its transpose)
+
+    def per_row_t(per_row: torch.Tensor) -> torch.Tensor:
+        """(K, n): the per-row side as the right factor; a constant side (the same tensor on
+        every call) is transposed once. Only the last one is kept, so nothing accumulates."""
+        if last[0] is not per_row:
+            last[0], last[1] = per_row, per_row.reshape(per_row.shape[1], -1).T
+        return last[1]
 
     def dot(left: Block, right: Block) -> Block:
         if is_plain(left, right) and left.shape == right.shape:
             (b1, n1), (b2, n2) = left.num.shape[:2], right.num.shape[:2]
+            k = left.shape[0] * left.shape[1]
             if b1 == 1 and n2 == 1 and left.num.dtype == right.num.dtype:
-                return Block(_mm(right.num, left.num).view(b2, n1, 1, 1))
+                product = right.num.reshape(b2, k) @ per_row_t(left.num)
+                return Block(product.view(b2, n1, 1, 1))
             if b2 == 1 and n1 == 1 and left.num.dtype == right.num.dtype:
-                return Block(_mm(left.num, right.num).view(b1, n2, 1, 1))
+                product = left.num.reshape(b1, k) @ per_row_t(right.num)
+                return Block(product.view(b1, n2, 1, 1))
         return general(left, right)
 
     return dot, node.args
-
-
-def _mm(per_restart: torch.Tensor, per_row: torch.Tensor) -> torch.Tensor:
-    """(b, 1, R, C) against (1, n, R, C) → (b, n): the dot product of every pair."""
-    k = per_restart.shape[-2] * per_restart.shape[-1]
-    return per_restart.reshape(-1, k) @ per_row.reshape(-1, k).T
 
 
 def _mean(node: Call, spec: FunctionSpec) -> Fused:
