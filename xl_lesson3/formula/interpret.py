@@ -192,18 +192,19 @@ def _apply(fn: Callable[..., Block], args: list[Value], ctx: UnitContext) -> Val
         return Dynamic(run_one)
     if len(fixed) == 2:
         left, right = fixed
-        if isinstance(left, Dynamic) and isinstance(right, Dynamic):
-            left_run, right_run = left.run, right.run
+        # A constant side is a closure returning it, so one shape serves all three cases.
+        left_run = left.run if isinstance(left, Dynamic) else (lambda env, block=left: block)
+        right_run = right.run if isinstance(right, Dynamic) else (lambda env, block=right: block)
 
-            def run_two(env: Env) -> Block:
-                try:
-                    return fn(left_run(env), right_run(env))
-                except XlLesson3Error as exc:
-                    if (located_exc := _relocated(exc, ctx)) is exc:
-                        raise
-                    raise located_exc from exc
+        def run_two(env: Env) -> Block:
+            try:
+                return fn(left_run(env), right_run(env))
+            except XlLesson3Error as exc:
+                if (located_exc := _relocated(exc, ctx)) is exc:
+                    raise
+                raise located_exc from exc
 
-            return Dynamic(run_two)
+        return Dynamic(run_two)
 
     def run(env: Env) -> Block:
         return _call(fn, [a.run(env) if isinstance(a, Dynamic) else a for a in fixed], ctx)
