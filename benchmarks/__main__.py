@@ -31,6 +31,8 @@ from benchmarks.report import (
 
 # key → module with run(config) -> Section, in report order.
 SECTIONS = {
+    "end_to_end": "benchmarks.end_to_end",
+    "big_xlsx": "benchmarks.big_xlsx",
     "solver": "benchmarks.solver_vs_baseline",
     "scaling": "benchmarks.scaling",
     "many_params": "benchmarks.many_params",
@@ -74,6 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         help="torch CPU threads (default: torch's choice); 1 gives steadier figures on a busy CPU",
+    )
+    parser.add_argument(
+        "--million", action="store_true", help="big_xlsx: also the 1M-row workbook (slow)"
     )
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # smoke test sizes
     args = parser.parse_args(argv)
@@ -193,7 +198,13 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, command: str) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     devices, device_note = resolve_devices(args.device)
-    config = BenchConfig(quick=args.quick, devices=devices, tiny=args.tiny, threads=args.threads)
+    config = BenchConfig(
+        quick=args.quick,
+        devices=devices,
+        tiny=args.tiny,
+        threads=args.threads,
+        million=args.million,
+    )
     import torch
 
     if args.threads:

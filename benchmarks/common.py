@@ -15,13 +15,15 @@ CACHE_DIR = Path(__file__).resolve().parent / ".cache"  # generated workbooks; i
 class BenchConfig:
     """quick: the small sizes (`--quick`); devices: where the device-dependent runs go ("cpu"
     first, then "cuda" when asked for and present); tiny: the smallest sizes, for the smoke test;
-    threads: torch's intra-op CPU threads (None: torch's default), also in worker processes."""
+    threads: torch's intra-op CPU threads (None: torch's default), also in worker processes;
+    million: also the 1M-row .xlsx in `big_xlsx` (slow)."""
 
     quick: bool = False
     devices: tuple[str, ...] = ("cpu",)
     cache_dir: Path = CACHE_DIR
     tiny: bool = False
     threads: int | None = None
+    million: bool = False
 
     @property
     def mode(self) -> str:

@@ -47,6 +47,7 @@ def run(config: BenchConfig) -> Section:
     data: dict = {"workbook": str(path.name), "load_seconds": load_s, "sheets": {}}
     for sheet in SHEETS:
         sheet_data = _run_sheet(config, path, workbook, models[sheet])
+        sheet_data["load_seconds"] = load_s
         data["sheets"][sheet] = sheet_data
         section.tables.append(_sheet_table(sheet, sheet_data))
         headline = _headline(sheet, sheet_data)
@@ -58,8 +59,8 @@ def run(config: BenchConfig) -> Section:
         "as Excel does after a change; `calculateAll()` would also recompute the workbook's "
         "other sheets), forward differences with step √ε·max(1,|x|), scipy L-BFGS-B with its "
         "default tolerances. Its time excludes starting soffice and loading the file "
-        f"(we load the workbook once, {fmt_seconds(load_s)}, also excluded). Our time includes "
-        "compiling the sheet. 'steps' for ours are batched optimiser steps (all restarts at "
+        f"(we load the workbook once, {fmt_seconds(load_s)}, excluded from 'speed ratio' and "
+        "added to ours in 'ratio incl. reading'). Our time includes compiling the sheet. 'steps' for ours are batched optimiser steps (all restarts at "
         "once); L-BFGS steps may evaluate the program more than once."
     )
     section.data = data
@@ -191,11 +192,14 @@ def _thin(curve, points: int = 40) -> list[tuple[float, float]]:
     return [*picked, curve[-1]]
 
 
-def _ratio(data: dict, ours: dict) -> float | None:
+def _ratio(data: dict, ours: dict, with_reading: bool = False) -> float | None:
+    """Baseline time over ours to the baseline's loss; `with_reading` adds our reading of the
+    workbook to ours (compiling is always in it), as a user running the CLI waits for both."""
     base = data.get("baseline", {}).get("time_to_final")
     if base is None or not ours["time_to_baseline"]:
         return None
-    return base / ours["time_to_baseline"]
+    reading = data.get("load_seconds", 0.0) if with_reading else 0.0
+    return base / (ours["time_to_baseline"] + reading)
 
 
 def _sheet_table(sheet: str, data: dict) -> Table:
@@ -211,6 +215,7 @@ def _sheet_table(sheet: str, data: dict) -> Table:
                 f"{base['recalculations']:,} recalcs",
                 fmt_seconds(base["time_to_final"]),
                 "1×",
+                "1×",
                 base["status"],
             ]
         )
@@ -219,6 +224,7 @@ def _sheet_table(sheet: str, data: dict) -> Table:
             [
                 "LibreOffice FD + L-BFGS-B",
                 1,
+                None,
                 None,
                 None,
                 None,
@@ -240,6 +246,7 @@ def _sheet_table(sheet: str, data: dict) -> Table:
                 if ours["time_to_baseline"]
                 else "not reached",
                 _times(ratio),
+                _times(_ratio(data, ours, with_reading=True)),
                 ours["status"],
             ]
         )
@@ -250,6 +257,7 @@ def _sheet_table(sheet: str, data: dict) -> Table:
                 "numpy lstsq (floor)",
                 None,
                 floor["mse"],
+                None,
                 None,
                 None,
                 None,
@@ -276,6 +284,7 @@ def _sheet_table(sheet: str, data: dict) -> Table:
             "work",
             "time to baseline's loss",
             "speed ratio",
+            "ratio incl. reading",
             "status",
         ],
         rows,
@@ -306,7 +315,8 @@ def _headline(sheet: str, data: dict) -> str | None:
         where = label if restarts == 1 else f"{label} {restarts} restarts"
         text += (
             f"; {where}, xl-lesson3 {best['method']} gets there in "
-            f"{fmt_seconds(best['time_to_baseline'])} ({_times(_ratio(data, best))} faster)"
+            f"{fmt_seconds(best['time_to_baseline'])} ({_times(_ratio(data, best))} faster, "
+            f"{_times(_ratio(data, best, with_reading=True))} counting our reading of the file)"
         )
     lowest = min(data["ours"], key=lambda o: o["final_loss"])
     text += (

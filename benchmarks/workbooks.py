@@ -10,6 +10,7 @@ the benchmark itself and measure openpyxl, not the engine.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +124,36 @@ def replicated_nnet_model(n_rows: int, seed: int | None = None):
 
 def _plain(value):
     return value.item() if hasattr(value, "item") else value
+
+
+def write_nnet_xlsx(path: Path, n_rows: int, seed: int | None = None) -> Path:
+    """The nnet sheet of `replicated_nnet_model` written as a real .xlsx at `path` (openpyxl's
+    streaming writer): the same cells, the Excel table its structured references read, and the
+    workbook's values as Excel would not have cached them (formulas only). Objective nnet!B2,
+    changing cells nnet!G2:P3."""
+    from openpyxl import Workbook
+    from openpyxl.worksheet.table import Table as XlTable
+    from openpyxl.worksheet.table import TableColumn
+
+    model, _, _ = replicated_nnet_model(n_rows, seed)
+    (sheet,) = model.sheet_names
+    by_row: dict[int, dict[int, object]] = {}
+    for address, cell in model.cells.items():
+        by_row.setdefault(address.row, {})[address.col] = cell.formula or cell.value
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(sheet)
+    table = next(iter(model.tables.values()))
+    width = table.ref.max_col
+    for row in range(1, max(by_row) + 1):
+        cells = by_row.get(row, {})
+        ws.append([cells.get(col) for col in range(1, width + 1)] if cells else [])
+    xl_table = XlTable(displayName=table.name, ref=table.ref.coordinate)
+    # The streaming writer cannot read the header cells back: name the columns here.
+    xl_table.tableColumns = [
+        TableColumn(id=i, name=name) for i, name in enumerate(table.columns, start=1)
+    ]
+    with warnings.catch_warnings():  # "you must add table columns manually": done above
+        warnings.simplefilter("ignore", UserWarning)
+        ws.add_table(xl_table)
+    book.save(path)
+    return path

@@ -1,5 +1,5 @@
-"""`python -m xl_lesson3` runs the CLI."""
+"""`python -m xl_lesson3` runs the CLI (and exits fast: `xl_lesson3.cli.entry`)."""
 
-from xl_lesson3.cli import main
+from xl_lesson3.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from xl_lesson3 import __version__
+from xl_lesson3.cli._process import collector_paused, flush_and_exit
 from xl_lesson3.errors import BadInputError, XlLesson3Error
 
 
@@ -52,7 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInputError as exc:
         print(f"xl-lesson3: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    return run_command(args, prog="xl-lesson3")
+    with collector_paused(getattr(args, "pause_gc", False)):
+        return run_command(args, prog="xl-lesson3")
+
+
+def entry() -> None:
+    """The console script and ``python -m xl_lesson3``: `main`, then a fast exit.
+
+    Commands that read and compile a workbook set ``pause_gc`` (see `_process`).
+    """
+    flush_and_exit(main())
 
 
 def run_command(args: argparse.Namespace, *, prog: str) -> int:

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help='print {"Sheet!A1": value, ...}')
     add_limit_options(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, pause_gc=True)  # reads and compiles: see cli._process
 
 
 def run(args: argparse.Namespace) -> int:

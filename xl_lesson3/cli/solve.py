@@ -113,7 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     add_limit_options(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, pause_gc=True)  # reads and compiles: see cli._process
 
 
 def run(args: argparse.Namespace) -> int:
@@ -268,6 +268,10 @@ class _progress_bar:
 
     def _start(self, total: int) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        from xl_lesson3.cli._process import resume_collector
+
+        resume_collector()  # reading and compiling are done: the loop runs with the collector on
 
         self.progress = Progress(
             TextColumn("solving"),

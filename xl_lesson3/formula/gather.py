@@ -81,7 +81,13 @@ class DynamicSources:
 
 @dataclass
 class _Gather:
-    """One reference's run-time read: cat(constant part, sources...)[index] → (b, n', R, C)."""
+    """One reference's run-time read: cat(constant part, sources...)[index] → (b, n', R, C).
+
+    How to assemble it is decided once, when it is built (`build`), into one of three modes:
+    ``same`` (the reference reads exactly one earlier unit's output in order: its block as is),
+    ``slice`` (one contiguous stretch of a single source, such as a row of parameters: a view)
+    and ``general`` (concatenate the parts, then one ``index_select``).
+    """
 
     shape: tuple[int, ...]  # (n', R, C)
     sources: list[int]
@@ -90,6 +96,14 @@ class _Gather:
     const_err: torch.Tensor | None
     const_kind: torch.Tensor | None
     text: np.ndarray | None
+    mode: str = "general"
+    start: int = 0  # "slice": first flat position read from the source
+
+    @property
+    def size(self) -> int:
+        """Cells the reference reads."""
+        n, rows, cols = self.shape
+        return n * rows * cols
 
     @classmethod
     def build(cls, const: Block, ids, positions, sizes, ctx: UnitContext) -> _Gather:
@@ -105,12 +119,11 @@ class _Gather:
         for source, offset in offsets.items():
             offset_of[source + 1] = offset
         index = np.where(is_const, np.arange(n_cells), offset_of[flat_ids + 1] + flat_pos)
+        single = not is_const.any() and len(sources) == 1
         in_order = (
-            not is_const.any()
-            and len(sources) == 1
-            and sizes[sources[0]] == n_cells
-            and bool((index == np.arange(n_cells)).all())
+            single and sizes[sources[0]] == n_cells and bool((index == np.arange(n_cells)).all())
         )
+        stretch = single and bool((np.diff(index) == 1).all())
         device, dtype = ctx.device, ctx.dtype
 
         def flat(t: torch.Tensor | None, as_dtype) -> torch.Tensor | None:
@@ -131,9 +144,15 @@ class _Gather:
             const_err=flat(const.err, torch.int8),
             const_kind=flat(const.kind, torch.int8),
             text=text,
+            mode="same" if in_order else ("slice" if stretch else "general"),
+            start=int(index[0]) if n_cells else 0,
         )
 
     def run(self, env: Env) -> Block:
+        if self.mode == "same":
+            return self._same(env)
+        elif self.mode == "slice":
+            return self._slice(env)
         batch = env.batch
         blocks = [_source_block(env, source) for source in self.sources]
         num = self._assemble(batch, self.const_num, [b.num for b in blocks], blocks)
@@ -143,6 +162,49 @@ class _Gather:
         if self.const_kind is not None or any(b.kind is not None for b in blocks):
             kind = self._assemble(batch, self.const_kind, [b.kind for b in blocks], blocks)
         return Block(num, err=err, kind=kind, text=self.text, from_reference=True)
+
+    def _same(self, env: Env) -> Block:
+        """Exactly one earlier unit's output, in order: its block, reshaped when the reference
+        reads it in another shape (a column of a run read as one range, ``AVERAGE(V6:V717)``)."""
+        block = _source_block(env, self.sources[0])
+        if block.num.shape[1:] == self.shape:
+            return Block(
+                block.num, err=block.err, kind=block.kind, text=self.text, from_reference=True
+            )
+        cells = block.num.shape[1:]
+
+        def reshaped(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.expand(t.shape[0], *cells).reshape(-1, *self.shape)
+
+        return Block(
+            reshaped(block.num),
+            err=reshaped(block.err),
+            kind=reshaped(block.kind),
+            text=self.text,
+            from_reference=True,
+        )
+
+    def _slice(self, env: Env) -> Block:
+        """A contiguous stretch of one source: views, no copy (the usual row of parameters)."""
+        source, size = self.sources[0], self.size
+        if source == 0:  # the parameters: (batch, n_vars), no masks
+            num = env.params.narrow(1, self.start, size)
+            return Block(num.view(-1, *self.shape), text=self.text, from_reference=True)
+        block = env.outputs[source - 1]
+
+        def take(t: torch.Tensor | None) -> torch.Tensor | None:
+            if t is None:
+                return None
+            full = t.expand(t.shape[0], *block.num.shape[1:]).reshape(t.shape[0], -1)
+            return full.narrow(1, self.start, size).view(-1, *self.shape)
+
+        return Block(
+            take(block.num),
+            err=take(block.err),
+            kind=take(block.kind),
+            text=self.text,
+            from_reference=True,
+        )
 
     def _assemble(self, batch: int, const, parts: list, blocks: list[Block]) -> torch.Tensor:
         """cat(constant part, each source flattened)[index], viewed as (batch, n', R, C).

@@ -150,7 +150,7 @@ def to_number(block: Block) -> Block:
 def as_result(block: Block) -> Block:
     """A block as a formula's result: a blank cell passed through (``=IF(1,A9)``) reads as 0."""
     if block.kind is None:
-        return block.with_(from_reference=False)
+        return block.with_(from_reference=False) if block.from_reference else block
     kind = torch.where(block.kind == int(Kind.BLANK), int(Kind.NUMBER), block.kind)
     return block.with_(kind=kind.to(block.kind.dtype), from_reference=False)
 
