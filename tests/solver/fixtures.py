@@ -6,6 +6,7 @@ here against the same data, never from the code under test.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from pathlib import Path
 
@@ -250,3 +251,118 @@ def logistic(make_workbook) -> tuple[Path, float]:
 
     ref = minimize(loss, np.zeros(3), jac=grad, method="BFGS", options={"gtol": 1e-12})
     return path, float(ref.fun)
+
+
+# -- collaborative filtering: factor tables looked up by INDEX/MATCH (GRG, non-convex) ----------
+# Issue 13's fixture in the shape of the course's sheet, small (8 users x 8 movies, 3 factors).
+# The loss is non-convex (a product of two unknown tables), so the reference is the best of
+# several starts of an independent torch script. Every pair is rated, which makes the global
+# optimum known in closed form as well (the rank-3 truncated SVD of the ratings grid,
+# Eckart-Young; checked in test_fixtures) and leaves no spurious local minima, so the optimum is
+# held to the same 1e-6 relative tolerance as the convex fixtures.
+
+CF_USERS, CF_MOVIES, CF_FACTORS = 8, 8, 3
+CF_USER_IDS = [14, 29, 72, 211, 293, 310, 451, 623]
+CF_MOVIE_IDS = [1, 110, 260, 318, 527, 593, 1196, 2571]
+_cf_rng = np.random.default_rng(11)
+_CF_TRUE_U = _cf_rng.normal(0, 0.7, (CF_USERS, CF_FACTORS))
+_CF_TRUE_M = _cf_rng.normal(0, 0.7, (CF_MOVIES, CF_FACTORS))
+# Long form, every (user, movie) pair rated, in a shuffled order: (64, 2) indices into the tables.
+CF_PAIRS = _cf_rng.permutation([(u, m) for u in range(CF_USERS) for m in range(CF_MOVIES)])
+CF_RATINGS = np.clip(
+    3
+    + (_CF_TRUE_U[CF_PAIRS[:, 0]] * _CF_TRUE_M[CF_PAIRS[:, 1]]).sum(1)
+    + _cf_rng.normal(0, 0.3, len(CF_PAIRS)),
+    0.5,
+    5.0,
+).round(1)
+CF_START_U = _cf_rng.uniform(0, 1, (CF_USERS, CF_FACTORS)).round(3)  # the course's RAND()
+CF_START_M = _cf_rng.uniform(0, 1, (CF_MOVIES, CF_FACTORS)).round(3)
+
+
+def collab_index(make_workbook) -> tuple[Path, float]:
+    """cf!A3:A10 user ids, B3:D10 user factors; F3:F10 movie ids, G3:I10 movie factors;
+    ratings in long form from row 13 (A user id, B movie id, C rating, D prediction as a sum over
+    k of INDEX(users, MATCH(id, ids, 0), k) * INDEX(movies, MATCH(id, ids, 0), k)); objective
+    cf!K1 = SQRT(SUMXMY2(ratings, predictions)/COUNT(ratings)); the Solver model over both
+    factor tables."""
+    cells: dict[str, object] = {"cf!A2": "userId", "cf!F2": "movieId", "cf!J1": "RMSE"}
+    for column, header in zip("ABCD", ("userId", "movieId", "rating", "prediction")):
+        cells[f"cf!{column}12"] = header
+    for i in range(CF_USERS):
+        cells[f"cf!A{i + 3}"] = CF_USER_IDS[i]
+        cells[f"cf!F{i + 3}"] = CF_MOVIE_IDS[i]
+        for k in range(CF_FACTORS):
+            cells[f"cf!{col(k + 2)}{i + 3}"] = float(CF_START_U[i, k])
+            cells[f"cf!{col(k + 7)}{i + 3}"] = float(CF_START_M[i, k])
+    first = 13
+    last = first + len(CF_PAIRS) - 1
+    for row, ((u, m), rating) in enumerate(zip(CF_PAIRS, CF_RATINGS), start=first):
+        cells[f"cf!A{row}"] = CF_USER_IDS[u]
+        cells[f"cf!B{row}"] = CF_MOVIE_IDS[m]
+        cells[f"cf!C{row}"] = float(rating)
+        terms = [
+            f"INDEX($B$3:$D$10,MATCH(A{row},$A$3:$A$10,0),{k + 1})"
+            f"*INDEX($G$3:$I$10,MATCH(B{row},$F$3:$F$10,0),{k + 1})"
+            for k in range(CF_FACTORS)
+        ]
+        cells[f"cf!D{row}"] = "=" + "+".join(terms)
+    cells["cf!K1"] = f"=SQRT(SUMXMY2(C{first}:C{last},D{first}:D{last})/COUNT(C{first}:C{last}))"
+    path = _save(
+        make_workbook,
+        cells,
+        "collab_index",
+        sheet="cf",
+        objective="cf!K1",
+        changing=["cf!B3:D10", "cf!G3:I10"],
+        engine=1,
+    )
+    return path, collab_reference()
+
+
+def _cf_torch_rmse(users, movies):
+    """The sheet's objective written directly in torch (plain indexing): the reference."""
+    import torch
+
+    index_u, index_m = torch.as_tensor(CF_PAIRS[:, 0]), torch.as_tensor(CF_PAIRS[:, 1])
+    predictions = (users[index_u] * movies[index_m]).sum(1)
+    return (predictions - torch.as_tensor(CF_RATINGS)).pow(2).mean().sqrt()
+
+
+def _cf_train(users, movies) -> float:
+    """Train both tables from this start with torch.optim.LBFGS; the final RMSE."""
+    import torch
+
+    users, movies = users.clone().requires_grad_(), movies.clone().requires_grad_()
+    optimizer = torch.optim.LBFGS(
+        [users, movies],
+        max_iter=500,
+        tolerance_grad=1e-13,
+        tolerance_change=1e-15,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure():
+        optimizer.zero_grad()
+        value = _cf_torch_rmse(users, movies)
+        value.backward()
+        return value
+
+    optimizer.step(closure)
+    return float(_cf_torch_rmse(users, movies).detach())
+
+
+@functools.cache
+def collab_reference(starts: int = 8) -> float:
+    """Best RMSE of the independent torch script over the stored start and `starts - 1` random
+    ones in (-0.5, 0.5) (all 8 reach the same minimum to ~1e-14 here)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    best = _cf_train(torch.tensor(CF_START_U), torch.tensor(CF_START_M))
+    for _ in range(starts - 1):
+        shape = (CF_USERS + CF_MOVIES, CF_FACTORS)
+        start = torch.rand(shape, generator=generator, dtype=torch.float64) - 0.5
+        best = min(best, _cf_train(start[:CF_USERS], start[CF_USERS:]))
+    return best

@@ -7,7 +7,9 @@ reported objective.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import torch
 
 from tests.solver import fixtures
 from xl_lesson3.formula.evaluate import evaluate_cells
@@ -21,13 +23,16 @@ CASES = [
     (fixtures.knapsack, "simplex", 1e-12),
     (fixtures.curve_fit, "grg", 1e-6),
     (fixtures.logistic, "grg", 1e-6),
+    # non-convex; its reference is the best of 8 torch starts, which is also the closed-form
+    # global optimum (test_collab_reference_is_the_global_optimum), so 1e-6 holds
+    (fixtures.collab_index, "grg", 1e-6),
 ]
 
 
 @pytest.mark.parametrize(
     ("build", "engine", "rtol"),
     CASES,
-    ids=["portfolio", "transport", "knapsack", "curve-fit", "logistic"],
+    ids=["portfolio", "transport", "knapsack", "curve-fit", "logistic", "collab-index-match"],
 )
 def test_fixture_reaches_its_independent_optimum(make_workbook, tmp_path, build, engine, rtol):
     path, optimum = build(make_workbook)
@@ -67,3 +72,31 @@ def test_integer_cells_of_a_linear_grg_model_go_to_the_milp(make_workbook, tmp_p
     assert result.engine == "simplex" and result.method == "simplex (HiGHS MILP)"
     assert result.final == best
     assert result.options["engine"] == {"value": "grg", "from": "cli"}
+
+
+def test_collab_reference_is_the_global_optimum():
+    """Every (user, movie) pair is rated, so the best rank-3 fit of the 8x8 ratings grid is its
+    truncated SVD (Eckart-Young): the torch script's best start is the global minimum."""
+    grid = np.zeros((fixtures.CF_USERS, fixtures.CF_MOVIES))
+    grid[fixtures.CF_PAIRS[:, 0], fixtures.CF_PAIRS[:, 1]] = fixtures.CF_RATINGS
+    singular = np.linalg.svd(grid, compute_uv=False)
+    floor = np.sqrt((singular[fixtures.CF_FACTORS :] ** 2).sum() / grid.size)
+    assert fixtures.collab_reference() == pytest.approx(floor, rel=1e-9)
+
+
+def test_collab_sheet_starts_where_the_torch_script_starts(make_workbook):
+    """The INDEX/MATCH look-ups pick the same factors as the script's plain indexing, and the
+    gradient reaches both tables (the look-ups are gathers)."""
+    path, _ = fixtures.collab_index(make_workbook)
+    (start,) = evaluate_cells(load_workbook(path), ["cf!K1"])
+    users = torch.tensor(fixtures.CF_START_U)
+    movies = torch.tensor(fixtures.CF_START_M)
+    assert start == pytest.approx(float(fixtures._cf_torch_rmse(users, movies)), rel=1e-12)
+    result = solve(path)
+    assert result.initial == pytest.approx(start, rel=1e-12)
+    moved = [
+        cell
+        for cell in result.model.variables
+        if result.values[cell] != result.initial_values[cell]
+    ]
+    assert len(moved) == 2 * 8 * fixtures.CF_FACTORS
