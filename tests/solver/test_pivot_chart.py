@@ -40,13 +40,12 @@ MODELS = [
 ]
 
 
-def _parts(path: Path) -> dict[str, bytes]:
-    """Every pivot and chart part of the package (and their relationship parts), name → bytes."""
+def _parts(path: Path, prefixes: tuple[str, ...] = KEPT_PREFIXES) -> dict[str, bytes]:
+    """The package's parts whose names start with one of `prefixes`, name → bytes (by default
+    every pivot and chart part, their relationship parts included)."""
     with zipfile.ZipFile(path) as package:
         return {
-            name: package.read(name)
-            for name in package.namelist()
-            if name.startswith(KEPT_PREFIXES)
+            name: package.read(name) for name in package.namelist() if name.startswith(prefixes)
         }
 
 
@@ -90,6 +89,12 @@ def test_pivot_and_chart_parts_survive_a_solve_byte_for_byte(
     assert solved["final"] == pytest.approx(b1, rel=1e-9)
 
     assert _parts(out) == original  # same names, same bytes
+    everything_before, everything_after = _parts(SOURCE, ("",)), _parts(out, ("",))
+    assert everything_after.keys() == everything_before.keys()
+    changed = {
+        name for name in everything_before if everything_after[name] != everything_before[name]
+    }
+    assert changed == {"xl/workbook.xml", "xl/worksheets/sheet2.xml"}  # Solver names; Calc!A1:B1
 
     status, evaluated = _cli_json(capsys, ["eval", str(out), "Calc!B1", "Pivot!B7", "--json"])
     assert status == 0
