@@ -9,7 +9,8 @@
   one exact Newton step (linear least squares), a sum of squared residuals by
   Levenberg-Marquardt; everything else by the gradient methods (with restarts).
 
-A `method` given by the caller always means the gradient engine under GRG.
+A `method` or `lr` given by the caller always means the gradient engine under GRG (a learning
+rate means nothing to the exact and Levenberg-Marquardt shortcuts).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def run_engine(
                     "(--engine evolutionary) or a linear model",
                 )
             )
-        if method is None and not len(ctx.rows):
+        if method is None and lr is None and not len(ctx.rows):
             from xl_lesson3.solver.least_squares import try_least_squares
 
             run = try_least_squares(ctx, options)

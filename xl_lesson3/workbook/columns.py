@@ -60,7 +60,9 @@ class ColumnCells:
     def cell_at(self, index: int) -> Cell:
         """The `index`-th cell of the column as a `Cell`."""
         formula = None if self.formulas is None else self.formulas[index]
-        return Cell(CellAddress(self.sheet, self.rows[index], self.col), self.values[index], formula)
+        return Cell(
+            CellAddress(self.sheet, self.rows[index], self.col), self.values[index], formula
+        )
 
     def index_of(self, row: int) -> int:
         """The position of `row` in the column, or -1 when the column has no cell there."""
