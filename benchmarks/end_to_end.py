@@ -111,7 +111,9 @@ def whole_process(config: BenchConfig, path: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="xl3-bench-") as tmp:
         out = Path(tmp) / "solved.xlsx"
         cli = ["-m", "xl_lesson3", "solve", str(path), "--sheet", "nnet"]
-        cli += ["--restarts", str(restarts), "--out", str(out), "--json"]
+        # --method lbfgs: the hand script runs L-BFGS; without it a small sheet (<= 500 residuals)
+        # would take the Levenberg-Marquardt shortcut, and the two would not do the same work.
+        cli += ["--restarts", str(restarts), "--method", "lbfgs", "--out", str(out), "--json"]
         script = [str(HAND_SCRIPT), str(path), "--restarts", str(restarts), "--json"]
         if steps != 200:
             cli += ["--steps", str(steps)]

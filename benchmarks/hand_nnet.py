@@ -82,7 +82,7 @@ def fit_like_solve(objective, start: torch.Tensor, steps: int = 200):
     method, callbacks (bounds, best point, divergence, history, early stopping) and tolerance.
 
     Returns (best loss, best restart, steps done, objective evaluations)."""
-    from xl_lesson3.solver.api import DEFAULT_TOL, DEFAULTS, make_method
+    from xl_lesson3.solver.api import DEFAULT_TOL, DEFAULTS
     from xl_lesson3.solver.callbacks import (
         Divergence,
         EarlyStopping,
@@ -90,6 +90,7 @@ def fit_like_solve(objective, start: torch.Tensor, steps: int = 200):
         ProjectBounds,
         TrackBest,
     )
+    from xl_lesson3.solver.gradient import make_method
     from xl_lesson3.solver.loop import Fit
 
     n_vars = start.shape[1]
@@ -104,7 +105,7 @@ def fit_like_solve(objective, start: torch.Tensor, steps: int = 200):
         calls[0] += 1
         return objective(params)
 
-    method = make_method("lbfgs", defaults.lr, steps, DEFAULT_TOL, bounds.project)
+    method = make_method("lbfgs", defaults.lr, steps, DEFAULT_TOL, bounds.project, defaults.patience)
     fit = Fit(counted, start, method, steps, callbacks).run()
     best = fit.callback(TrackBest)
     return float(best.loss.min()), best.best_restart, fit.steps_done, calls[0]
