@@ -360,7 +360,11 @@ def _literal(value: str) -> Block:
 def _fixed(number: float, decimals: float = 2, no_commas: float = 0) -> Cell:
     digits = int(decimals)
     fmt = ("0" if no_commas else "#,##0") + ("." + "0" * digits if digits > 0 else "")
-    if digits < 0:
+    if digits > 127:  # Excel's limit on FIXED's decimals
+        return value_error()
+    if digits < -308:  # rounded to a power of ten beyond any float: Excel shows 0
+        number = 0.0
+    elif digits < 0:
         scale = 10 ** (-digits)
         number = float(format_value(number / scale, "0")) * scale
     return format_value(number, fmt)
