@@ -22,6 +22,7 @@ from xl_lesson3.formula.functions import (  # noqa: F401
     reference,
     rounding,
     solve_udf,
+    special,
     statistics,
     text,
     trig,
