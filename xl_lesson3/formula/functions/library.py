@@ -27,3 +27,7 @@ from xl_lesson3.formula.functions import (  # noqa: F401
     text,
     trig,
 )
+from xl_lesson3.formula.functions.toolpak import apply_toolpak_rule
+
+# after every category has registered: it wraps functions registered above
+apply_toolpak_rule()
