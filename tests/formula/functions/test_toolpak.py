@@ -39,3 +39,21 @@ def test_toolpak_functions_refuse_multi_cell_references(formula, expected):
     values = [found[cell] for cell in block.cells()]
     shown = [value if isinstance(value, (bool, float)) else str(value) for value in values]
     assert shown == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("=N(A1:A3)", [1.0, 1.0, 1.0]),
+        ("=N(A1:A3+0)", [1.0, 2.0, 40000.0]),
+        ("=T(B1:B3)", ["x", "x", "x"]),
+    ],
+    ids=["n-reference", "n-array", "t-reference"],
+)
+def test_n_and_t_read_the_first_cell_of_a_reference(formula, expected):
+    """Excel's saved values: formulas' test.xlsx INFORMATION!AH19:AW19, TEXT!AH42."""
+    block = RangeAddress.parse("S!C1:C3")
+    cells = {**DATA, "S!B1": "x", "S!B2": "y", "S!B3": 3}
+    model = WorkbookModel.from_cells(cells, array_formulas=[ArrayFormula(block, formula)])
+    found = evaluate_all(model)
+    assert [found[cell] for cell in block.cells()] == pytest.approx(expected)
