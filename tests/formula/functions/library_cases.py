@@ -25,6 +25,11 @@ DATA: dict[str, list[object]] = {
 
 # Excel 2010+ functions are saved with the _xlfn. prefix; LibreOffice needs it to know them.
 XLFN = {
+    "BITAND",
+    "BITLSHIFT",
+    "BITOR",
+    "BITRSHIFT",
+    "BITXOR",
     "ACOTH",
     "ERF.PRECISE",
     "ERFC.PRECISE",
@@ -250,6 +255,18 @@ CASES: list[Case] = [
     C("phi", "=PHI(A2)"),
     C("gauss", "=GAUSS(A1)"),
     C("gamma-range", "=GAMMA(A1:A3)", shape=(3, 1)),
+    # -- bitwise
+    C("bitand", "=BITAND(13,A6*2+5)"),
+    C("bitor", "=BITOR(A7,B4)"),
+    C("bitxor", "=BITXOR(5,B7)"),
+    C("bitand-fraction", "=BITAND(1.5,1)", excel="#NUM!", lo=1),  # Microsoft docs
+    C("bitand-negative", "=BITAND(-1,1)", excel="#NUM!", lo="#VALUE!"),  # docs
+    C("bitand-range", "=BITAND(B4:B6,7)", shape=(3, 1)),
+    C("bitlshift", "=BITLSHIFT(A7,3)"),
+    C("bitlshift-negative", "=BITLSHIFT(A6,-2)"),
+    C("bitrshift", "=BITRSHIFT(A6*10,2)"),
+    C("bitlshift-far", "=BITLSHIFT(1,54)", excel="#NUM!", lo=2.0**54),  # docs
+    C("bitlshift-past-2-48", "=BITLSHIFT(2^47,1)"),
     C("even", "=EVEN(1.5)"),
     C("even-neg", "=EVEN(-3)"),
     C("odd", "=ODD(2)"),

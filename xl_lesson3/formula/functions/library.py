@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from xl_lesson3.formula.functions import (  # noqa: F401
     aggregate,
+    bits,
     conditional,
     custom,
     dates,
