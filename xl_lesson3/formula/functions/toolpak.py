@@ -83,4 +83,3 @@ def apply_toolpak_rule() -> None:
         for key in (spec.name, *spec.aliases):
             if _REGISTRY.get(key) is spec:
                 _REGISTRY[key] = wrapped
-
