@@ -19,6 +19,7 @@ from xl_lesson3.formula.tolerant import Uncomputable, evaluate_all
 from xl_lesson3.solver import SolverModel, save_model
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load import load_workbook
+from xl_lesson3.workbook.model import ArrayFormula as ArrayFormulaModel
 from xl_lesson3.workbook.model import CalcSettings, DefinedName, WorkbookModel
 
 MIXED = {
@@ -217,3 +218,15 @@ def test_implicit_intersection(formula, at, expected):
     model = WorkbookModel.from_cells(cells, defined_names=names)
     (value,) = evaluate_cells(model, [at])
     assert (str(value) if not isinstance(value, float) else value) == expected
+
+
+def test_array_formula_reaching_past_the_stored_cells():
+    """An array block wider than the sheet's stored cells (Excel need not store empty members)
+    is filled like any other: the result, then #N/A where the result is smaller."""
+    cells = {"S!A1": 1, "S!B1": 2, "S!C1": 3}
+    block = RangeAddress.parse("S!E1:H1")
+    model = WorkbookModel.from_cells(cells, array_formulas=[ArrayFormulaModel(block, "=A1:C1*10")])
+    found = evaluate_all(model)
+    values = [found[cell] for cell in block.cells()]
+    assert values[:3] == [10.0, 20.0, 30.0]
+    assert str(values[3]) == "#N/A"

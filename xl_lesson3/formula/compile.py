@@ -22,6 +22,7 @@ import torch
 
 from xl_lesson3.errors import BadInputError, DeviceError, EvaluationError, located
 from xl_lesson3.formula.evaluate import plan_with_computed_reads, run_units
+from xl_lesson3.formula.functions.text import character_set_scope
 from xl_lesson3.formula.gather import DynamicSources, count_ops
 from xl_lesson3.formula.grid import ValueGrid
 from xl_lesson3.formula.interpret import Dynamic, Env, UnitContext, lower_unit, to_target
@@ -120,7 +121,7 @@ def compile_program(
         raise DeviceError(f"{objective}: device {device} requested but CUDA is not available")
     variables = tuple(variables)
     _check_cells(model, objective, variables)
-    with volatile_scope(seed):
+    with volatile_scope(seed), character_set_scope(model.character_set):
         return _compile(model, objective, variables, outputs, device, dtype)
 
 

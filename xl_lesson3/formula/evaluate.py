@@ -14,6 +14,7 @@ from typing import Any
 from xl_lesson3.errors import EvaluationError, UnknownReferenceError
 from xl_lesson3.formula.ast import BoundRef, Call, walk
 from xl_lesson3.formula.functions import registry
+from xl_lesson3.formula.functions.text import character_set_scope
 from xl_lesson3.formula.grid import ValueGrid
 from xl_lesson3.formula.interpret import Dynamic, UnitContext, lower_unit, ref_indices
 from xl_lesson3.formula.plan import Plan, Unit, build_plan
@@ -127,7 +128,8 @@ def _evaluate_learning(model, targets, overrides):
         plan = build_plan(model, targets, functions=registry, extra_reads=extra)
         grid = ValueGrid(model, overrides)
         tracker = ReadTracker(plan)
-        with volatile_scope():  # every pass draws the same RAND()s
+        # every pass draws the same RAND()s
+        with volatile_scope(), character_set_scope(model.character_set):
             run_units(plan.units, grid, tracker)
         if not tracker.found:
             return plan, grid, tracker.seen

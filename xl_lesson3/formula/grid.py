@@ -123,10 +123,15 @@ class ValueGrid:
     def __init__(self, model: WorkbookModel, overrides: Mapping[CellAddress, Any] | None = None):
         overrides = {a: v for a, v in (overrides or {}).items() if model.sheet_exists(a.sheet)}
         self.sheets: dict[str, SheetGrid] = {}
+        # an array formula's block may reach past the cells the file stores (Excel need not
+        # store members that hold nothing): the grid covers the whole block
+        blocks = [array.ref for array in model.array_formulas.values()]
         for sheet in model.sheet_names:
             used = model.used_range(sheet)
             rows = max([used.max_row, *(a.row for a in overrides if a.sheet == sheet)])
             cols = max([used.max_col, *(a.col for a in overrides if a.sheet == sheet)])
+            rows = max([rows, *(ref.max_row for ref in blocks if ref.sheet == sheet)])
+            cols = max([cols, *(ref.max_col for ref in blocks if ref.sheet == sheet)])
             self.sheets[sheet] = SheetGrid.blank(rows, cols)
         for (sheet, col), column in model.value_columns().items():
             values = column.values

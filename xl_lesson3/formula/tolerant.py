@@ -27,6 +27,7 @@ from xl_lesson3.formula.ast import value_refs
 from xl_lesson3.formula.discover import one_line
 from xl_lesson3.formula.evaluate import MAX_REPLANS, ReadTracker, grid_resolver
 from xl_lesson3.formula.functions import registry
+from xl_lesson3.formula.functions.text import character_set_scope
 from xl_lesson3.formula.grid import ValueGrid
 from xl_lesson3.formula.interpret import Dynamic, UnitContext, lower_unit
 from xl_lesson3.formula.plan import Plan, Unit, build_plan
@@ -76,7 +77,7 @@ def evaluate_all(
     for _ in range(MAX_REPLANS):
         plan = build_plan(model, targets, functions=registry, tolerant=True, extra_reads=extra)
         runner = _Runner(plan, ValueGrid(model, overrides))
-        with volatile_scope():
+        with volatile_scope(), character_set_scope(model.character_set):
             runner.run()
         if not runner.tracker.found:
             break

@@ -100,6 +100,7 @@ def _model(
         source_path=path,
         date1904=book.date1904,
         calc=book.calc,
+        character_set=book.character_set,
         array_cached_values=array_cached,
     )
 

@@ -112,6 +112,8 @@ class WorkbookModel:
     source_path: Path | None = None
     date1904: bool = False  # serial 0 is 1904-01-01 (old Mac workbooks), not 1899-12-31
     calc: CalcSettings = CalcSettings()
+    # CHAR/CODE's code page: "mac_roman" when Excel for Mac saved the file (docProps/app.xml)
+    character_set: str = "cp1252"
     # Excel's saved values of array formulas' member cells (anchors keep theirs in Cell.value);
     # only filled by `load_workbook(..., cached_values=True)`.
     array_cached_values: Mapping[CellAddress, Any] = field(default_factory=dict)

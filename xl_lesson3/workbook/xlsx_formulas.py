@@ -27,6 +27,7 @@ from xl_lesson3.formula.scalars import ExcelError, is_error_text
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.columns import ColumnCells
 from xl_lesson3.workbook.model import ArrayFormula
+from xl_lesson3.workbook.xlsx_package import unescape_xstring
 
 KEY_COLS = 1 << 14  # Excel's column count: row * KEY_COLS + col numbers a cell
 MAX_LISTED_MEMBERS = 5_000_000
@@ -143,4 +144,6 @@ def typed_value(kind: str | None, text: str, strings: list[str]) -> Any:
         return ExcelError.from_text(text) if is_error_text(text) else text
     if kind == "d":
         return float(to_excel(from_ISO8601(text)))
-    return text  # str (a formula's text result), inlineStr
+    if kind == "str":  # a formula's text result: Excel escapes control characters as _xHHHH_
+        return unescape_xstring(text)
+    return text  # inlineStr

@@ -26,6 +26,7 @@ from xl_lesson3.workbook.xml_safe import checked_chunks, local_name, parse_part,
 _OFFICE_DOCUMENT = "/officeDocument"
 _WORKSHEET = "/worksheet"
 _SHARED_STRINGS = "/sharedStrings"
+_EXTENDED = "/extended-properties"
 _TABLE = "/table"
 _R_NAMESPACES = (
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -53,6 +54,7 @@ class WorkbookPart:
     date1904: bool
     calc: CalcSettings
     shared_strings: str | None
+    character_set: str = "cp1252"  # from docProps/app.xml, see `Package.character_set`
 
 
 class Package:
@@ -142,7 +144,19 @@ class Package:
         strings = next((t for _, k, t in rels if k.endswith(_SHARED_STRINGS)), None)
         props = next(_children(root, None, "workbookPr"), None)
         date1904 = props is not None and _flag(props.get("date1904"))
-        return WorkbookPart(tuple(sheets), names, date1904, _calc(root), strings)
+        return WorkbookPart(
+            tuple(sheets), names, date1904, _calc(root), strings, self.character_set()
+        )
+
+    def character_set(self) -> str:
+        """CHAR/CODE's code page: Mac Roman when Excel for Mac saved the file (its
+        docProps/app.xml names "Microsoft Macintosh Excel"), else Windows-1252."""
+        props = [t for _, kind, t in self.relationships("") if kind.endswith(_EXTENDED)]
+        if not props or not self.has(props[0]):
+            return "cp1252"
+        root = parse_part(self.read(props[0]), f"{self.path}: {props[0]}")
+        app = next((e.text or "" for e in root if local_name(e.tag) == "Application"), "")
+        return "mac_roman" if "Macintosh" in app else "cp1252"
 
     def _tables_of(self, sheet_part: str) -> tuple[str, ...]:
         return tuple(

@@ -25,6 +25,18 @@ DATA: dict[str, list[object]] = {
 
 # Excel 2010+ functions are saved with the _xlfn. prefix; LibreOffice needs it to know them.
 XLFN = {
+    "BITAND",
+    "BITLSHIFT",
+    "BITOR",
+    "BITRSHIFT",
+    "BITXOR",
+    "ACOTH",
+    "ERF.PRECISE",
+    "ERFC.PRECISE",
+    "GAMMA",
+    "GAMMALN.PRECISE",
+    "GAUSS",
+    "PHI",
     "AGGREGATE",
     "CEILING.MATH",
     "CEILING.PRECISE",
@@ -221,6 +233,40 @@ CASES: list[Case] = [
     C("csch", "=CSCH(A1)"),
     C("sech", "=SECH(A1)"),
     C("acot", "=ACOT(A2)"),
+    C("acoth", "=ACOTH(A4*12)"),
+    C("acoth-bad", "=ACOTH(0.5)", excel="#NUM!", lo="#VALUE!"),  # Microsoft docs
+    # -- special functions
+    C("erf", "=ERF(A4)"),
+    C("erf-between", "=ERF(A2,B2)"),
+    C("erf-precise", "=ERF.PRECISE(-0.7)"),
+    C("erfc", "=ERFC(A1)"),
+    C("erfc-precise", "=ERFC.PRECISE(A2)"),
+    C("gamma", "=GAMMA(A1)"),
+    C("gamma-negative", "=GAMMA(-1.5)"),
+    C("gamma-negative-odd", "=GAMMA(-0.5)"),
+    C("gamma-pole", "=GAMMA(A2)", excel="#NUM!", lo="#VALUE!"),  # Microsoft docs
+    C("gamma-overflow", "=GAMMA(172)"),
+    C("gammaln", "=GAMMALN(A6)"),
+    C("gammaln-bad", "=GAMMALN(0)", excel="#NUM!", lo="#VALUE!"),  # Microsoft docs
+    C("gammaln-precise", "=GAMMALN.PRECISE(A4)"),
+    C("fisher", "=FISHER(A4)"),
+    C("fisher-bad", "=FISHER(1)", excel="#NUM!", lo="#VALUE!"),  # Microsoft docs
+    C("fisherinv", "=FISHERINV(A1)"),
+    C("phi", "=PHI(A2)"),
+    C("gauss", "=GAUSS(A1)"),
+    C("gamma-range", "=GAMMA(A1:A3)", shape=(3, 1)),
+    # -- bitwise
+    C("bitand", "=BITAND(13,A6*2+5)"),
+    C("bitor", "=BITOR(A7,B4)"),
+    C("bitxor", "=BITXOR(5,B7)"),
+    C("bitand-fraction", "=BITAND(1.5,1)", excel="#NUM!", lo=1),  # Microsoft docs
+    C("bitand-negative", "=BITAND(-1,1)", excel="#NUM!", lo="#VALUE!"),  # docs
+    C("bitand-range", "=BITAND(B4:B6,7)", shape=(3, 1)),
+    C("bitlshift", "=BITLSHIFT(A7,3)"),
+    C("bitlshift-negative", "=BITLSHIFT(A6,-2)"),
+    C("bitrshift", "=BITRSHIFT(A6*10,2)"),
+    C("bitlshift-far", "=BITLSHIFT(1,54)", excel="#NUM!", lo=2.0**54),  # docs
+    C("bitlshift-past-2-48", "=BITLSHIFT(2^47,1)"),
     C("even", "=EVEN(1.5)"),
     C("even-neg", "=EVEN(-3)"),
     C("odd", "=ODD(2)"),

@@ -10,6 +10,8 @@ import pytest
 from tests.formula.functions.cells import call, err, ref, same, val
 
 NA, NUM, VALUE = err("#N/A"), err("#NUM!"), err("#VALUE!")
+BIG_TEXT = "123456789076754345682.2121234567832131341"
+BIG_FIXED = "123,456,789,076,754,000,000"  # Excel keeps 15 significant digits
 
 CASES = [
     # (id, function, args, Excel's value)  -- source
@@ -82,6 +84,11 @@ CASES = [
     ("text-percent-spaces", "TEXT", [val(1.23), val("# ### %%%")], "1230 000 %%%"),
     ("text-grouping-spaces", "TEXT", [val(1234567890), val("0,## ##, ##")], "1,234,56 7,8 90"),
     ("text-point-kept", "TEXT", [val(1), val("0.")], "1."),
+    # FIXED's decimals: at most 127, and far negative rounds everything away (formulas
+    # test.xlsx TEXT!S18, T18, U18)
+    ("fixed-decimals-over-127", "FIXED", [val(BIG_TEXT), val(128)], VALUE),
+    ("fixed-127-decimals", "FIXED", [val(BIG_TEXT), val(127)], BIG_FIXED + "." + "0" * 127),
+    ("fixed-far-negative-decimals", "FIXED", [val(BIG_TEXT), val(-128000)], "0"),
     ("pmt-doc", "PMT", [val(0.08 / 12), val(10), val(10000)], -1037.0320893591606),
     ("yearfrac-doc", "YEARFRAC", [val(40909), val(41120), val(1)], 0.57650273224043713),
 ]

@@ -146,9 +146,24 @@ def type_(value: Block) -> Block:
     return Block(torch.where(_errors(value) != 0, 16.0, codes))
 
 
+def _first_cell(value: Block) -> Block:
+    """N and T do not lift over a reference: given several cells they read the top-left one,
+    in array formulas too (Excel's saved values, formulas' test.xlsx INFORMATION!AH19:AW19
+    ``{=N(C19:Q19)}`` and TEXT!AH42 ``{=T(I42:Q42)}``); arrays still go cell by cell."""
+    if not value.from_reference or value.shape == (1, 1):
+        return value
+
+    def cut(tensor):
+        return None if tensor is None else tensor[..., :1, :1]
+
+    text = None if value.text is None else np.asarray(value.text)[..., :1, :1]
+    return value.with_(num=cut(value.num), err=cut(value.err), kind=cut(value.kind), text=text)
+
+
 @register("N", min_args=1, max_args=1, category=CATEGORY)
 def n(value: Block) -> Block:
     """N(value): a number as itself, TRUE as 1, text and blanks as 0; errors pass on."""
+    value = _first_cell(value)
     if value.kind is None:
         return Block(value.num, err=value.err)
     keep = (value.kind == int(Kind.NUMBER)) | (value.kind == int(Kind.BOOL))
@@ -158,6 +173,7 @@ def n(value: Block) -> Block:
 @register("T", min_args=1, max_args=1, category=CATEGORY, differentiable=False)
 def t(value: Block) -> Block:
     """T(value): text as itself, anything else as empty text; errors pass on."""
+    value = _first_cell(value)
     num = torch.zeros_like(value.num.detach())
     is_text = _kind_is(value, Kind.TEXT)[0].cpu().numpy()
     texts = np.where(is_text, text_array(value), "").astype(object)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from xl_lesson3.formula.functions import (  # noqa: F401
     aggregate,
+    bits,
     conditional,
     custom,
     dates,
@@ -22,7 +23,12 @@ from xl_lesson3.formula.functions import (  # noqa: F401
     reference,
     rounding,
     solve_udf,
+    special,
     statistics,
     text,
     trig,
 )
+from xl_lesson3.formula.functions.toolpak import apply_toolpak_rule
+
+# after every category has registered: it wraps functions registered above
+apply_toolpak_rule()

@@ -187,14 +187,16 @@ def mode_sngl(*args: Block) -> Block:
 
 def _rank(number: Block, ref: Block, order: Block | None, average: bool) -> Block:
     values, include, _count, err = sample((ref,))
+    # number (and order) cell by cell, as in an array formula ``{=RANK(A1:A5, A1:A9)}``
     (x, o), x_err = numbers(number, order, defaults=(0,))
-    x = x.detach().flatten(-2)[..., :1]  # (b, r, 1)
-    ascending = o.detach().flatten(-2)[..., :1] != 0
-    v = values.detach()
-    better = torch.where(ascending, v < x, v > x) & include
-    ties = (v == x) & include
-    n_better = better.sum(dim=-1).to(v.dtype)[..., None, None]
-    n_ties = ties.sum(dim=-1).to(v.dtype)[..., None, None]
+    x = x.detach()[..., None]  # (b, r, R, C, 1) against the sample's K values
+    ascending = o.detach()[..., None] != 0
+    v = values.detach()[..., None, None, :]  # (b, r, 1, 1, K)
+    counted = include[..., None, None, :]
+    better = torch.where(ascending, v < x, v > x) & counted
+    ties = (v == x) & counted
+    n_better = better.sum(dim=-1).to(v.dtype)  # (b, r, R, C)
+    n_ties = ties.sum(dim=-1).to(v.dtype)
     rank = n_better + 1 + ((n_ties - 1) / 2 if average else 0)
     return _with_errors(rank, merge_errors(x_err, err), (n_ties == 0, ErrorCode.NA))
 

@@ -6,7 +6,7 @@ Text is numpy data beside the tensors, so these work cell by cell in Python (`ce
 call per run. Arguments are read as ``&`` reads them: numbers in General format (``LEN(1.5)``
 is 3), TRUE as "TRUE", blank as "". Counts and positions are truncated to integers. CHAR and
 CODE use Windows-1252, Excel's character set on Windows (``CHAR(128)`` is "€"; Mac Roman
-for workbooks of Excel for Mac, see `use_character_set`); UNICHAR and
+for workbooks of Excel for Mac, see `character_set_scope`); UNICHAR and
 UNICODE use Unicode code points. None is differentiable; text of the changing cells can be
 evaluated but not compiled (`cellwise`).
 """
@@ -14,6 +14,9 @@ evaluated but not compiled (`cellwise`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 
@@ -360,7 +363,11 @@ def _literal(value: str) -> Block:
 def _fixed(number: float, decimals: float = 2, no_commas: float = 0) -> Cell:
     digits = int(decimals)
     fmt = ("0" if no_commas else "#,##0") + ("." + "0" * digits if digits > 0 else "")
-    if digits < 0:
+    if digits > 127:  # Excel's limit on FIXED's decimals
+        return value_error()
+    if digits < -308:  # rounded to a power of ten beyond any float: Excel shows 0
+        number = 0.0
+    elif digits < 0:
         scale = 10 ** (-digits)
         number = float(format_value(number / scale, "0")) * scale
     return format_value(number, fmt)
@@ -394,39 +401,46 @@ def exact(text1: Block, text2: Block) -> Block:
 
 # CHAR and CODE use the character set of the machine Excel runs on: Windows-1252 on Windows,
 # Mac Roman in Excel for Mac (Microsoft's CHAR documentation). A workbook saved by Excel for
-# Mac names it in docProps/app.xml; whoever loads one may switch with `use_character_set`.
-_CHARACTER_SET = ["cp1252"]
+# Mac says so in docProps/app.xml (`WorkbookModel.character_set`); evaluation runs inside
+# `character_set_scope(model.character_set)`, so two workbooks never share a setting.
+_CHARACTER_SET: ContextVar[str] = ContextVar("xl_lesson3_character_set", default="cp1252")
 
 
-def use_character_set(name: str) -> None:
-    """CHAR/CODE's character set: "cp1252" (Excel for Windows) or "mac_roman" (Excel for Mac)."""
+@contextmanager
+def character_set_scope(name: str) -> Iterator[None]:
+    """CHAR/CODE's character set inside the block: "cp1252" (Excel for Windows) or
+    "mac_roman" (Excel for Mac)."""
     "".encode(name)  # an unknown codec raises LookupError here, not in a formula
-    _CHARACTER_SET[0] = name
+    token = _CHARACTER_SET.set(name)
+    try:
+        yield
+    finally:
+        _CHARACTER_SET.reset(token)
 
 
 def _char(code: float) -> Cell:
     if not 1 <= code < 256:
         return value_error()
     raw = bytes([int(code)])
-    return raw.decode(_CHARACTER_SET[0], errors="replace").replace("\ufffd", chr(int(code)))
+    return raw.decode(_CHARACTER_SET.get(), errors="replace").replace("\ufffd", chr(int(code)))
 
 
 def _code(text_: str) -> Cell:
     if text_ == "":
         return value_error()
-    encoded = text_[0].encode(_CHARACTER_SET[0], errors="replace")
+    encoded = text_[0].encode(_CHARACTER_SET.get(), errors="replace")
     return float(encoded[0]) if len(encoded) == 1 else 63.0
 
 
 @_reg("CHAR", 1, 1)
 def char(number: Block) -> Block:
-    """CHAR(number): the Windows-1252 character with code 1-255."""
+    """CHAR(number): the character with code 1-255 (Windows-1252, or Mac Roman on a Mac)."""
     return map_cells(_text_fn("n", _char), number)
 
 
 @_reg("CODE", 1, 1)
 def code(text_: Block) -> Block:
-    """CODE(text): the Windows-1252 code of the first character."""
+    """CODE(text): the code of the first character (Windows-1252, or Mac Roman on a Mac)."""
     return map_cells(_text_fn("t", _code), text_)
 
 

@@ -12,7 +12,7 @@ Rounding is half away from zero on the decimal value, as Excel shows numbers.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from xl_lesson3.formula.functions.comparison import format_number
 from xl_lesson3.formula.functions.datetext import date_from_serial, ymd_from_serial
@@ -137,7 +137,10 @@ def _literal(section: str) -> str:
 def _round(value: float, decimals: int) -> Decimal:
     exact = Decimal(repr(value))
     exact = Decimal(f"{exact:.15g}") if exact else exact
-    return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    # enough precision for 1e308 shown with 127 decimals (FIXED's limit): the default 28 digits
+    # would make quantize raise InvalidOperation
+    wide = Context(prec=500)
+    return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=wide)
 
 
 def _format_number(value: float, section: str) -> str | None:
