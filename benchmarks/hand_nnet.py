@@ -105,7 +105,9 @@ def fit_like_solve(objective, start: torch.Tensor, steps: int = 200):
         calls[0] += 1
         return objective(params)
 
-    method = make_method("lbfgs", defaults.lr, steps, DEFAULT_TOL, bounds.project, defaults.patience)
+    method = make_method(
+        "lbfgs", defaults.lr, steps, DEFAULT_TOL, bounds.project, defaults.patience
+    )
     fit = Fit(counted, start, method, steps, callbacks).run()
     best = fit.callback(TrackBest)
     return float(best.loss.min()), best.best_restart, fit.steps_done, calls[0]

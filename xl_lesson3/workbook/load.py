@@ -111,9 +111,7 @@ def _known(wanted: Iterable[str], parts: dict, path: Path) -> list[str]:
     found = []
     for name in names:
         if name.lower() not in by_lower:
-            raise WorkbookIOError(
-                f"{path}: no worksheet {name!r} (worksheets: {', '.join(parts)})"
-            )
+            raise WorkbookIOError(f"{path}: no worksheet {name!r} (worksheets: {', '.join(parts)})")
         found.append(by_lower[name.lower()])
     return found
 
@@ -178,4 +176,3 @@ def _collector_paused():
     finally:
         if was_enabled:
             gc.enable()
-

@@ -273,4 +273,3 @@ def open_package(path: Path) -> Package:
         return Package(path, zipfile.ZipFile(path))
     except (OSError, zipfile.BadZipFile) as exc:
         raise WorkbookIOError(f"{path}: cannot read workbook ({exc})") from exc
-

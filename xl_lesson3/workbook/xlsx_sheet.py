@@ -46,7 +46,9 @@ class _Tags:
     """The element names of one namespace, spelled out once for the hot loop."""
 
     def __init__(self, namespace: str) -> None:
-        self.row, self.v, self.f, self.is_ = (f"{{{namespace}}}{n}" for n in ("row", "v", "f", "is"))
+        self.row, self.v, self.f, self.is_ = (
+            f"{{{namespace}}}{n}" for n in ("row", "v", "f", "is")
+        )
 
 
 _TAGS = {tags.row: tags for tags in (_Tags(ns) for ns in _MAIN_NAMESPACES)}

@@ -54,7 +54,9 @@ def stream_elements(stream: IO[bytes], where: str, limit: int) -> Iterator[Eleme
                 head += chunk
                 found = _PROLOG_END.search(head)
                 if b"<!DOCTYPE" in (head if found is None else head[: found.start()]):
-                    raise WorkbookIOError(f"{where}: refused unsafe XML (a document type declaration)")
+                    raise WorkbookIOError(
+                        f"{where}: refused unsafe XML (a document type declaration)"
+                    )
                 prolog_done = found is not None
             parser.feed(chunk)
             for _, elem in parser.read_events():
