@@ -185,8 +185,6 @@ def _terminate(signum, _frame):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in SECTIONS:  # `python -m benchmarks solvers` = `--only solvers`
-        argv = ["--only", argv[0], *argv[1:]]
     args = parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
