@@ -81,7 +81,7 @@ def stages(path: Path, n_rows: int) -> dict:
 
     from benchmarks.hand_nnet import fit_like_solve
     from xl_lesson3.cli._process import collector_paused
-    from xl_lesson3.formula.compile import compile_program
+    from xl_lesson3.formula.compile.program import compile_program
     from xl_lesson3.solver.api import initial_points
     from xl_lesson3.solver.problem import build_problem
     from xl_lesson3.workbook.load import load_workbook

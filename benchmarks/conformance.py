@@ -3,8 +3,8 @@
 The workbooks are the test suites of two other Excel engines, pycel and formulas, every one last
 saved by Microsoft Excel (``../shared/conformance/``, see its MANIFEST.json; read from there,
 never copied here). Each formula cell (every cell of an array formula's range) is recalculated
-by our engine (`xl_lesson3.formula.tolerant.evaluate_all`) and compared with Excel's saved value
-by the rule of `xl_lesson3.formula.check.values_agree`; cells calling RAND/NOW/TODAY are left
+by our engine (`xl_lesson3.formula.evaluate.tolerant.evaluate_all`) and compared with Excel's saved value
+by the rule of `xl_lesson3.formula.evaluate.check.values_agree`; cells calling RAND/NOW/TODAY are left
 out. pycel and formulas are scored on the same cells when an interpreter that has them is found
 (``$XL_LESSON3_OTHERS_PYTHON``, else ``../venv-others/bin/python``): they run there in a
 subprocess, and their results are cached by workbook and engine version.
@@ -57,8 +57,8 @@ def workbooks(directory: Path = CONFORMANCE_DIR) -> list[Path]:
 def score_ours(path: Path) -> dict[str, Any]:
     """Our figures for one workbook, and the cells they were counted on."""
     from xl_lesson3.errors import XlLesson3Error
-    from xl_lesson3.formula.check import check_workbook, formula_text, values_agree
-    from xl_lesson3.formula.tolerant import Uncomputable, evaluate_all
+    from xl_lesson3.formula.evaluate.check import check_workbook, formula_text, values_agree
+    from xl_lesson3.formula.evaluate.tolerant import Uncomputable, evaluate_all
     from xl_lesson3.workbook.load import load_workbook
 
     started = time.perf_counter()
@@ -97,14 +97,14 @@ def score_ours(path: Path) -> dict[str, Any]:
 
 
 def report_volatile(text: str) -> bool:
-    from xl_lesson3.formula.check import VOLATILE
+    from xl_lesson3.formula.evaluate.check import VOLATILE
 
     return bool(VOLATILE.search(text))
 
 
 def score_other(engine: str, path: Path, cells: dict[str, Any], python: Path) -> dict:
     """Another engine's agreement on `cells` (cell → Excel's value), from cache when possible."""
-    from xl_lesson3.formula.check import values_agree
+    from xl_lesson3.formula.evaluate.check import values_agree
     from xl_lesson3.formula.scalars import ExcelError, is_error_text
 
     found = _other_values(engine, path, sorted(cells), python)

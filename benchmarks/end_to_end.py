@@ -145,7 +145,7 @@ def loop_ratio(config: BenchConfig, path: Path, restarts: int) -> dict:
     import torch
 
     from benchmarks.hand_nnet import fit_like_solve, nnet_objective, read_sheet
-    from xl_lesson3.formula.compile import compile_program
+    from xl_lesson3.formula.compile.program import compile_program
     from xl_lesson3.solver.api import initial_points
     from xl_lesson3.solver.problem import build_problem
 

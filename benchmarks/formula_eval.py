@@ -84,7 +84,7 @@ def run(config: BenchConfig) -> Section:
 
 
 def _ours(path: Path, repeats: int) -> dict:
-    from xl_lesson3.formula.evaluate import evaluate_workbook
+    from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
     from xl_lesson3.workbook.load import load_workbook
 
     start = time.perf_counter()
@@ -113,7 +113,7 @@ def _ours_compiled(model, models: dict, repeats: int) -> list:
     """The three objectives through compiled programs: what each solver step evaluates."""
     import torch
 
-    from xl_lesson3.formula.compile import compile_program
+    from xl_lesson3.formula.compile.program import compile_program
 
     programs = []
     start = time.perf_counter()

@@ -180,7 +180,7 @@ def measure(rows: int, device: str) -> dict:
     import torch
 
     from benchmarks.workbooks import replicated_nnet_model
-    from xl_lesson3.formula.compile import compile_program
+    from xl_lesson3.formula.compile.program import compile_program
 
     # Warm up on a small sheet first, so lazy imports and one-time set-up count in neither the
     # compile time nor the memory growth.

@@ -164,7 +164,7 @@ def _baseline_dict(result: BaselineResult) -> dict:
 
 def _lstsq_floor(workbook) -> dict:
     """The least-squares optimum of the linear sheet: MSE of numpy lstsq on its inputs block."""
-    from xl_lesson3.formula.evaluate import evaluate_cells
+    from xl_lesson3.formula.evaluate.recalc import evaluate_cells
     from xl_lesson3.titanic.layout import FIRST_DATA_ROW, FIRST_INPUT_COL, LAST_INPUT_COL
     from xl_lesson3.workbook.address import RangeAddress
 

@@ -44,7 +44,7 @@ from xl_lesson3.addin.fit import (
     resolve_device,
 )
 from xl_lesson3.errors import BadInputError
-from xl_lesson3.formula.functions.registry import lookup
+from xl_lesson3.formula.functions.core.registry import lookup
 from xl_lesson3.formula.values import Block
 
 DEVICES = ("cpu", "cuda", "auto")

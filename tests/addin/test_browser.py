@@ -23,7 +23,7 @@ from openpyxl.utils.cell import column_index_from_string
 
 from tests.udfs.excel_payload import empty_payload, office_payload
 from udfs import macros
-from xl_lesson3.formula.evaluate import evaluate_workbook
+from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 from xl_lesson3.solver.excel_model import read_solver_model
 from xl_lesson3.titanic.layout import MMULT
 from xl_lesson3.workbook.address import CellAddress

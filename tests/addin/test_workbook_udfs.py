@@ -8,8 +8,8 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from udfs import functions as udf
 from xl_lesson3.addin import workflow
-from xl_lesson3.formula.compile import compile_program
-from xl_lesson3.formula.evaluate import evaluate_workbook
+from xl_lesson3.formula.compile.program import compile_program
+from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load import load_workbook
 

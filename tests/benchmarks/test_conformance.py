@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.conformance import CONFORMANCE_DIR, score_ours, workbooks
-from xl_lesson3.formula.check import values_agree
+from xl_lesson3.formula.evaluate.check import values_agree
 from xl_lesson3.formula.scalars import ErrorCode, ExcelError
 
 NA = ExcelError(ErrorCode.NA)

@@ -13,7 +13,7 @@ from benchmarks import big_xlsx, end_to_end
 from benchmarks.common import BenchConfig
 from benchmarks.hand_nnet import nnet_objective, read_sheet
 from benchmarks.workbooks import replicated_nnet_model, titanic_path, write_nnet_xlsx
-from xl_lesson3.formula.compile import compile_program
+from xl_lesson3.formula.compile.program import compile_program
 from xl_lesson3.solver.problem import build_problem
 from xl_lesson3.workbook.address import CellAddress
 

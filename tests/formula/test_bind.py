@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from xl_lesson3.errors import CircularReferenceError, UnknownReferenceError
-from xl_lesson3.formula.ast import Binary, BoundRef, Call, ErrorLiteral, Number
-from xl_lesson3.formula.bind import bind_formula
-from xl_lesson3.formula.parse import parse_formula
+from xl_lesson3.formula.parse.ast import Binary, BoundRef, Call, ErrorLiteral, Number
+from xl_lesson3.formula.parse.parser import parse_formula
+from xl_lesson3.formula.plan.bind import bind_formula
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import DefinedName, Table, WorkbookModel
 

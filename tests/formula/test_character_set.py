@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from xl_lesson3.formula.evaluate import evaluate_cells
-from xl_lesson3.formula.tolerant import evaluate_all
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells
+from xl_lesson3.formula.evaluate.tolerant import evaluate_all
 from xl_lesson3.workbook.load import load_workbook
 
 FORMULAS = {

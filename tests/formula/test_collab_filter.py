@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from tests.formula.collab import SHEET, collab_data, write_collab_workbook
-from xl_lesson3.formula.compile import compile_program
-from xl_lesson3.formula.evaluate import evaluate_cells
+from xl_lesson3.formula.compile.program import compile_program
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.solver import solve
 from xl_lesson3.solver.problem import build_problem
 from xl_lesson3.workbook.load import load_workbook

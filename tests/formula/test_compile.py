@@ -13,8 +13,8 @@ from xl_lesson3.errors import (
     FormulaSyntaxError,
     UnsupportedFunctionError,
 )
-from xl_lesson3.formula.compile import compile_program
-from xl_lesson3.formula.evaluate import evaluate_cells, evaluate_workbook
+from xl_lesson3.formula.compile.program import compile_program
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells, evaluate_workbook
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load import load_workbook
 from xl_lesson3.workbook.model import WorkbookModel

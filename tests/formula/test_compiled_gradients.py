@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from tests.formula.functions.library_compiled import LIBRARY_COMPILED_CASES
-from xl_lesson3.formula.compile import compile_program
-from xl_lesson3.formula.evaluate import evaluate_cells
-from xl_lesson3.formula.functions.registry import lookup, supported_names
+from xl_lesson3.formula.compile.program import compile_program
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells
+from xl_lesson3.formula.functions.core.registry import lookup, supported_names
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import ArrayFormula, WorkbookModel
 

@@ -14,8 +14,8 @@ import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 
 from xl_lesson3.cli import main
-from xl_lesson3.formula.evaluate import evaluate_cells
-from xl_lesson3.formula.tolerant import Uncomputable, evaluate_all
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells
+from xl_lesson3.formula.evaluate.tolerant import Uncomputable, evaluate_all
 from xl_lesson3.solver import SolverModel, save_model
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load import load_workbook

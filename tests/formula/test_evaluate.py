@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from xl_lesson3.formula.evaluate import evaluate_cells, evaluate_workbook
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells, evaluate_workbook
 from xl_lesson3.formula.scalars import ErrorCode, ExcelError
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load import load_workbook

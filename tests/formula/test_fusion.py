@@ -11,8 +11,8 @@ import math
 import pytest
 import torch
 
-from xl_lesson3.formula.compile import compile_program
-from xl_lesson3.formula.evaluate import evaluate_cells
+from xl_lesson3.formula.compile.program import compile_program
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.formula.scalars import ExcelError
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load import load_workbook

@@ -16,11 +16,11 @@ from tests.formula.corpus import CALC, build_corpus
 from tests.formula.functions.library_cases import CASES as LIBRARY_CASES
 from tests.formula.titanic_like import build_titanic_like
 from tests.libreoffice import recalculate
-from xl_lesson3.formula.ast import Call, walk
-from xl_lesson3.formula.compile import compile_program
-from xl_lesson3.formula.evaluate import evaluate_cells, evaluate_workbook
-from xl_lesson3.formula.functions.registry import lookup, supported_names
-from xl_lesson3.formula.parse import parse_formula
+from xl_lesson3.formula.compile.program import compile_program
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells, evaluate_workbook
+from xl_lesson3.formula.functions.core.registry import lookup, supported_names
+from xl_lesson3.formula.parse.ast import Call, walk
+from xl_lesson3.formula.parse.parser import parse_formula
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load import load_workbook
 

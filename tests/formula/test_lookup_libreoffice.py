@@ -19,7 +19,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from tests.formula.functions.cells import err, same
 from tests.libreoffice import recalculate
-from xl_lesson3.formula.evaluate import evaluate_cells
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.workbook.load import load_workbook
 
 NA, REF, VALUE, NULL = err("#N/A"), err("#REF!"), err("#VALUE!"), err("#NULL!")

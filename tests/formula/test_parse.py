@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from xl_lesson3.errors import FormulaSyntaxError
-from xl_lesson3.formula.ast import (
+from xl_lesson3.formula.parse.ast import (
     A1Ref,
     ArrayLiteral,
     Binary,
@@ -21,7 +21,7 @@ from xl_lesson3.formula.ast import (
     Unary,
     walk,
 )
-from xl_lesson3.formula.parse import parse_formula
+from xl_lesson3.formula.parse.parser import parse_formula
 
 
 def n(value: float) -> Number:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from xl_lesson3.errors import CircularReferenceError, FormulaSyntaxError, UnsupportedFunctionError
-from xl_lesson3.formula.evaluate import evaluate_cells, plan_for
-from xl_lesson3.formula.functions import registry
-from xl_lesson3.formula.plan import build_plan
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells, plan_for
+from xl_lesson3.formula.functions.core import registry
+from xl_lesson3.formula.plan.units import build_plan
 from xl_lesson3.formula.scalars import ErrorCode, ExcelError
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import ArrayFormula, Table, WorkbookModel
@@ -129,7 +129,7 @@ def test_parse_and_plan_never_import_torch():
 
     code = (
         "import sys\n"
-        "from xl_lesson3.formula.plan import build_plan\n"
+        "from xl_lesson3.formula.plan.units import build_plan\n"
         "from xl_lesson3.workbook.model import WorkbookModel\n"
         "from xl_lesson3.workbook.address import CellAddress\n"
         "m = WorkbookModel.from_cells({'S!A1': 1, 'S!B1': '=SUM(A1)*2'})\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xl_lesson3.formula.r1c1 import copied_runs, r1c1_key, row_template
+from xl_lesson3.formula.parse.r1c1 import copied_runs, r1c1_key, row_template
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.conftest import REPO
-from xl_lesson3.formula.compile import compile_program
+from xl_lesson3.formula.compile.program import compile_program
 from xl_lesson3.solver import read_solver_model
 from xl_lesson3.titanic.builder import build_titanic_workbook
 from xl_lesson3.titanic.data import shipped_csv

@@ -1,8 +1,8 @@
-"""Volatile functions draw once per evaluation from a seed (`xl_lesson3.formula.volatile`)."""
+"""Volatile functions draw once per evaluation from a seed (`xl_lesson3.formula.evaluate.volatile`)."""
 
 from __future__ import annotations
 
-from xl_lesson3.formula.volatile import generator, now, volatile_scope
+from xl_lesson3.formula.evaluate.volatile import generator, now, volatile_scope
 
 
 def _draws(seed):

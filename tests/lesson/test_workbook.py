@@ -153,7 +153,7 @@ def test_same_seed_same_cells_other_seed_other_data(tmp_path, book_path, formula
 
 
 def test_engine_recalculation_equals_cached_values(book_path, formulas, cached):
-    from xl_lesson3.formula.evaluate import evaluate_workbook
+    from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
     from xl_lesson3.workbook.address import CellAddress
     from xl_lesson3.workbook.load import load_workbook
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from tests.solver import fixtures
-from xl_lesson3.formula.evaluate import evaluate_cells
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.solver import solve, write_solution
 from xl_lesson3.workbook.load import load_workbook
 

@@ -70,7 +70,7 @@ def spawn():
 
 
 def _initial_objective(book: Path) -> float:
-    from xl_lesson3.formula.evaluate import evaluate_cells
+    from xl_lesson3.formula.evaluate.recalc import evaluate_cells
     from xl_lesson3.workbook.address import CellAddress
     from xl_lesson3.workbook.load import load_workbook
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.solver.test_titanic import TITANIC
-from xl_lesson3.formula.evaluate import evaluate_cells
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.solver import solve, write_solution
 from xl_lesson3.solver.excel_model import read_solver_model
 from xl_lesson3.solver.starts import initial_points

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO
-from xl_lesson3.formula.evaluate import evaluate_cells
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.solver import solve
 from xl_lesson3.workbook.address import RangeAddress
 from xl_lesson3.workbook.load import load_workbook

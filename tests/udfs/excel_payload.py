@@ -39,7 +39,7 @@ def shared_titanic_model() -> WorkbookModel:
 
 def load_with_values(path: Path) -> WorkbookModel:
     """The workbook's model with formula cells' values filled in by the engine, as Excel shows."""
-    from xl_lesson3.formula.evaluate import evaluate_workbook
+    from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
     from xl_lesson3.workbook.model import Cell
 
     model = load_workbook(path)

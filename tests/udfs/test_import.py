@@ -32,7 +32,7 @@ def test_udfs_import_without_excel_or_licence():
 def test_core_modules_never_import_xlwings():
     code = (
         "import sys, xl_lesson3.addin.workflow, xl_lesson3.addin.fit, "
-        "xl_lesson3.workbook.load_xlwings, xl_lesson3.formula.functions.solve_udf; "
+        "xl_lesson3.workbook.load_xlwings, xl_lesson3.formula.functions.addin.solve_udf; "
         "print('xlwings' in sys.modules)"
     )
     result = subprocess.run(

@@ -14,7 +14,7 @@ import xlwings as xw
 from tests.udfs.excel_payload import actions, book, empty_payload, office_payload
 from udfs import macros
 from xl_lesson3.errors import BadInputError, WorkbookIOError
-from xl_lesson3.formula.evaluate import evaluate_workbook
+from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 from xl_lesson3.titanic.layout import FIRST_DATA_ROW, NNET
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 

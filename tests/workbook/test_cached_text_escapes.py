@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from xl_lesson3.formula.check import values_agree
-from xl_lesson3.formula.tolerant import evaluate_all
+from xl_lesson3.formula.evaluate.check import values_agree
+from xl_lesson3.formula.evaluate.tolerant import evaluate_all
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.load import load_workbook
 

@@ -6,7 +6,7 @@ import pytest
 import xlwings as xw
 
 from xl_lesson3.errors import BadInputError, WorkbookIOError
-from xl_lesson3.formula.evaluate import evaluate_workbook
+from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 from xl_lesson3.formula.scalars import ErrorCode, ExcelError
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load_xlwings import load_book

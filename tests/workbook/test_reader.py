@@ -332,7 +332,7 @@ def test_not_a_zip_names_the_file(tmp_path):
 def test_libreoffice_workbook_with_pivot_table_and_chart_opens_and_evaluates():
     """tests/data/pivot_chart.xlsx: saved by LibreOffice with a DataPilot (pivot table and cache)
     and a chart (made by tests/data/make_pivot_chart_workbook.py)."""
-    from xl_lesson3.formula.evaluate import evaluate_workbook
+    from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 
     path = Path(__file__).resolve().parents[1] / "data" / "pivot_chart.xlsx"
     with zipfile.ZipFile(path) as package:  # the parts the reader must live with

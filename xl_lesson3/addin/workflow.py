@@ -241,7 +241,7 @@ def evaluate_target(
     model: WorkbookModel, target: Target, overrides: Mapping[CellAddress, float] | None = None
 ) -> Evaluation:
     """Recompute the sheet with the engine and measure the model on it."""
-    from xl_lesson3.formula.evaluate import evaluate_workbook
+    from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 
     values = evaluate_workbook(model, overrides=dict(overrides or {}))
     loss = _number(values.get(target.objective, model_value(model, target.objective)))

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from xl_lesson3.errors import WorkbookIOError
-    from xl_lesson3.formula.check import check_workbook
+    from xl_lesson3.formula.evaluate.check import check_workbook
     from xl_lesson3.workbook.load import load_workbook
 
     if not args.book.is_file():

@@ -47,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
         UnknownReferenceError,
         WorkbookIOError,
     )
-    from xl_lesson3.formula.ast import A1Ref
-    from xl_lesson3.formula.evaluate import evaluate_cells
-    from xl_lesson3.formula.references import parse_reference
+    from xl_lesson3.formula.evaluate.recalc import evaluate_cells
+    from xl_lesson3.formula.parse.ast import A1Ref
+    from xl_lesson3.formula.parse.references import parse_reference
     from xl_lesson3.workbook.address import RangeAddress
     from xl_lesson3.workbook.load import load_workbook
 
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_all(model, as_json: bool) -> int:
     """Print every formula cell (exit 0 whenever the workbook was read)."""
-    from xl_lesson3.formula.tolerant import Uncomputable, evaluate_all
+    from xl_lesson3.formula.evaluate.tolerant import Uncomputable, evaluate_all
 
     values = evaluate_all(model)
     cells = sorted(values, key=lambda cell: (model.sheet_names.index(cell.sheet), cell))

@@ -210,7 +210,7 @@ def _number_at(workbook: WorkbookModel, cell: CellAddress, lhs: RangeAddress) ->
     """A constraint's right side read from a cell (a formula cell is recalculated once)."""
     found = workbook.cells.get(cell)
     if found is not None and found.formula is not None:
-        from xl_lesson3.formula.evaluate import evaluate_cells
+        from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 
         value = evaluate_cells(workbook, [cell])[0]
     else:

@@ -48,7 +48,7 @@ class Context:
     """A compiled problem ready for the engines."""
 
     problem: Problem
-    program: object  # xl_lesson3.formula.compile.CompiledProgram
+    program: object  # xl_lesson3.formula.compile.program.CompiledProgram
     rows: RowSet  # general rows (enforced by the engine)
     report_rows: RowSet  # every row, bounds included (for the result and the report)
     lower: torch.Tensor  # (n_vars,)
@@ -107,7 +107,7 @@ def compile_context(
     max_time: float = math.inf,
 ) -> Context:
     """Compile `problem`'s objective with its constraint cells as outputs."""
-    from xl_lesson3.formula.compile import compile_program
+    from xl_lesson3.formula.compile.program import compile_program
 
     constraints = problem.constraints
     outputs = [cell for cell in row_cells(constraints.all_rows) if cell != problem.model.objective]

@@ -22,8 +22,8 @@ import math
 
 import torch
 
-from xl_lesson3.formula.ast import A1Ref, Binary, Call, Number
-from xl_lesson3.formula.parse import parse_formula
+from xl_lesson3.formula.parse.ast import A1Ref, Binary, Call, Number
+from xl_lesson3.formula.parse.parser import parse_formula
 from xl_lesson3.solver.context import Context
 from xl_lesson3.solver.gradient import EngineRun
 from xl_lesson3.solver.options import Options
@@ -148,7 +148,7 @@ def residual_cells(ctx: Context):
 def _residual_program(ctx: Context, cells):
     """The objective's program again, with the residual cells as outputs (compiled once)."""
     if "residual_program" not in ctx.cache:
-        from xl_lesson3.formula.compile import compile_program
+        from xl_lesson3.formula.compile.program import compile_program
 
         ctx.cache["residual_program"] = compile_program(
             ctx.problem.workbook,

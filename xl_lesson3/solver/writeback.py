@@ -55,7 +55,7 @@ def changed_cells(
     function in a cell the model does not use), only the cells the objective depends on are, and
     `complete` is False: other dependents keep their old cached values until Excel recalculates.
     """
-    from xl_lesson3.formula.evaluate import evaluate_cells, evaluate_workbook, plan_for
+    from xl_lesson3.formula.evaluate.recalc import evaluate_cells, evaluate_workbook, plan_for
 
     try:
         before = evaluate_workbook(workbook)

@@ -22,7 +22,7 @@ from typing import Any
 from openpyxl.utils.datetime import from_ISO8601, to_excel
 
 from xl_lesson3.errors import WorkbookIOError
-from xl_lesson3.formula.r1c1 import SharedFormula
+from xl_lesson3.formula.parse.r1c1 import SharedFormula
 from xl_lesson3.formula.scalars import ExcelError, is_error_text
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.columns import ColumnCells

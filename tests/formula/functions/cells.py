@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from xl_lesson3.formula.functions.literals import block_from_values, block_to_values
-from xl_lesson3.formula.functions.registry import lookup
+from xl_lesson3.formula.functions.core.literals import block_from_values, block_to_values
+from xl_lesson3.formula.functions.core.registry import lookup
 from xl_lesson3.formula.values import Block, ErrorCode, ExcelError
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from xl_lesson3.formula.functions.registry import lookup
+from xl_lesson3.formula.functions.core.registry import lookup
 from xl_lesson3.formula.values import Block
 
 SHAPE = (2, 3, 2, 2)  # (batch, run, rows, cols)
@@ -50,7 +50,7 @@ def _ref(shape=SHAPE):
 
 def _if_greater(name):
     """SUMIF-like calls selecting the cells whose criteria value is > 1."""
-    from xl_lesson3.formula.functions.literals import block_from_values
+    from xl_lesson3.formula.functions.core.literals import block_from_values
 
     criterion = block_from_values(">1")
     if name.endswith("IF"):
@@ -78,7 +78,7 @@ def _norm_dist(cumulative):
 
 
 def _text(value: str) -> Block:
-    from xl_lesson3.formula.functions.literals import block_from_values
+    from xl_lesson3.formula.functions.core.literals import block_from_values
 
     return block_from_values(value)
 

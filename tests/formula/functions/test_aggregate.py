@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.formula.functions.cells import call, err, ref, same, val
-from xl_lesson3.formula.functions.registry import lookup
+from xl_lesson3.formula.functions.core.registry import lookup
 from xl_lesson3.formula.values import Block
 
 MIXED = [True, 2, "5", "abc", None]  # a range holding a boolean, a number, texts and a blank

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from tests.formula.functions.library_gradients import LIBRARY_CASES
-from xl_lesson3.formula.functions.operators import BINARY_OPERATORS, UNARY_OPERATORS
-from xl_lesson3.formula.functions.registry import _REGISTRY, lookup
+from xl_lesson3.formula.functions.core.operators import BINARY_OPERATORS, UNARY_OPERATORS
+from xl_lesson3.formula.functions.core.registry import _REGISTRY, lookup
 from xl_lesson3.formula.values import Block
 
 SHAPE = (2, 3, 2, 2)  # (batch, run, rows, cols)

@@ -19,7 +19,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from tests.formula.functions.library_cases import CASES, DATA, Case, excel_text
 from tests.libreoffice import recalculate
-from xl_lesson3.formula.evaluate import evaluate_workbook
+from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.load import load_workbook
 

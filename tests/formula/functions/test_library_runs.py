@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from xl_lesson3.errors import EvaluationError
-from xl_lesson3.formula.compile import compile_program
-from xl_lesson3.formula.evaluate import evaluate_cells, evaluate_workbook
-from xl_lesson3.formula.functions.rounding import seed_volatile
+from xl_lesson3.formula.compile.program import compile_program
+from xl_lesson3.formula.evaluate.recalc import evaluate_cells, evaluate_workbook
+from xl_lesson3.formula.functions.math.rounding import seed_volatile
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.load import load_workbook
 
@@ -56,7 +56,7 @@ def test_runs_of_library_functions_evaluate_row_by_row(make_workbook):
 
 def test_a_run_is_one_plan_unit(make_workbook):
     """COUNTIF down eight rows with a per-row criterion is planned as one vectorised unit."""
-    from xl_lesson3.formula.evaluate import plan_for
+    from xl_lesson3.formula.evaluate.recalc import plan_for
     from xl_lesson3.workbook.address import RangeAddress
 
     model = _run_book(make_workbook)

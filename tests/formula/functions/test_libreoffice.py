@@ -19,9 +19,9 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from tests.formula.functions.cells import err
 from tests.libreoffice import recalculate
-from xl_lesson3.formula.functions.literals import block_from_values, block_to_values
-from xl_lesson3.formula.functions.operators import BINARY_OPERATORS, UNARY_OPERATORS
-from xl_lesson3.formula.functions.registry import lookup
+from xl_lesson3.formula.functions.core.literals import block_from_values, block_to_values
+from xl_lesson3.formula.functions.core.operators import BINARY_OPERATORS, UNARY_OPERATORS
+from xl_lesson3.formula.functions.core.registry import lookup
 from xl_lesson3.formula.values import Block, ExcelError
 
 DIV0, NA = err("#DIV/0!"), err("#N/A")

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from tests.formula.functions.cells import call, err, ref, same, val
-from xl_lesson3.formula.functions.literals import blank
-from xl_lesson3.formula.functions.registry import lookup
+from xl_lesson3.formula.functions.core.literals import blank
+from xl_lesson3.formula.functions.core.registry import lookup
 from xl_lesson3.formula.values import Block
 
 DIV0, NA, NUM, VALUE = err("#DIV/0!"), err("#N/A"), err("#NUM!"), err("#VALUE!")
@@ -175,7 +175,7 @@ def test_float32_stays_float32(name):
 @pytest.mark.gpu
 def test_mixed_blocks_on_cuda():
     """The mask paths (errors, text, blanks) run on CUDA and agree with the CPU."""
-    from xl_lesson3.formula.functions.literals import block_from_values, block_to_values
+    from xl_lesson3.formula.functions.core.literals import block_from_values, block_to_values
 
     cells = [[1.5, "3", None], [err("#N/A"), True, -2.0]]
     for name, n_args in [("SUM", 1), ("SQRT", 1), ("MMULT", 0), ("IF", 3), ("AVERAGE", 1)]:

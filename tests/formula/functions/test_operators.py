@@ -6,15 +6,15 @@ import pytest
 import torch
 
 from tests.formula.functions.cells import err, ref, same, val
-from xl_lesson3.formula.functions.literals import block_to_values
-from xl_lesson3.formula.functions.logical import if_
-from xl_lesson3.formula.functions.operators import (
+from xl_lesson3.formula.functions.core.literals import block_to_values
+from xl_lesson3.formula.functions.core.operators import (
     BINARY_OPERATORS,
     SPECIALIZATIONS,
     UNARY_OPERATORS,
     percent,
     power,
 )
+from xl_lesson3.formula.functions.logical.conditions import if_
 
 BLANK = ref(None)
 

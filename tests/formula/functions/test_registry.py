@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from xl_lesson3.errors import UnsupportedFunctionError
-from xl_lesson3.formula.functions.registry import is_supported, lookup, supported_names
+from xl_lesson3.formula.functions.core.registry import is_supported, lookup, supported_names
 
 REQUIRED = [
     "SUMPRODUCT",

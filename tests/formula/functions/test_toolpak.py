@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from xl_lesson3.formula.tolerant import evaluate_all
+from xl_lesson3.formula.evaluate.tolerant import evaluate_all
 from xl_lesson3.workbook.address import RangeAddress
 from xl_lesson3.workbook.model import ArrayFormula, WorkbookModel
 

@@ -1,0 +1,1 @@
+"""This project's own functions: the names its xlwings UDFs give Excel."""

@@ -1,0 +1,1 @@
+"""What every function shares: the registry, shape and coercion rules, operators, value conversions."""

@@ -1,0 +1,1 @@
+"""Date & Time functions, and Excel's date serials."""

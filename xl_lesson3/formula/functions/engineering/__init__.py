@@ -1,0 +1,1 @@
+"""Engineering functions: conversions, bases, bits, the error function."""

@@ -1,0 +1,1 @@
+"""Lookup & Reference, including the dynamic-array functions Excel files there."""

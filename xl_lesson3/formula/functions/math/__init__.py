@@ -1,0 +1,1 @@
+"""Math & Trig: elementwise math, aggregates, rounding, trigonometry, matrices, conditional sums."""

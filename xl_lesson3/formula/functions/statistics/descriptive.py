@@ -1,0 +1,481 @@
+"""Statistics: VAR/STDEV (.S/.P), MEDIAN, MODE, LARGE, SMALL, RANK, PERCENTILE/QUARTILE
+(.INC/.EXC), CORREL, COVARIANCE, SLOPE, INTERCEPT, FORECAST, RSQ, DEVSQ, AVEDEV, GEOMEAN,
+HARMEAN, and the normal distribution (NORM.DIST, NORM.S.DIST, NORM.INV, NORM.S.INV).
+
+Arguments are read as SUM reads them (`aggregate.read_arguments`): a range counts only its
+numbers, a direct argument is coerced. Every argument's cells are laid side by side as one
+``(batch, run, K)`` sample with an include mask, so a run of ``STDEV(B2:F2)`` down 700 rows is
+one set of tensor ops. Order statistics sort (excluded cells go last as +inf) and gather, so
+gradients reach the values picked, as torch.sort's backward does; the moments, correlations
+and the normal distribution are smooth.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from xl_lesson3.formula.functions.core.coercion import CONDITION, coerce, to_number
+from xl_lesson3.formula.functions.core.registry import register
+from xl_lesson3.formula.functions.core.shapes import first_error, merge_errors
+from xl_lesson3.formula.functions.math.aggregate import _pairs, read_arguments
+from xl_lesson3.formula.functions.math.elementwise import _sqrt
+from xl_lesson3.formula.functions.math.rounding import _with_errors, numbers
+from xl_lesson3.formula.values import Block, ErrorCode
+
+CATEGORY = "Statistical"
+
+
+def sample(args) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """All counted numbers of `args`: values ``(b, r, K)`` (0 where excluded), include mask
+    ``(b, r, K)``, count ``(b, r, 1, 1)`` and the first error ``(b, r, 1, 1)`` or None.
+    """
+    parts = read_arguments(args)
+    flats, masks = [], []
+    for part in parts:
+        values = part.filled(0.0)
+        include = (
+            torch.ones_like(values, dtype=torch.bool)
+            if part.include is None
+            else part.include.expand_as(values)
+        )
+        flats.append(values.flatten(-2))
+        masks.append(include.flatten(-2))
+    lead = torch.broadcast_shapes(*(f.shape[:-1] for f in flats + masks))
+    values = torch.cat([f.expand(*lead, f.shape[-1]) for f in flats], dim=-1)
+    include = torch.cat([m.expand(*lead, m.shape[-1]) for m in masks], dim=-1)
+    count = include.to(values.dtype).sum(dim=-1)[..., None, None]
+    err = merge_errors(*(first_error(part.err) for part in parts))
+    return values, include, count, err
+
+
+def _mean(values, include, count):
+    return values.sum(dim=-1)[..., None, None] / torch.where(count == 0, 1.0, count)
+
+
+def _squares(values, include, count):
+    """Sum of squared deviations from the mean, ``(b, r, 1, 1)``."""
+    deviation = torch.where(include, values - _mean(values, include, count)[..., 0], 0.0)
+    return (deviation * deviation).sum(dim=-1)[..., None, None]
+
+
+def _variance(args, sample_: bool) -> tuple[torch.Tensor, torch.Tensor, object]:
+    values, include, count, err = sample(args)
+    ddof = 1 if sample_ else 0
+    few = count <= ddof
+    var = _squares(values, include, count) / torch.where(few, 1.0, count - ddof)
+    return var, few, err
+
+
+def _register_spread(name: str, sample_: bool, root: bool, aliases=()):
+    @register(name, min_args=1, max_args=255, category=CATEGORY, aliases=aliases)
+    def function(*args: Block) -> Block:
+        var, few, err = _variance(args, sample_)
+        return _with_errors(_sqrt(var) if root else var, err, (few, ErrorCode.DIV0))
+
+    kind = "sample" if sample_ else "population"
+    what = "standard deviation" if root else "variance"
+    function.__doc__ = f"{name}(number1, ...): the {kind} {what}; #DIV/0! with too few numbers."
+    function.__name__ = name.lower().replace(".", "_")
+    return function
+
+
+_register_spread("VAR.S", True, False, aliases=("VAR",))
+_register_spread("VAR.P", False, False, aliases=("VARP",))
+_register_spread("STDEV.S", True, True, aliases=("STDEV",))
+_register_spread("STDEV.P", False, True, aliases=("STDEVP",))
+
+
+@register("DEVSQ", min_args=1, max_args=255, category=CATEGORY)
+def devsq(*args: Block) -> Block:
+    """DEVSQ(number1, ...): the sum of squared deviations from the mean."""
+    values, include, count, err = sample(args)
+    return _with_errors(_squares(values, include, count), err, (count == 0, ErrorCode.NUM))
+
+
+@register("AVEDEV", min_args=1, max_args=255, category=CATEGORY)
+def avedev(*args: Block) -> Block:
+    """AVEDEV(number1, ...): the mean absolute deviation from the mean."""
+    values, include, count, err = sample(args)
+    mean = _mean(values, include, count)[..., 0]
+    spread = torch.where(include, (values - mean).abs(), 0.0).sum(dim=-1)[..., None, None]
+    empty = count == 0
+    return _with_errors(spread / torch.where(empty, 1.0, count), err, (empty, ErrorCode.NUM))
+
+
+@register("GEOMEAN", min_args=1, max_args=255, category=CATEGORY)
+def geomean(*args: Block) -> Block:
+    """GEOMEAN(number1, ...): exp of the mean log; #NUM! for a number <= 0 or none."""
+    values, include, count, err = sample(args)
+    bad = ((values <= 0) & include).any(dim=-1)[..., None, None] | (count == 0)
+    logs = torch.where(include & (values > 0), torch.log(torch.where(values > 0, values, 1.0)), 0)
+    mean_log = logs.sum(dim=-1)[..., None, None] / torch.where(count == 0, 1.0, count)
+    return _with_errors(torch.exp(mean_log), err, (bad, ErrorCode.NUM))
+
+
+@register("HARMEAN", min_args=1, max_args=255, category=CATEGORY)
+def harmean(*args: Block) -> Block:
+    """HARMEAN(number1, ...): n / Σ(1/x); #NUM! for a number <= 0 or none."""
+    values, include, count, err = sample(args)
+    bad = ((values <= 0) & include).any(dim=-1)[..., None, None] | (count == 0)
+    inverse = torch.where(include & (values > 0), 1 / torch.where(values > 0, values, 1.0), 0)
+    total = inverse.sum(dim=-1)[..., None, None]
+    return _with_errors(count / torch.where(bad, 1.0, total), err, (bad, ErrorCode.NUM))
+
+
+def _sorted(args) -> tuple[torch.Tensor, torch.Tensor, object]:
+    """Counted numbers in ascending order ``(b, r, K)`` (excluded ones last, as +inf)."""
+    values, include, count, err = sample(args)
+    ordered = torch.sort(torch.where(include, values, float("inf")), dim=-1).values
+    return ordered, count, err
+
+
+def _take(ordered: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``ordered[..., index]`` for index ``(b, r, R, C)`` (float, valid positions): ``(b,r,R,C)``."""
+    lead = torch.broadcast_shapes(ordered.shape[:-1], index.shape[:-2])
+    ordered = ordered.expand(*lead, ordered.shape[-1])
+    rows, cols = index.shape[-2:]
+    flat = index.long().expand(*lead, rows, cols).reshape(*lead, rows * cols)
+    picked = torch.gather(ordered, -1, flat.clamp(0, ordered.shape[-1] - 1))
+    return torch.where(torch.isfinite(picked), picked, 0.0).reshape(*lead, rows, cols)
+
+
+@register("MEDIAN", min_args=1, max_args=255, category=CATEGORY)
+def median(*args: Block) -> Block:
+    """MEDIAN(number1, ...): the middle number (mean of the two middle ones); #NUM! if none."""
+    ordered, count, err = _sorted(args)
+    low = _take(ordered, torch.floor((count - 1).clamp(min=0) / 2))
+    high = _take(ordered, torch.floor(count / 2).clamp(max=ordered.shape[-1] - 1))
+    return _with_errors((low + high) / 2, err, (count == 0, ErrorCode.NUM))
+
+
+def _kth(array: Block, k: Block, largest: bool) -> Block:
+    ordered, count, err = _sorted((array,))
+    (kk,), k_err = numbers(k)
+    kk = torch.ceil(kk.detach())
+    bad = (kk < 1) | (kk > count)
+    index = (count - kk) if largest else (kk - 1)
+    values = _take(ordered, torch.where(bad, 0.0, index))
+    return _with_errors(values, merge_errors(k_err, err), (bad, ErrorCode.NUM))
+
+
+@register("LARGE", min_args=2, max_args=2, category=CATEGORY, array_result=True)
+def large(array: Block, k: Block) -> Block:
+    """LARGE(array, k): the k-th largest number; #NUM! unless 1 <= k <= count."""
+    return _kth(array, k, largest=True)
+
+
+@register("SMALL", min_args=2, max_args=2, category=CATEGORY, array_result=True)
+def small(array: Block, k: Block) -> Block:
+    """SMALL(array, k): the k-th smallest number; #NUM! unless 1 <= k <= count."""
+    return _kth(array, k, largest=False)
+
+
+@register("MODE.SNGL", min_args=1, max_args=255, category=CATEGORY, aliases=("MODE",))
+def mode_sngl(*args: Block) -> Block:
+    """MODE.SNGL(number1, ...): the most frequent number (the first, on ties); #N/A if none
+    repeats.
+    """
+    values, include, _count, err = sample(args)
+    same = (values[..., :, None] == values[..., None, :]) & include[..., :, None]
+    same = same & include[..., None, :]
+    freq = same.sum(dim=-1)  # (b, r, K)
+    best = freq.amax(dim=-1, keepdim=True)
+    first = (freq == best).to(torch.uint8).argmax(dim=-1, keepdim=True)
+    values_ = torch.gather(values, -1, first)[..., None]
+    return _with_errors(values_, err, (best[..., None] <= 1, ErrorCode.NA))
+
+
+def _rank(number: Block, ref: Block, order: Block | None, average: bool) -> Block:
+    values, include, _count, err = sample((ref,))
+    # number (and order) cell by cell, as in an array formula ``{=RANK(A1:A5, A1:A9)}``
+    (x, o), x_err = numbers(number, order, defaults=(0,))
+    x = x.detach()[..., None]  # (b, r, R, C, 1) against the sample's K values
+    ascending = o.detach()[..., None] != 0
+    v = values.detach()[..., None, None, :]  # (b, r, 1, 1, K)
+    counted = include[..., None, None, :]
+    better = torch.where(ascending, v < x, v > x) & counted
+    ties = (v == x) & counted
+    n_better = better.sum(dim=-1).to(v.dtype)  # (b, r, R, C)
+    n_ties = ties.sum(dim=-1).to(v.dtype)
+    rank = n_better + 1 + ((n_ties - 1) / 2 if average else 0)
+    return _with_errors(rank, merge_errors(x_err, err), (n_ties == 0, ErrorCode.NA))
+
+
+@register(
+    "RANK.EQ", min_args=2, max_args=3, category=CATEGORY, differentiable=False, aliases=("RANK",)
+)
+def rank_eq(number: Block, ref: Block, order: Block | None = None) -> Block:
+    """RANK.EQ(number, ref, [order=0]): 1 for the largest (order 0) or smallest; ties share."""
+    return _rank(number, ref, order, average=False)
+
+
+@register("RANK.AVG", min_args=2, max_args=3, category=CATEGORY, differentiable=False)
+def rank_avg(number: Block, ref: Block, order: Block | None = None) -> Block:
+    """RANK.AVG(number, ref, [order=0]): as RANK.EQ, ties get the mean of their ranks."""
+    return _rank(number, ref, order, average=True)
+
+
+def _percentile(array: Block, k: Block, exclusive: bool, scale: float = 1.0) -> Block:
+    ordered, count, err = _sorted((array,))
+    (kk,), k_err = numbers(k)
+    kk = kk.detach() * scale
+    if exclusive:
+        position = (count + 1) * kk - 1
+        bad = (position < 0) | (position > count - 1) | (count == 0)
+    else:
+        position = (count - 1) * kk
+        bad = (kk < 0) | (kk > 1) | (count == 0)
+    position = torch.where(bad, 0.0, position)
+    low = torch.floor(position)
+    fraction = position - low
+    lower = _take(ordered, low)
+    upper = _take(ordered, torch.minimum(low + 1, (count - 1).clamp(min=0)))
+    values = lower + fraction * (upper - lower)
+    return _with_errors(values, merge_errors(k_err, err), (bad, ErrorCode.NUM))
+
+
+@register(
+    "PERCENTILE.INC",
+    min_args=2,
+    max_args=2,
+    category=CATEGORY,
+    array_result=True,
+    aliases=("PERCENTILE",),
+)
+def percentile_inc(array: Block, k: Block) -> Block:
+    """PERCENTILE.INC(array, k): the k-th percentile, 0 <= k <= 1, interpolated."""
+    return _percentile(array, k, exclusive=False)
+
+
+@register("PERCENTILE.EXC", min_args=2, max_args=2, category=CATEGORY, array_result=True)
+def percentile_exc(array: Block, k: Block) -> Block:
+    """PERCENTILE.EXC(array, k): the k-th percentile with 1/(n+1) <= k <= n/(n+1)."""
+    return _percentile(array, k, exclusive=True)
+
+
+def _quartile(array: Block, quart: Block, exclusive: bool) -> Block:
+    (q,), err = numbers(quart)
+    q = torch.trunc(q.detach())
+    low, high = (1, 3) if exclusive else (0, 4)
+    bad = (q < low) | (q > high)
+    result = _percentile(array, Block(torch.where(bad, 0.0, q)), exclusive, scale=0.25)
+    return _with_errors(result.num, merge_errors(err, result.err), (bad, ErrorCode.NUM))
+
+
+@register(
+    "QUARTILE.INC",
+    min_args=2,
+    max_args=2,
+    category=CATEGORY,
+    array_result=True,
+    aliases=("QUARTILE",),
+)
+def quartile_inc(array: Block, quart: Block) -> Block:
+    """QUARTILE.INC(array, quart): quart 0 (min) … 4 (max)."""
+    return _quartile(array, quart, exclusive=False)
+
+
+@register("QUARTILE.EXC", min_args=2, max_args=2, category=CATEGORY, array_result=True)
+def quartile_exc(array: Block, quart: Block) -> Block:
+    """QUARTILE.EXC(array, quart): quart 1 … 3, exclusive percentiles."""
+    return _quartile(array, quart, exclusive=True)
+
+
+def _moments(y: Block, x: Block):
+    """Paired sample (pairs where both are numbers): n, means, Sxx, Syy, Sxy and errors."""
+    pairs = _pairs(y, x)
+    if isinstance(pairs, Block):
+        return pairs
+    py, px = pairs
+    include = py.include
+    vy, vx = py.filled(0.0), px.filled(0.0)
+    if include is None:
+        include = torch.ones_like(vy, dtype=torch.bool)
+    vy, vx = torch.broadcast_tensors(vy, vx)
+    include = include.expand_as(vy)
+    n = include.to(vy.dtype).sum(dim=(-2, -1), keepdim=True)
+    safe_n = torch.where(n == 0, 1.0, n)
+    my = torch.where(include, vy, 0).sum(dim=(-2, -1), keepdim=True) / safe_n
+    mx = torch.where(include, vx, 0).sum(dim=(-2, -1), keepdim=True) / safe_n
+    dy, dx = torch.where(include, vy - my, 0), torch.where(include, vx - mx, 0)
+    sums = {
+        "xx": (dx * dx).sum(dim=(-2, -1), keepdim=True),
+        "yy": (dy * dy).sum(dim=(-2, -1), keepdim=True),
+        "xy": (dx * dy).sum(dim=(-2, -1), keepdim=True),
+    }
+    # Excel reads the arrays pair by pair: the first pair holding an error gives it.
+    err = first_error(merge_errors(py.err, px.err))
+    return n, my, mx, sums, err
+
+
+def _paired(name: str, doc: str, formula, differentiable: bool = True, aliases=()):
+    @register(
+        name,
+        min_args=2,
+        max_args=2,
+        category=CATEGORY,
+        aliases=aliases,
+        differentiable=differentiable,
+    )
+    def function(first: Block, second: Block) -> Block:
+        moments = _moments(first, second)
+        if isinstance(moments, Block):
+            return moments
+        n, my, mx, sums, err = moments
+        values, bad = formula(n, my, mx, sums)
+        return _with_errors(values, err, (bad, ErrorCode.DIV0))
+
+    function.__doc__ = doc
+    function.__name__ = name.lower().replace(".", "_")
+    return function
+
+
+def _safe_div(top, bottom, bad):
+    return top / torch.where(bad, 1.0, bottom)
+
+
+def _correl(n, my, mx, s):
+    bad = (s["xx"] == 0) | (s["yy"] == 0)
+    return _safe_div(s["xy"], _sqrt(s["xx"] * s["yy"]), bad), bad
+
+
+def _rsq(n, my, mx, s):
+    r, bad = _correl(n, my, mx, s)
+    return r * r, bad
+
+
+def _slope(n, my, mx, s):
+    bad = s["xx"] == 0
+    return _safe_div(s["xy"], s["xx"], bad), bad
+
+
+def _intercept(n, my, mx, s):
+    slope, bad = _slope(n, my, mx, s)
+    return my - slope * mx, bad
+
+
+def _cov(ddof: int):
+    def formula(n, my, mx, s):
+        bad = n <= ddof
+        return _safe_div(s["xy"], n - ddof, bad), bad
+
+    return formula
+
+
+def _steyx(n, my, mx, s):
+    bad = (n <= 2) | (s["xx"] == 0)
+    residual = s["yy"] - _safe_div(s["xy"] * s["xy"], s["xx"], bad)
+    return _sqrt(_safe_div(residual.clamp(min=0), n - 2, bad)), bad
+
+
+_paired("CORREL", "CORREL(array1, array2): Pearson's correlation.", _correl, aliases=("PEARSON",))
+_paired("RSQ", "RSQ(known_y's, known_x's): the squared correlation.", _rsq)
+_paired("SLOPE", "SLOPE(known_y's, known_x's): the least-squares slope.", _slope)
+_paired("INTERCEPT", "INTERCEPT(known_y's, known_x's): the least-squares intercept.", _intercept)
+_paired(
+    "COVARIANCE.P",
+    "COVARIANCE.P(array1, array2): population covariance.",
+    _cov(0),
+    aliases=("COVAR",),
+)
+_paired("COVARIANCE.S", "COVARIANCE.S(array1, array2): sample covariance.", _cov(1))
+_paired("STEYX", "STEYX(known_y's, known_x's): standard error of the regression.", _steyx)
+
+
+@register(
+    "FORECAST.LINEAR",
+    min_args=3,
+    max_args=3,
+    category=CATEGORY,
+    array_result=True,
+    aliases=("FORECAST",),
+)
+def forecast_linear(x: Block, known_y: Block, known_x: Block) -> Block:
+    """FORECAST.LINEAR(x, known_y's, known_x's): the regression line's value at x."""
+    moments = _moments(known_y, known_x)
+    if isinstance(moments, Block):
+        return moments
+    n, my, mx, sums, err = moments
+    slope, bad = _slope(n, my, mx, sums)
+    point = to_number(x)
+    values = my + slope * (point.num - mx)
+    return _with_errors(values, merge_errors(point.err, err), (bad, ErrorCode.DIV0))
+
+
+_SQRT2 = 2.0**0.5
+_SQRT2PI = (2 * torch.pi) ** 0.5
+
+
+def _cumulative(flag: Block | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The `cumulative` argument read as IF reads a condition ("TRUE" yes, "1" #VALUE!)."""
+    if flag is None:
+        return torch.ones((1, 1, 1, 1), dtype=torch.float64), None
+    test = coerce(flag, CONDITION)
+    return test.num.detach(), test.err
+
+
+def _density_or_cdf(z: torch.Tensor, cumulative: torch.Tensor, sd: torch.Tensor) -> torch.Tensor:
+    pdf = torch.exp(-0.5 * z * z) / (_SQRT2PI * sd)
+    return torch.where(cumulative != 0, torch.special.ndtr(z), pdf)
+
+
+@register(
+    "NORM.DIST", min_args=4, max_args=4, category=CATEGORY, array_result=True, aliases=("NORMDIST",)
+)
+def norm_dist(x: Block, mean: Block, standard_dev: Block, cumulative: Block) -> Block:
+    """NORM.DIST(x, mean, standard_dev, cumulative): the normal CDF or density; sd > 0."""
+    (xv, m, s), err = numbers(x, mean, standard_dev)
+    c, c_err = _cumulative(cumulative)
+    bad = s <= 0
+    safe_s = torch.where(bad, 1.0, s)
+    values = _density_or_cdf((xv - m) / safe_s, c, safe_s)
+    return _with_errors(values, merge_errors(err, c_err), (bad, ErrorCode.NUM))
+
+
+@register(
+    "NORM.S.DIST",
+    min_args=1,
+    max_args=2,
+    category=CATEGORY,
+    array_result=True,
+    aliases=("NORMSDIST",),
+)
+def norm_s_dist(z: Block, cumulative: Block | None = None) -> Block:
+    """NORM.S.DIST(z, cumulative): the standard normal CDF or density (NORMSDIST: the CDF)."""
+    (zv,), err = numbers(z)
+    c, c_err = _cumulative(cumulative)
+    return Block(_density_or_cdf(zv, c, torch.ones_like(zv)), err=merge_errors(err, c_err))
+
+
+@register(
+    "NORM.INV", min_args=3, max_args=3, category=CATEGORY, array_result=True, aliases=("NORMINV",)
+)
+def norm_inv(probability: Block, mean: Block, standard_dev: Block) -> Block:
+    """NORM.INV(probability, mean, standard_dev): the normal quantile; 0 < p < 1, sd > 0."""
+    (p, m, s), err = numbers(probability, mean, standard_dev)
+    bad = (p <= 0) | (p >= 1) | (s <= 0)
+    values = m + s * torch.special.ndtri(torch.where(bad, 0.5, p))
+    return _with_errors(values, err, (bad, ErrorCode.NUM))
+
+
+@register(
+    "NORM.S.INV",
+    min_args=1,
+    max_args=1,
+    category=CATEGORY,
+    array_result=True,
+    aliases=("NORMSINV",),
+)
+def norm_s_inv(probability: Block) -> Block:
+    """NORM.S.INV(probability): the standard normal quantile; 0 < p < 1."""
+    (p,), err = numbers(probability)
+    bad = (p <= 0) | (p >= 1)
+    return _with_errors(torch.special.ndtri(torch.where(bad, 0.5, p)), err, (bad, ErrorCode.NUM))
+
+
+@register("STANDARDIZE", min_args=3, max_args=3, category=CATEGORY, array_result=True)
+def standardize(x: Block, mean: Block, standard_dev: Block) -> Block:
+    """STANDARDIZE(x, mean, standard_dev) = (x - mean) / sd; sd > 0."""
+    (xv, m, s), err = numbers(x, mean, standard_dev)
+    bad = s <= 0
+    return _with_errors((xv - m) / torch.where(bad, 1.0, s), err, (bad, ErrorCode.NUM))

@@ -1,0 +1,1 @@
+"""Text functions and TEXT's number formats."""
