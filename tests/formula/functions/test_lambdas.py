@@ -88,6 +88,7 @@ CASES = [
     ),
     ("eta-byrow-sum", "=_xlfn.BYROW(A1:C2,_xleta.SUM)", [[6.0], [15.0]]),
     ("eta-bycol-max", "=_xlfn.BYCOL(A1:C2,_xleta.MAX)", [[4.0, 5.0, 6.0]]),
+    ("eta-engine-function", "=_xlfn.BYCOL(A1:C2,_xleta.ROWS)", [[2.0, 2.0, 2.0]]),
     ("eta-map-abs", "=_xlfn.MAP({-1,2},_xleta.ABS)", [[1.0, 2.0]]),
     # Excel's error rules (LAMBDA's page): a function left in a cell is #CALC!, a wrong
     # number of arguments #VALUE!; an element's array result is #CALC! (#VALUE! here).
