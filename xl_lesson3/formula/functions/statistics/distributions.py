@@ -52,9 +52,11 @@ def betadist(x, alpha, beta, lower=None, upper=None) -> Block:
 
 @register_distribution("BETA.INV", 3, 5, aliases=("BETAINV",))
 def beta_inv(probability, alpha, beta, lower=None, upper=None) -> Block:
-    """BETA.INV(probability, alpha, beta, [A=0], [B=1]): the beta quantile; 0 < p <= 1."""
+    """BETA.INV(probability, alpha, beta, [A=0], [B=1]): the beta quantile; 0 < p < 1 (Excel's
+    saved values: p = 1 is #NUM!, though its documentation allows it).
+    """
     (p, a, b, lo, hi), err = numbers(probability, alpha, beta, lower, upper, defaults=(0, 1))
-    bad = (p <= 0) | (p > 1) | (a <= 0) | (b <= 0) | (lo >= hi)
+    bad = (p <= 0) | (p >= 1) | (a <= 0) | (b <= 0) | (lo >= hi)
     p, a, b = safe(p, bad, 0.5), safe(a, bad, 1.0), safe(b, bad, 1.0)
     z = scipy_values(special.betaincinv, a, b, p)
     return finish(lo + (hi - lo) * z, err, (bad, NUM))
