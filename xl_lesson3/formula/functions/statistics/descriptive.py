@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import torch
 
-from xl_lesson3.formula.functions.core.coercion import CONDITION, coerce, to_number
+from xl_lesson3.formula.functions.core.coercion import (
+    CONDITION,
+    DIRECT_NUMBERS,
+    RANGE_NUMBERS,
+    Rule,
+    coerce,
+    to_number,
+)
 from xl_lesson3.formula.functions.core.registry import register
 from xl_lesson3.formula.functions.core.shapes import first_error, merge_errors
 from xl_lesson3.formula.functions.math.aggregate import _pairs, read_arguments
@@ -25,11 +32,16 @@ from xl_lesson3.formula.values import Block, ErrorCode
 CATEGORY = "Statistical"
 
 
-def sample(args) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def sample(
+    args, range_rule: Rule = RANGE_NUMBERS, direct_rule: Rule = DIRECT_NUMBERS
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """All counted numbers of `args`: values ``(b, r, K)`` (0 where excluded), include mask
     ``(b, r, K)``, count ``(b, r, 1, 1)`` and the first error ``(b, r, 1, 1)`` or None.
+
+    The rules say how a reference and a direct argument are read (the *A functions count
+    text and booleans in ranges).
     """
-    parts = read_arguments(args)
+    parts = read_arguments(args, range_rule, direct_rule)
     flats, masks = [], []
     for part in parts:
         values = part.filled(0.0)
