@@ -1,4 +1,4 @@
-"""Statistics: VAR/STDEV (.S/.P), MEDIAN, MODE, LARGE, SMALL, RANK, PERCENTILE/QUARTILE
+"""Statistics: VAR/STDEV (.S/.P), MEDIAN, LARGE, SMALL, RANK, PERCENTILE/QUARTILE
 (.INC/.EXC), CORREL, COVARIANCE, SLOPE, INTERCEPT, FORECAST, RSQ, DEVSQ, AVEDEV, GEOMEAN,
 HARMEAN, and the normal distribution (NORM.DIST, NORM.S.DIST, NORM.INV, NORM.S.INV).
 
@@ -180,21 +180,6 @@ def large(array: Block, k: Block) -> Block:
 def small(array: Block, k: Block) -> Block:
     """SMALL(array, k): the k-th smallest number; #NUM! unless 1 <= k <= count."""
     return _kth(array, k, largest=False)
-
-
-@register("MODE.SNGL", min_args=1, max_args=255, category=CATEGORY, aliases=("MODE",))
-def mode_sngl(*args: Block) -> Block:
-    """MODE.SNGL(number1, ...): the most frequent number (the first, on ties); #N/A if none
-    repeats.
-    """
-    values, include, _count, err = sample(args)
-    same = (values[..., :, None] == values[..., None, :]) & include[..., :, None]
-    same = same & include[..., None, :]
-    freq = same.sum(dim=-1)  # (b, r, K)
-    best = freq.amax(dim=-1, keepdim=True)
-    first = (freq == best).to(torch.uint8).argmax(dim=-1, keepdim=True)
-    values_ = torch.gather(values, -1, first)[..., None]
-    return _with_errors(values_, err, (best[..., None] <= 1, ErrorCode.NA))
 
 
 def _rank(number: Block, ref: Block, order: Block | None, average: bool) -> Block:
