@@ -23,11 +23,11 @@ from xl_lesson3.formula.functions.core.coercion import (
     to_number,
 )
 from xl_lesson3.formula.functions.core.registry import register
-from xl_lesson3.formula.functions.core.shapes import first_error, merge_errors
+from xl_lesson3.formula.functions.core.shapes import error_where, first_error, merge_errors
 from xl_lesson3.formula.functions.math.aggregate import _pairs, read_arguments
 from xl_lesson3.formula.functions.math.elementwise import _sqrt
 from xl_lesson3.formula.functions.math.rounding import _with_errors, numbers
-from xl_lesson3.formula.values import Block, ErrorCode
+from xl_lesson3.formula.values import Block, ErrorCode, Kind
 
 CATEGORY = "Statistical"
 
@@ -163,8 +163,11 @@ def median(*args: Block) -> Block:
 def _kth(array: Block, k: Block, largest: bool) -> Block:
     ordered, count, err = _sorted((array,))
     (kk,), k_err = numbers(k)
-    kk = torch.ceil(kk.detach())
-    bad = (kk < 1) | (kk > count)
+    # Excel's saved values: k below 1 is #NUM! (not rounded up to 1), and a fractional k counts
+    # from the top rounded up for LARGE (2.2 is the 3rd largest) but down for SMALL (the 2nd).
+    raw = kk.detach()
+    kk = torch.ceil(raw) if largest else torch.floor(raw)
+    bad = (raw < 1) | (kk > count)
     index = (count - kk) if largest else (kk - 1)
     values = _take(ordered, torch.where(bad, 0.0, index))
     return _with_errors(values, merge_errors(k_err, err), (bad, ErrorCode.NUM))
@@ -252,9 +255,10 @@ def percentile_exc(array: Block, k: Block) -> Block:
 
 def _quartile(array: Block, quart: Block, exclusive: bool) -> Block:
     (q,), err = numbers(quart)
-    q = torch.trunc(q.detach())
     low, high = (1, 3) if exclusive else (0, 4)
-    bad = (q < low) | (q > high)
+    bad = q.detach() < low  # before truncating: Excel says QUARTILE(A1:A5, -0.1) is #NUM!
+    q = torch.trunc(q.detach())
+    bad = bad | (q > high)
     result = _percentile(array, Block(torch.where(bad, 0.0, q)), exclusive, scale=0.25)
     return _with_errors(result.num, merge_errors(err, result.err), (bad, ErrorCode.NUM))
 
@@ -300,9 +304,19 @@ def _moments(y: Block, x: Block):
         "yy": (dy * dy).sum(dim=(-2, -1), keepdim=True),
         "xy": (dx * dy).sum(dim=(-2, -1), keepdim=True),
     }
-    # Excel reads the arrays pair by pair: the first pair holding an error gives it.
-    err = first_error(merge_errors(py.err, px.err))
+    # Excel reads the arrays pair by pair: the first pair holding an error gives it, except
+    # that #NULL! loses to any later error (Excel's saved values: PEARSON({#NULL!,#NUM!},…) is
+    # #NUM!; #NULL!'s internal code is 0, which these functions seem to take for "no error").
+    err = _first_error_null_last(merge_errors(py.err, px.err))
     return n, my, mx, sums, err
+
+
+def _first_error_null_last(err: torch.Tensor | None) -> torch.Tensor | None:
+    """The first error of each range, a #NULL! only when no other error is there."""
+    if err is None:
+        return None
+    others = torch.where(err == int(ErrorCode.NULL), 0, err).to(err.dtype)
+    return merge_errors(first_error(others), first_error(err))
 
 
 def _paired(name: str, doc: str, formula, differentiable: bool = True, aliases=()):
@@ -388,15 +402,29 @@ _paired("STEYX", "STEYX(known_y's, known_x's): standard error of the regression.
     aliases=("FORECAST",),
 )
 def forecast_linear(x: Block, known_y: Block, known_x: Block) -> Block:
-    """FORECAST.LINEAR(x, known_y's, known_x's): the regression line's value at x."""
+    """FORECAST.LINEAR(x, known_y's, known_x's): the regression line's value at x.
+
+    Excel's saved values: x's error comes before the arrays' size check (#N/A), and a single
+    cell that is blank or text, as known_y's or known_x's, is #VALUE! (a range skips them).
+    """
+    point = to_number(x)
     moments = _moments(known_y, known_x)
     if isinstance(moments, Block):
-        return moments
+        return Block(moments.num, err=merge_errors(point.err, moments.err))
     n, my, mx, sums, err = moments
     slope, bad = _slope(n, my, mx, sums)
-    point = to_number(x)
     values = my + slope * (point.num - mx)
-    return _with_errors(values, merge_errors(point.err, err), (bad, ErrorCode.DIV0))
+    lone = [_lone_non_number(b) for b in (known_y, known_x)]
+    return _with_errors(values, merge_errors(point.err, err, *lone), (bad, ErrorCode.DIV0))
+
+
+def _lone_non_number(block: Block) -> torch.Tensor | None:
+    """#VALUE! where a 1×1 argument holds a blank or text (as a scalar, it is not skipped)."""
+    if not block.is_scalar or block.kind is None:
+        return None
+    return error_where(
+        (block.kind == int(Kind.BLANK)) | (block.kind == int(Kind.TEXT)), ErrorCode.VALUE
+    )
 
 
 _SQRT2 = 2.0**0.5
