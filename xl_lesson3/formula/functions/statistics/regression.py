@@ -179,7 +179,7 @@ def _fit(y: torch.Tensor, x: torch.Tensor, const: bool) -> _Fit | ErrorCode:
         beta = torch.linalg.solve_triangular(r, (q.T @ y)[:, None], upper=True)[:, 0]
     fitted = design @ beta if design.shape[1] else torch.zeros_like(y)
     ss_resid = ((y - fitted) ** 2).sum()
-    if float(ss_resid) <= _EXACT * float((y * y).sum()):
+    if float(ss_resid.detach()) <= _EXACT * float((y * y).sum().detach()):
         ss_resid = ss_resid * 0  # rounding noise of an exact fit: Excel shows 0 (and F #NUM!)
     ss_total = ((y - y.mean()) ** 2).sum() if const else (y * y).sum()
     if const and not kept and k:
@@ -187,7 +187,7 @@ def _fit(y: torch.Tensor, x: torch.Tensor, const: bool) -> _Fit | ErrorCode:
         # of an exact fit with no degrees of freedom (r² 1, SSreg = Σ(y-ȳ)², SSresid 0, df 0)
         ss_resid, df = ss_resid * 0, 0
     ss_reg = ss_total - ss_resid
-    r2 = ss_reg / ss_total if float(ss_total) != 0 else torch.ones_like(ss_total)
+    r2 = ss_reg / ss_total if float(ss_total.detach()) != 0 else torch.ones_like(ss_total)
     var_y = ss_resid / df if df > 0 else torch.zeros_like(ss_resid)
     slopes = torch.zeros(k, dtype=y.dtype)
     se_slopes = torch.zeros(k, dtype=y.dtype)
@@ -200,7 +200,7 @@ def _fit(y: torch.Tensor, x: torch.Tensor, const: bool) -> _Fit | ErrorCode:
         slopes = slopes.index_put((index,), beta[: len(kept)])
         se_slopes = se_slopes.index_put((index,), se_all[: len(kept)])
     intercept = beta[-1] if const else torch.zeros((), dtype=y.dtype)
-    f = (ss_reg / len(kept)) / var_y if kept and df > 0 and float(ss_resid) > 0 else None
+    f = (ss_reg / len(kept)) / var_y if kept and df > 0 and float(ss_resid.detach()) > 0 else None
     return _Fit(
         slopes=slopes,
         intercept=intercept,
