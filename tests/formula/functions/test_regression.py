@@ -178,7 +178,7 @@ EXCEL_SAVED = [
         "LOGEST",
         [ref([[4, 0.1, 0.2]]), ref([[0.2, 0.3, 5]]), val(0)],
         [[0.7141390943648429, 1.0]],
-    ),  # STATISTICAL!R59:S59  # fmt: skip
+    ),  # STATISTICAL!R59:S59
     ("mdeterm-singular", "MDETERM", [ref([[1, 1], [1, 1]])], 0.0),  # CORE!R41
     ("mdeterm-text", "MDETERM", [ref([[-1, None], [1, "ciao"]])], VALUE),  # CORE!V41
     ("mdeterm-error", "MDETERM", [ref([[NA, err("#DIV/0!")], [NA, 1]])], NA),  # CORE!AA41
