@@ -60,7 +60,9 @@ def minverse(array: Block) -> Block:
     return _with_errors(inverse, err, (singular.expand_as(inverse), ErrorCode.NUM))
 
 
-@register("MUNIT", min_args=1, max_args=1, category=CATEGORY, array_result=True)
+@register(
+    "MUNIT", min_args=1, max_args=1, category=CATEGORY, differentiable=False, array_result=True
+)
 def munit(dimension: Block) -> Block:
     """MUNIT(dimension): the identity matrix of that size (truncated); #VALUE! below 1.
 
