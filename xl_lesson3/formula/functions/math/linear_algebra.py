@@ -37,7 +37,9 @@ def mdeterm(array: Block) -> Block:
         return square
     values, err = square
     if err is not None:
-        values = torch.where(err != 0, torch.eye(values.shape[-1], dtype=values.dtype), values)
+        values = torch.where(
+            err != 0, torch.eye(values.shape[-1], dtype=values.dtype, device=values.device), values
+        )
     det = torch.linalg.det(values)[..., None, None]
     return Block(det if err is None else torch.where(err != 0, 0.0, det), err=err)
 

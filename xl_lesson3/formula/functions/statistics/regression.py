@@ -38,9 +38,7 @@ CATEGORY = "Statistical"
 _COLLINEAR = 1e-10
 # Residual sums of squares below this fraction of Σy² are rounding noise of an exact fit.
 _EXACT = 1e-28
-NA, NUM, VALUE, REF = (
-    int(c) for c in (ErrorCode.NA, ErrorCode.NUM, ErrorCode.VALUE, ErrorCode.REF)
-)
+NA, NUM = int(ErrorCode.NA), int(ErrorCode.NUM)
 
 
 class _Refused(Exception):
@@ -66,7 +64,7 @@ def _entries(block: Block) -> tuple[torch.Tensor, torch.Tensor]:
     """Numbers ``(b, r, R, C)`` and a ``(b, r)`` flag: does any entry fail to be a number?"""
     read = coerce(block, MATRIX_ENTRIES)
     if read.err is None:
-        return read.num, torch.zeros(read.num.shape[:2], dtype=torch.bool)
+        return read.num, torch.zeros(read.num.shape[:2], dtype=torch.bool, device=read.num.device)
     return read.num, (read.err != 0).flatten(-2).any(-1).expand(read.num.shape[:2])
 
 
@@ -75,8 +73,8 @@ def _points(known_y: Block, known_x: Block | None) -> _Data:
     rows, cols = known_y.shape
     if known_x is None:
         n = rows * cols
-        xs = torch.arange(1, n + 1, dtype=ys.dtype).reshape(1, 1, rows, cols)
-        x_bad = torch.zeros((1, 1), dtype=torch.bool)
+        xs = torch.arange(1, n + 1, dtype=ys.dtype, device=ys.device).reshape(1, 1, rows, cols)
+        x_bad = torch.zeros((1, 1), dtype=torch.bool, device=ys.device)
     else:
         xs, x_bad = _entries(known_x)
     x_rows, x_cols = xs.shape[-2:]
@@ -105,14 +103,16 @@ def _widen(data: _Data, lead) -> _Data:
     )
 
 
-def _flag(block: Block | None, default: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _flag(
+    block: Block | None, default: bool, like: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """`const`/`stats` per cell; an empty argument (``LINEST(y,x,,TRUE)``) is the default."""
     if block is None or (
         block.kind is not None
         and not block.from_reference
         and bool((block.kind == int(Kind.BLANK)).all())
     ):
-        return torch.full((1, 1), default, dtype=torch.bool), None
+        return torch.full((1, 1), default, dtype=torch.bool, device=like.device), None
     (value,), err = numbers(block)
     return value.detach()[..., 0, 0] != 0, None if err is None else err[..., 0, 0] != 0
 
@@ -135,7 +135,7 @@ class _Fit:
     se_intercept: torch.Tensor | None
     r2: torch.Tensor
     se_y: torch.Tensor
-    f: torch.Tensor
+    f: torch.Tensor | None  # None where Excel shows #NUM! (no residual or no df)
     df: int
     ss_reg: torch.Tensor
     ss_resid: torch.Tensor
@@ -162,7 +162,7 @@ def _kept_columns(x: torch.Tensor, const: bool) -> list[int]:
     return kept
 
 
-def _fit(y: torch.Tensor, x: torch.Tensor, const: bool) -> _Fit | ErrorCode:
+def _fit(y: torch.Tensor, x: torch.Tensor, const: bool) -> _Fit:
     """Least squares of ``y (n,)`` on ``x (n, k)`` (and a constant)."""
     n, k = x.shape
     kept = _kept_columns(x, const)
@@ -170,10 +170,8 @@ def _fit(y: torch.Tensor, x: torch.Tensor, const: bool) -> _Fit | ErrorCode:
     if const:
         design = torch.cat([design, torch.ones_like(y)[:, None]], dim=1)
     df = n - design.shape[1]
-    if design.shape[1] == 0 or df < 0:
-        if df < 0:
-            return ErrorCode.NUM
-        beta = torch.zeros(0, dtype=y.dtype)
+    if design.shape[1] == 0:
+        beta = torch.zeros(0, dtype=y.dtype, device=y.device)
     else:
         q, r = torch.linalg.qr(design)
         beta = torch.linalg.solve_triangular(r, (q.T @ y)[:, None], upper=True)[:, 0]
@@ -189,17 +187,17 @@ def _fit(y: torch.Tensor, x: torch.Tensor, const: bool) -> _Fit | ErrorCode:
     ss_reg = ss_total - ss_resid
     r2 = ss_reg / ss_total if float(ss_total.detach()) != 0 else torch.ones_like(ss_total)
     var_y = ss_resid / df if df > 0 else torch.zeros_like(ss_resid)
-    slopes = torch.zeros(k, dtype=y.dtype)
-    se_slopes = torch.zeros(k, dtype=y.dtype)
+    slopes = torch.zeros(k, dtype=y.dtype, device=y.device)
+    se_slopes = torch.zeros_like(slopes)
     se_all = torch.zeros_like(beta)
     if design.shape[1]:
         gram_inv = torch.linalg.inv(design.T @ design)
         se_all = torch.sqrt((torch.diagonal(gram_inv) * var_y).clamp(min=0))
     if kept:
-        index = torch.tensor(kept)
+        index = torch.tensor(kept, device=y.device)
         slopes = slopes.index_put((index,), beta[: len(kept)])
         se_slopes = se_slopes.index_put((index,), se_all[: len(kept)])
-    intercept = beta[-1] if const else torch.zeros((), dtype=y.dtype)
+    intercept = beta[-1] if const else torch.zeros_like(slopes[0])
     f = (ss_reg / len(kept)) / var_y if kept and df > 0 and float(ss_resid.detach()) > 0 else None
     return _Fit(
         slopes=slopes,
@@ -247,15 +245,15 @@ def _linest(known_y, known_x, const, stats, log: bool) -> Block:
         data = _points(known_y, known_x)
     except _Refused as refused:
         return Block.error(refused.code, dtype=known_y.num.dtype)
-    use_const, const_err = _flag(const, True)
-    want_stats, stats_err = _flag(stats, False)
+    use_const, const_err = _flag(const, True, data.y)
+    want_stats, stats_err = _flag(stats, False, data.y)
     height, width = (5 if _static_flag(want_stats) else 1), data.x.shape[-1] + 1
     flags = [f.shape for f in (use_const, const_err, stats_err) if f is not None]
     data = _widen(data, torch.broadcast_shapes(data.y.shape[:-1], *flags))
     lead = data.y.shape[:-1]
     grids, codes = [], []
     for _index, fit in _each_cell(data, use_const, _flag_errors(lead, const_err, stats_err), log):
-        grid, code = _layout(fit, height, width, log, data.y.dtype)
+        grid, code = _layout(fit, height, width, log, data.y)
         grids.append(grid)
         codes.append(code)
     values = torch.stack(grids).reshape(*lead, height, width)
@@ -263,26 +261,28 @@ def _linest(known_y, known_x, const, stats, log: bool) -> Block:
     return Block(torch.where(err != 0, 0.0, values), err=err if bool(err.any()) else None)
 
 
-def _layout(fit, height: int, width: int, log: bool, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def _layout(fit, height: int, width: int, log: bool, like: torch.Tensor):
     """LINEST's grid for one cell: values ``(height, width)`` and int8 error codes."""
-    codes = torch.full((height, width), NA, dtype=torch.int8)
+    dtype, device = like.dtype, like.device
+    codes = torch.full((height, width), NA, dtype=torch.int8, device=device)
     if isinstance(fit, ErrorCode):
-        return torch.zeros(height, width, dtype=dtype), torch.full_like(codes, int(fit))
+        zeros = torch.zeros(height, width, dtype=dtype, device=device)
+        return zeros, torch.full_like(codes, int(fit))
     coefficients = torch.cat([fit.slopes.flip(0), fit.intercept[None]])
     if log:
         coefficients = torch.exp(coefficients)
     rows = [coefficients]
     codes[0] = 0
     if height > 1:
-        se_b = fit.se_intercept if fit.se_intercept is not None else torch.zeros((), dtype=dtype)
+        se_b = fit.se_intercept if fit.se_intercept is not None else fit.intercept * 0
         rows.append(torch.cat([fit.se_slopes.flip(0), se_b[None]]))
         codes[1] = 0
         if fit.se_intercept is None:
             codes[1, -1] = NA
-        f = fit.f if fit.f is not None else torch.zeros((), dtype=dtype)
-        df = torch.tensor(float(fit.df), dtype=dtype)
+        f = fit.f if fit.f is not None else fit.intercept * 0
+        df = torch.tensor(float(fit.df), dtype=dtype, device=device)
         for row, pair in enumerate(((fit.r2, fit.se_y), (f, df), (fit.ss_reg, fit.ss_resid)), 2):
-            line = torch.zeros(width, dtype=dtype)
+            line = torch.zeros(width, dtype=dtype, device=device)
             line = torch.cat([torch.stack(pair), line[2:]])
             rows.append(line)
             codes[row, :2] = 0
@@ -297,7 +297,7 @@ def _trend(known_y, known_x, new_x, const, log: bool) -> Block:
         new, new_bad, shape = _new_points(data, known_y, known_x, new_x)
     except _Refused as refused:
         return Block.error(refused.code, dtype=known_y.num.dtype)
-    use_const, const_err = _flag(const, True)
+    use_const, const_err = _flag(const, True, data.y)
     flags = [f.shape for f in (use_const, const_err, new_bad) if f is not None]
     lead = torch.broadcast_shapes(data.y.shape[:-1], new.shape[:-2], *flags)
     data = _widen(data, lead)
@@ -307,12 +307,12 @@ def _trend(known_y, known_x, new_x, const, log: bool) -> Block:
     for index, fit in _each_cell(data, use_const, flag_bad, log):
         m = new.shape[-2]
         if isinstance(fit, ErrorCode):
-            outputs.append(torch.zeros(m, dtype=new.dtype))
-            codes.append(torch.full((m,), int(fit), dtype=torch.int8))
+            outputs.append(torch.zeros(m, dtype=new.dtype, device=new.device))
+            codes.append(torch.full((m,), int(fit), dtype=torch.int8, device=new.device))
             continue
         predicted = new[index] @ fit.slopes + fit.intercept
         outputs.append(torch.exp(predicted) if log else predicted)
-        codes.append(torch.zeros(m, dtype=torch.int8))
+        codes.append(torch.zeros(m, dtype=torch.int8, device=new.device))
     values = torch.stack(outputs).reshape(*lead, *shape)
     err = torch.stack(codes).reshape(*lead, *shape)
     return Block(torch.where(err != 0, 0.0, values), err=err if bool(err.any()) else None)
