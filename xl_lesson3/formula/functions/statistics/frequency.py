@@ -86,7 +86,8 @@ def mode_mult(*args: Block) -> Block:
 
 
 def _bins(bins: Block):
-    """The bins' numbers ``(b, r, B)`` in the order given, and which count."""
+    """The bins' numbers ``(b, r, B)`` in the order given (text, booleans and blanks left
+    out), and their first error."""
     edges, include, _count, err = sample((bins,))
     include = include.expand_as(edges)
     layout = include.reshape(-1, edges.shape[-1])
