@@ -69,6 +69,12 @@ def _distinct(shape=SHAPE):
     return make
 
 
+def _well_conditioned(shape=SHAPE):
+    """Square matrices far from singular: 3 on the diagonal plus noise in [0, 1)."""
+    eye = torch.eye(shape[-1], dtype=torch.float64)
+    return lambda g: 3 * eye + torch.rand(shape, generator=g, dtype=torch.float64)
+
+
 def _with_k(name, k):
     return lambda array: _fn(name)(array, Block.scalar(k))
 
@@ -171,4 +177,21 @@ LIBRARY_CASES = {
     "NPER": (_fn("NPER"), [_uniform(0.01, 0.1), _uniform(-200, -100), _uniform(500, 800)]),
     "NPV": (_fn("NPV"), [_uniform(0.01, 0.1, (2, 3, 1, 1)), _signed(), _signed()]),
     "STANDARDIZE": (_fn("STANDARDIZE"), [_signed(), _signed(), _uniform(0.5, 2.0)]),
+    "KURT": (_fn("KURT"), [_signed(), _signed()]),
+    "SKEW": (_fn("SKEW"), [_signed()]),
+    "SKEW.P": (_fn("SKEW.P"), [_signed()]),
+    "AVERAGEA": (_fn("AVERAGEA"), [_signed(), _signed()]),
+    "MAXA": (_fn("MAXA"), [_distinct()]),
+    "MINA": (_fn("MINA"), [_distinct()]),
+    "VARA": (_fn("VARA"), [_signed()]),
+    "VARPA": (_fn("VARPA"), [_signed()]),
+    "STDEVA": (_fn("STDEVA"), [_signed()]),
+    "STDEVPA": (_fn("STDEVPA"), [_signed()]),
+    "TRIMMEAN": (_with_k("TRIMMEAN", 0.5), [_distinct()]),
+    "MDETERM": (_fn("MDETERM"), [_signed()]),
+    "MINVERSE": (_fn("MINVERSE"), [_well_conditioned()]),
+    "LINEST": (_fn("LINEST"), [_signed(), _distinct()]),
+    "TREND": (_fn("TREND"), [_signed(), _distinct()]),
+    "LOGEST": (_fn("LOGEST"), [_uniform(0.5, 2.0), _distinct()]),
+    "GROWTH": (_fn("GROWTH"), [_uniform(0.5, 2.0), _distinct()]),
 }

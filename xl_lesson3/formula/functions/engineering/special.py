@@ -16,9 +16,9 @@ import torch
 
 from xl_lesson3.formula.functions.core.coercion import to_number
 from xl_lesson3.formula.functions.core.registry import register
-from xl_lesson3.formula.functions.core.shapes import align, merge_errors
+from xl_lesson3.formula.functions.core.shapes import align, error_where, merge_errors
 from xl_lesson3.formula.functions.math.elementwise import elementwise
-from xl_lesson3.formula.values import Block
+from xl_lesson3.formula.values import Block, ErrorCode, Kind
 
 STATISTICAL = "Statistical"
 ENGINEERING = "Engineering"
@@ -28,14 +28,27 @@ MATH = "Math & Trig"
 GAMMA_MAX = 171.62437695630272
 
 
-def _one(name: str, category: str, fn, bad=None, safe: float = 0.5, aliases=()):
+def _one(name: str, category: str, fn, bad=None, safe: float = 0.5, aliases=(), no_bools=False):
     @register(name, min_args=1, max_args=1, category=category, array_result=True, aliases=aliases)
     def function(number: Block) -> Block:
-        return elementwise(number, fn, bad=bad, safe_input=safe)
+        result = elementwise(number, fn, bad=bad, safe_input=safe)
+        return _refuse_bools(result, number) if no_bools else result
 
     function.__doc__ = f"{name}(number), cell by cell."
     function.__name__ = name.lower().replace(".", "_")
     return function
+
+
+def _refuse_bools(result: Block, *args: Block) -> Block:
+    """#VALUE! where an argument is a boolean: the ERF family began in the Analysis ToolPak
+    and, like EDATE, refuses TRUE (Excel's saved values: ``ERFC(TRUE)`` is #VALUE!)."""
+    bools = [
+        error_where(a.kind == int(Kind.BOOL), ErrorCode.VALUE) for a in args if a.kind is not None
+    ]
+    if not bools:
+        return result
+    err = merge_errors(*bools, result.err)
+    return Block(torch.where(err != 0, 0.0, result.num), err=err)
 
 
 def _gamma(x: torch.Tensor) -> torch.Tensor:
@@ -53,8 +66,8 @@ def _phi(x: torch.Tensor) -> torch.Tensor:
     return torch.exp(-0.5 * x * x) / pymath.sqrt(2 * pymath.pi)
 
 
-_one("ERF.PRECISE", ENGINEERING, torch.erf)
-_one("ERFC", ENGINEERING, torch.erfc, aliases=("ERFC.PRECISE",))
+_one("ERF.PRECISE", ENGINEERING, torch.erf, no_bools=True)
+_one("ERFC", ENGINEERING, torch.erfc, aliases=("ERFC.PRECISE",), no_bools=True)
 _one("GAMMA", STATISTICAL, _gamma, bad=_gamma_pole)
 _one("GAMMALN", STATISTICAL, torch.lgamma, bad=lambda x: x <= 0, aliases=("GAMMALN.PRECISE",))
 _one("FISHER", STATISTICAL, torch.atanh, bad=lambda x: x.abs() >= 1, safe=0.0)
@@ -68,7 +81,8 @@ _one("ACOTH", MATH, lambda x: torch.atanh(1 / x), bad=lambda x: x.abs() <= 1, sa
 def erf(lower_limit: Block, upper_limit: Block | None = None) -> Block:
     """ERF(lower_limit, [upper_limit]): erf(lower), or erf(upper) − erf(lower) with both."""
     if upper_limit is None:
-        return elementwise(lower_limit, torch.erf)
-    lower, upper = (to_number(block) for block in align(lower_limit, upper_limit))
+        return _refuse_bools(elementwise(lower_limit, torch.erf), lower_limit)
+    aligned = align(lower_limit, upper_limit)
+    lower, upper = (to_number(block) for block in aligned)
     values = torch.erf(upper.num) - torch.erf(lower.num)
-    return Block(values, err=merge_errors(lower.err, upper.err))
+    return _refuse_bools(Block(values, err=merge_errors(lower.err, upper.err)), *aligned)

@@ -17,7 +17,7 @@ import math as pymath
 
 import torch
 
-from xl_lesson3.formula.functions.core.coercion import to_number
+from xl_lesson3.formula.functions.core.coercion import Action, Rule, to_number
 from xl_lesson3.formula.functions.core.registry import register
 from xl_lesson3.formula.functions.core.shapes import align, error_where, first_error, merge_errors
 from xl_lesson3.formula.functions.math.aggregate import read_arguments
@@ -234,9 +234,14 @@ def odd(number: Block) -> Block:
     return _parity(number, odd=True)
 
 
+# GCD/LCM: every cell must be a number, in a range too (Excel's saved values: GCD(A1) with A1
+# blank, text or TRUE is #VALUE!); text typed as an argument is read as its number.
+GCD_ENTRIES = Rule("GCD/LCM entry", Action.VALUE_ERROR, Action.PARSE, Action.VALUE_ERROR)
+
+
 def _integers(args: tuple[Block, ...]) -> tuple[torch.Tensor, torch.Tensor | None, object]:
     """Every counted number of every argument: ``(b, r, K)``, include mask, errors."""
-    parts = read_arguments(args)
+    parts = read_arguments(args, GCD_ENTRIES, GCD_ENTRIES)
     values = torch.cat([p.num.detach().flatten(-2) for p in parts], dim=-1)
     masks = [
         (torch.ones_like(p.num, dtype=torch.bool) if p.include is None else p.include)
@@ -294,8 +299,9 @@ def fact(number: Block) -> Block:
 def factdouble(number: Block) -> Block:
     """FACTDOUBLE(number): n!! = n(n-2)(n-4)…; #NUM! below -1."""
     (n,), err = numbers(number, reject_bools=True)
+    bad = n.detach() < -1  # before truncating: FACTDOUBLE(-1.1) is #NUM!, FACTDOUBLE(-1) is 1
     n = torch.trunc(n.detach())
-    bad = (n < -1) | (n > 300)
+    bad = bad | (n > 300)
     values = torch.ones_like(n)
     for k in range(2, 301):
         values = torch.where((n >= k) & (torch.remainder(n - k, 2) == 0), values * k, values)

@@ -1,4 +1,4 @@
-"""Statistics: VAR/STDEV (.S/.P), MEDIAN, MODE, LARGE, SMALL, RANK, PERCENTILE/QUARTILE
+"""Statistics: VAR/STDEV (.S/.P), MEDIAN, LARGE, SMALL, RANK, PERCENTILE/QUARTILE
 (.INC/.EXC), CORREL, COVARIANCE, SLOPE, INTERCEPT, FORECAST, RSQ, DEVSQ, AVEDEV, GEOMEAN,
 HARMEAN, and the normal distribution (NORM.DIST, NORM.S.DIST, NORM.INV, NORM.S.INV).
 
@@ -14,22 +14,34 @@ from __future__ import annotations
 
 import torch
 
-from xl_lesson3.formula.functions.core.coercion import CONDITION, coerce, to_number
+from xl_lesson3.formula.functions.core.coercion import (
+    CONDITION,
+    DIRECT_NUMBERS,
+    RANGE_NUMBERS,
+    Rule,
+    coerce,
+    to_number,
+)
 from xl_lesson3.formula.functions.core.registry import register
-from xl_lesson3.formula.functions.core.shapes import first_error, merge_errors
+from xl_lesson3.formula.functions.core.shapes import error_where, first_error, merge_errors
 from xl_lesson3.formula.functions.math.aggregate import _pairs, read_arguments
 from xl_lesson3.formula.functions.math.elementwise import _sqrt
 from xl_lesson3.formula.functions.math.rounding import _with_errors, numbers
-from xl_lesson3.formula.values import Block, ErrorCode
+from xl_lesson3.formula.values import Block, ErrorCode, Kind
 
 CATEGORY = "Statistical"
 
 
-def sample(args) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def sample(
+    args, range_rule: Rule = RANGE_NUMBERS, direct_rule: Rule = DIRECT_NUMBERS
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """All counted numbers of `args`: values ``(b, r, K)`` (0 where excluded), include mask
     ``(b, r, K)``, count ``(b, r, 1, 1)`` and the first error ``(b, r, 1, 1)`` or None.
+
+    The rules say how a reference and a direct argument are read (the *A functions count
+    text and booleans in ranges).
     """
-    parts = read_arguments(args)
+    parts = read_arguments(args, range_rule, direct_rule)
     flats, masks = [], []
     for part in parts:
         values = part.filled(0.0)
@@ -151,8 +163,11 @@ def median(*args: Block) -> Block:
 def _kth(array: Block, k: Block, largest: bool) -> Block:
     ordered, count, err = _sorted((array,))
     (kk,), k_err = numbers(k)
-    kk = torch.ceil(kk.detach())
-    bad = (kk < 1) | (kk > count)
+    # Excel's saved values: k below 1 is #NUM! (not rounded up to 1), and a fractional k counts
+    # from the top rounded up for LARGE (2.2 is the 3rd largest) but down for SMALL (the 2nd).
+    raw = kk.detach()
+    kk = torch.ceil(raw) if largest else torch.floor(raw)
+    bad = (raw < 1) | (kk > count)
     index = (count - kk) if largest else (kk - 1)
     values = _take(ordered, torch.where(bad, 0.0, index))
     return _with_errors(values, merge_errors(k_err, err), (bad, ErrorCode.NUM))
@@ -168,21 +183,6 @@ def large(array: Block, k: Block) -> Block:
 def small(array: Block, k: Block) -> Block:
     """SMALL(array, k): the k-th smallest number; #NUM! unless 1 <= k <= count."""
     return _kth(array, k, largest=False)
-
-
-@register("MODE.SNGL", min_args=1, max_args=255, category=CATEGORY, aliases=("MODE",))
-def mode_sngl(*args: Block) -> Block:
-    """MODE.SNGL(number1, ...): the most frequent number (the first, on ties); #N/A if none
-    repeats.
-    """
-    values, include, _count, err = sample(args)
-    same = (values[..., :, None] == values[..., None, :]) & include[..., :, None]
-    same = same & include[..., None, :]
-    freq = same.sum(dim=-1)  # (b, r, K)
-    best = freq.amax(dim=-1, keepdim=True)
-    first = (freq == best).to(torch.uint8).argmax(dim=-1, keepdim=True)
-    values_ = torch.gather(values, -1, first)[..., None]
-    return _with_errors(values_, err, (best[..., None] <= 1, ErrorCode.NA))
 
 
 def _rank(number: Block, ref: Block, order: Block | None, average: bool) -> Block:
@@ -255,9 +255,10 @@ def percentile_exc(array: Block, k: Block) -> Block:
 
 def _quartile(array: Block, quart: Block, exclusive: bool) -> Block:
     (q,), err = numbers(quart)
-    q = torch.trunc(q.detach())
     low, high = (1, 3) if exclusive else (0, 4)
-    bad = (q < low) | (q > high)
+    bad = q.detach() < low  # before truncating: Excel says QUARTILE(A1:A5, -0.1) is #NUM!
+    q = torch.trunc(q.detach())
+    bad = bad | (q > high)
     result = _percentile(array, Block(torch.where(bad, 0.0, q)), exclusive, scale=0.25)
     return _with_errors(result.num, merge_errors(err, result.err), (bad, ErrorCode.NUM))
 
@@ -303,9 +304,19 @@ def _moments(y: Block, x: Block):
         "yy": (dy * dy).sum(dim=(-2, -1), keepdim=True),
         "xy": (dx * dy).sum(dim=(-2, -1), keepdim=True),
     }
-    # Excel reads the arrays pair by pair: the first pair holding an error gives it.
-    err = first_error(merge_errors(py.err, px.err))
+    # Excel reads the arrays pair by pair: the first pair holding an error gives it, except
+    # that #NULL! loses to any later error (Excel's saved values: PEARSON({#NULL!,#NUM!},…) is
+    # #NUM!; #NULL!'s internal code is 0, which these functions seem to take for "no error").
+    err = _first_error_null_last(merge_errors(py.err, px.err))
     return n, my, mx, sums, err
+
+
+def _first_error_null_last(err: torch.Tensor | None) -> torch.Tensor | None:
+    """The first error of each range, a #NULL! only when no other error is there."""
+    if err is None:
+        return None
+    others = torch.where(err == int(ErrorCode.NULL), 0, err).to(err.dtype)
+    return merge_errors(first_error(others), first_error(err))
 
 
 def _paired(name: str, doc: str, formula, differentiable: bool = True, aliases=()):
@@ -391,15 +402,29 @@ _paired("STEYX", "STEYX(known_y's, known_x's): standard error of the regression.
     aliases=("FORECAST",),
 )
 def forecast_linear(x: Block, known_y: Block, known_x: Block) -> Block:
-    """FORECAST.LINEAR(x, known_y's, known_x's): the regression line's value at x."""
+    """FORECAST.LINEAR(x, known_y's, known_x's): the regression line's value at x.
+
+    Excel's saved values: x's error comes before the arrays' size check (#N/A), and a single
+    cell that is blank or text, as known_y's or known_x's, is #VALUE! (a range skips them).
+    """
+    point = to_number(x)
     moments = _moments(known_y, known_x)
     if isinstance(moments, Block):
-        return moments
+        return Block(moments.num, err=merge_errors(point.err, moments.err))
     n, my, mx, sums, err = moments
     slope, bad = _slope(n, my, mx, sums)
-    point = to_number(x)
     values = my + slope * (point.num - mx)
-    return _with_errors(values, merge_errors(point.err, err), (bad, ErrorCode.DIV0))
+    lone = [_lone_non_number(b) for b in (known_y, known_x)]
+    return _with_errors(values, merge_errors(point.err, err, *lone), (bad, ErrorCode.DIV0))
+
+
+def _lone_non_number(block: Block) -> torch.Tensor | None:
+    """#VALUE! where a 1×1 argument holds a blank or text (as a scalar, it is not skipped)."""
+    if not block.is_scalar or block.kind is None:
+        return None
+    return error_where(
+        (block.kind == int(Kind.BLANK)) | (block.kind == int(Kind.TEXT)), ErrorCode.VALUE
+    )
 
 
 _SQRT2 = 2.0**0.5
