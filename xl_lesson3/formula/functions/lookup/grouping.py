@@ -258,9 +258,10 @@ class Aggregator:
         if not isinstance(function, FunctionValue):
             raise GroupError(ErrorCode.VALUE)
         self.function, self.values = function, values
-        self.n_args = 2 if function.min_args >= 2 else 1
-        self.fits = function.max_args is None or function.max_args >= self.n_args
-        self.fits = self.fits and function.min_args <= self.n_args
+        # One argument (SUM, AVERAGE, a one-parameter LAMBDA) or exactly two (PERCENTOF, a
+        # two-parameter LAMBDA); Excel shows #VALUE! for any other (IF: EXTRA!H100).
+        self.n_args = 1 if function.min_args <= 1 else 2
+        self.fits = function.min_args <= 1 or function.max_args == 2
         self._cache: dict[tuple, object] = {}
 
     def _column(self, rows, j: int) -> Block:
