@@ -22,6 +22,12 @@ import torch
 
 from xl_lesson3.errors import EvaluationError, XlLesson3Error, located
 from xl_lesson3.formula.compile.fusion import fuse_call
+from xl_lesson3.formula.compile.lambdas import (
+    ENGINE_CALLS,
+    lower_engine_call,
+    lower_if,
+    refuse_variables,
+)
 from xl_lesson3.formula.compile.reference_ops import (
     POSITION_FUNCTIONS,
     RANGE_OPERATORS,
@@ -36,6 +42,7 @@ from xl_lesson3.formula.compile.reference_ops import (
 from xl_lesson3.formula.compile.reference_ops import read as read_rects
 from xl_lesson3.formula.functions.core import registry
 from xl_lesson3.formula.functions.core.coercion import as_result
+from xl_lesson3.formula.functions.core.function_values import FunctionValue
 from xl_lesson3.formula.functions.core.operators import (
     BINARY_OPERATORS,
     SPECIALIZATIONS,
@@ -99,6 +106,9 @@ class UnitContext:
     on_read: Callable[[CellAddress, RangeAddress], None] | None = None
     model: WorkbookModel | None = None  # for INDIRECT's text and spill references
     in_array: bool = False  # inside an array-typed argument: ranges stay ranges (see below)
+    # Inside a LAMBDA's call: its parameters' values (innermost last), and how deep calls nest.
+    bindings: tuple[tuple[str, object], ...] = ()
+    depth: int = 0
 
     @property
     def where(self) -> str:
@@ -159,6 +169,8 @@ def lower_unit(ctx: UnitContext) -> Value:
         value = _intersected(body, ctx)
     else:
         value = lower(body, ctx)
+    if isinstance(value, FunctionValue):  # Excel shows #CALC! for a cell holding a function
+        value = Block.error(ErrorCode.VALUE)
     if isinstance(body, BoundRef) and not ctx.unit.is_array:
         value = _apply(lambda b: implicit_intersection(b, body, ctx), [value], ctx)
     return _apply(lambda b: fit_output(b, ctx.unit), [value], ctx)
@@ -197,7 +209,10 @@ def lower(node: Node, ctx: UnitContext) -> Value:
     if isinstance(node, ArrayLiteral):
         return literal_block(node.rows)
     if isinstance(node, Unary):
-        return _apply(UNARY_OPERATORS[node.op], [lower_operand(node.operand, ctx)], ctx)
+        operand = lower_operand(node.operand, ctx)
+        if isinstance(operand, FunctionValue):
+            return Block.error(ErrorCode.VALUE)
+        return _apply(UNARY_OPERATORS[node.op], [operand], ctx)
     if isinstance(node, Binary):
         if node.op == " " and (_is_union(node.left) or _is_union(node.right)):
             return _union(_distribute(node), ctx)
@@ -206,8 +221,14 @@ def lower(node: Node, ctx: UnitContext) -> Value:
         if node.op == ",":
             return _union(node, ctx)
         left, right = lower_operand(node.left, ctx), lower_operand(node.right, ctx)
+        if isinstance(left, FunctionValue) or isinstance(right, FunctionValue):
+            return Block.error(ErrorCode.VALUE)
         return _apply(BINARY_OPERATORS[node.op], [left, right], ctx)
     if isinstance(node, Call):
+        if node.name in ENGINE_CALLS:  # LAMBDA, its parameters and calls, _xleta.SUM
+            return lower_engine_call(node, ctx, lower)
+        if node.name == "IF" and ctx.depth and (chosen := lower_if(node, ctx, lower)) is not None:
+            return chosen  # inside a LAMBDA: Excel evaluates the branch taken only
         found = _reference_call(node, ctx)
         if found is not None:
             return found
@@ -217,6 +238,10 @@ def lower(node: Node, ctx: UnitContext) -> Value:
         if fused is not None:
             return fused
         args = [lower(arg, _arg_context(spec, i, ctx)) for i, arg in enumerate(node.args)]
+        if spec.takes_functions:
+            refuse_variables(spec.name, args, ctx)
+        elif any(isinstance(arg, FunctionValue) for arg in args):
+            return Block.error(ErrorCode.VALUE)  # Excel: #CALC! (shown as #VALUE! here)
         if spec.lazy:
             return _apply_lazy(spec.impl, args, ctx)
         return _apply(spec.impl, args, ctx)

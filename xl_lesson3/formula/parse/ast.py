@@ -90,6 +90,17 @@ class Call(Node):
     args: tuple[Node, ...]
 
 
+# The engine's own calls for LAMBDA syntax (Excel's names never start with "_"), evaluated by
+# `compile.lambdas`: ``_APPLY(f, args...)`` calls a function value (``LAMBDA(x,x+1)(2)``, a name
+# holding a LAMBDA); ``_XLPM("key")`` reads a LAMBDA parameter; ``_XLETA("SUM")`` is a built-in
+# as a value (``_xleta.SUM`` in files); ``_NAMED("key", LAMBDA(...))`` is a defined name's
+# LAMBDA, which its own body may call (recursion).
+APPLY = "_APPLY"
+PARAM = "_XLPM"
+ETA = "_XLETA"
+NAMED_LAMBDA = "_NAMED"
+
+
 # -- syntactic references (parser output) -------------------------------------------------------
 
 

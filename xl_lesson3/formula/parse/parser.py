@@ -16,6 +16,7 @@ from openpyxl.formula.tokenizer import Token, Tokenizer, TokenizerError
 
 from xl_lesson3.errors import FormulaSyntaxError, located
 from xl_lesson3.formula.parse.ast import (
+    APPLY,
     ArrayLiteral,
     Binary,
     Bool,
@@ -124,6 +125,7 @@ class _Parser:
                     self._add(piece, position + offset)
             position += len(token.value)
         self.index = 0
+        self.comma_ends = False  # inside `application`'s parentheses (not nested ones)
 
     def _add(self, token: Token, position: int) -> None:
         self.tokens.append(token)
@@ -159,6 +161,8 @@ class _Parser:
             if token.type == _OP_POST and POSTFIX_PRECEDENCE >= min_precedence:
                 self.take()
                 left = Unary("%", left)
+            elif token.type == _OP_IN and token.value == "," and self.comma_ends:
+                break  # an argument separator of `application`
             elif token.type == _OP_IN and token.value in INFIX_PRECEDENCE:
                 precedence = INFIX_PRECEDENCE[token.value]
                 if precedence < min_precedence:
@@ -196,10 +200,19 @@ class _Parser:
             return self.operand(token)
         if token.type == _FUNC and token.subtype == Token.OPEN:
             self.take()
-            return self.call(token.value[:-1])
+            outer, self.comma_ends = self.comma_ends, False
+            node = self.call(token.value[:-1])
+            self.comma_ends = outer
+            while (after := self.peek()) is not None and (
+                after.type == _PAREN and after.subtype == Token.OPEN
+            ):
+                node = self.application(node)  # LAMBDA(x,x+1)(2): a call of the result
+            return node
         if token.type == _PAREN and token.subtype == Token.OPEN:
             self.take()
+            outer, self.comma_ends = self.comma_ends, False
             inner = self.expression(0)
+            self.comma_ends = outer
             self.expect(_PAREN, "')'")
             return inner
         if token.type == _ARRAY and token.subtype == Token.OPEN:
@@ -253,6 +266,35 @@ class _Parser:
             if not (token.type == _SEP and token.subtype == Token.ARG):
                 self.index -= 1
                 raise self.fail(f"expected ',' or ')' in {name}(...)")
+
+    def application(self, callee: Node) -> Node:
+        """``(arg, ...)`` after a call: the tokenizer reads its commas as union operators, so
+        they end each argument here."""
+        self.take()  # "("
+        args: list[Node] = []
+        token = self.peek()
+        if token is not None and token.type == _PAREN and token.subtype == Token.CLOSE:
+            self.take()
+            return Call(APPLY, (callee,))
+        outer, self.comma_ends = self.comma_ends, True
+        try:
+            while True:
+                token = self.peek()
+                if token is not None and (
+                    (token.type == _OP_IN and token.value == ",")
+                    or (token.type == _PAREN and token.subtype == Token.CLOSE)
+                ):
+                    args.append(Missing())
+                else:
+                    args.append(self.expression(0))
+                token = self.take()
+                if token.type == _PAREN and token.subtype == Token.CLOSE:
+                    return Call(APPLY, (callee, *args))
+                if not (token.type == _OP_IN and token.value == ","):
+                    self.index -= 1
+                    raise self.fail("expected ',' or ')' in a LAMBDA's arguments")
+        finally:
+            self.comma_ends = outer
 
     def array(self) -> Node:
         rows: list[tuple[Node, ...]] = []

@@ -18,6 +18,10 @@ from xl_lesson3.errors import (
     located,
 )
 from xl_lesson3.formula.parse.ast import (
+    APPLY,
+    ETA,
+    NAMED_LAMBDA,
+    PARAM,
     A1Ref,
     ArrayLiteral,
     Binary,
@@ -29,11 +33,15 @@ from xl_lesson3.formula.parse.ast import (
     Node,
     SheetSpan,
     StructRef,
+    Text,
     Unary,
 )
 from xl_lesson3.formula.parse.parser import parse_formula
 from xl_lesson3.workbook.address import CellAddress, quote_sheet
 from xl_lesson3.workbook.model import Table, WorkbookModel
+
+# Excel stores a built-in passed as a function value (``BYROW(A1:B3, SUM)``) as ``_xleta.SUM``.
+ETA_PREFIX = "_xleta."
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class _Context:
     origin: tuple[int, int]  # what relative coordinates are offsets from
     names: tuple[str, ...]  # defined names being expanded (to catch a name that uses itself)
     lets: tuple[tuple[str, Node], ...] = ()  # LET's names in scope (lower case), bound values
+    depth: int = 0  # how many LAMBDAs enclose the node being bound
 
 
 def bind_formula(model: WorkbookModel, cell: CellAddress, node: Node) -> Node:
@@ -58,11 +67,17 @@ def _bind(node: Node, ctx: _Context) -> Node:
             for name, value in reversed(ctx.lets):
                 if name == node.name.lower():
                     return value
+            if node.name.lower().startswith(ETA_PREFIX):  # _xleta.SUM: a built-in as a value
+                return Call(ETA, (Text(node.name[len(ETA_PREFIX) :].upper()),))
         return _bind_name(node, ctx)
     if isinstance(node, SheetSpan):
         return _bind_span(node, ctx)
     if isinstance(node, Call) and node.name == "LET":
         return _bind_let(node, ctx)
+    if isinstance(node, Call) and node.name == "LAMBDA":
+        return _bind_lambda(node, ctx)
+    if isinstance(node, Call) and (callee := _function_named(node.name, ctx)) is not None:
+        return Call(APPLY, (callee, *(_bind(arg, ctx) for arg in node.args)))
     if isinstance(node, StructRef):
         return _bind_struct(node, ctx)
     if isinstance(node, Unary):
@@ -109,6 +124,42 @@ def _bind_let(call: Call, ctx: _Context) -> Node:
     return _bind(args[-1], replace(ctx, lets=lets))
 
 
+def _bind_lambda(call: Call, ctx: _Context) -> Node:
+    """LAMBDA(x, y, body): each parameter's uses in the body become ``_XLPM("key")``.
+
+    The key carries how many LAMBDAs enclose this one, so an outer parameter that LET inlines
+    into an inner LAMBDA with a parameter of the same name still reads the outer one.
+    """
+    *params, body = call.args
+    depth = ctx.depth + 1
+    lets = ctx.lets
+    bound_params = []
+    for param in params:
+        if not isinstance(param, NameRef) or param.sheet is not None:
+            return ErrorLiteral("#VALUE!")  # Excel refuses such a LAMBDA
+        node = Call(PARAM, (Text(f"{param.name.lower()}@{depth}"),))
+        lets = (*lets, (param.name.lower(), node))
+        bound_params.append(node)
+    inner = replace(ctx, lets=lets, depth=depth)
+    return Call("LAMBDA", (*bound_params, _bind(body, inner)))
+
+
+def _function_named(name: str, ctx: _Context) -> Node | None:
+    """What a call of `name` calls when `name` is not a built-in: a LET name or parameter, or a
+    defined name holding a LAMBDA (``MYLAMBDA(2,1,2)``); None otherwise."""
+    lowered = name.lower()
+    for let_name, value in reversed(ctx.lets):
+        if let_name == lowered:
+            return value
+    defined = ctx.model.defined_name(name, ctx.cell.sheet)
+    if defined is None or not _holds_lambda(defined.text):
+        return None
+    return _bind_name(NameRef(None, name), ctx)
+
+
+_LAMBDA_TEXT = ("_xlfn.lambda(", "lambda(")
+
+
 def _where(ctx: _Context) -> str:
     return str(ctx.cell)
 
@@ -152,6 +203,8 @@ def _bind_name(ref: NameRef, ctx: _Context) -> Node:
             return _bind_struct(StructRef(ref.name, (), None, None), ctx)  # =SUM(Table1)
         return ErrorLiteral("#NAME?")  # Excel: an unknown name is the value #NAME?
     key = f"{quote_sheet(defined.scope)}!{defined.name}" if defined.scope else defined.name
+    if key.lower() in (name.lower() for name in ctx.names) and _holds_lambda(defined.text):
+        return Call(PARAM, (Text(f"!{key.lower()}"),))  # recursion: the enclosing _NAMED
     if key.lower() in (name.lower() for name in ctx.names):
         chain = " → ".join((*ctx.names, key))
         raise CircularReferenceError(located(_where(ctx), f"name {key} uses itself: {chain}"))
@@ -161,8 +214,15 @@ def _bind_name(ref: NameRef, ctx: _Context) -> Node:
         raise FormulaSyntaxError(located(_where(ctx), str(exc))) from exc
     # Relative references inside a name are stored relative to A1 and move with the cell using
     # the name; its unqualified references mean the using cell's sheet.
-    inner = _Context(model, ctx.cell, (1, 1), (*ctx.names, key), ctx.lets)
-    return _bind(parsed, inner)
+    inner = _Context(model, ctx.cell, (1, 1), (*ctx.names, key), ctx.lets, ctx.depth)
+    bound = _bind(parsed, inner)
+    if isinstance(bound, Call) and bound.name == "LAMBDA":
+        return Call(NAMED_LAMBDA, (Text(f"!{key.lower()}"), bound))
+    return bound
+
+
+def _holds_lambda(text: str) -> bool:
+    return text.lstrip("=").lower().startswith(_LAMBDA_TEXT)
 
 
 def _table_names(model: WorkbookModel) -> set[str]:

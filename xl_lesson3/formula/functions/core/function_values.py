@@ -5,6 +5,22 @@ either as a ``LAMBDA(x, …)`` or eta-reduced as a bare built-in name (stored in
 ``_xleta.SUM``). Both become a `FunctionValue`: a function implementation receives it as the
 argument itself (not a `Block`) and calls it with `Block` arguments. A cell whose formula ends in a
 function value shows ``#CALC!`` in Excel; `is_function_value` lets callers check.
+
+How a registered function receives one:
+
+- register it with ``takes_functions=True`` (``@register("BYROW", ..., takes_functions=True)``);
+  any other function handed a function value gets ``#VALUE!`` without being called;
+- the argument arrives as the `FunctionValue` itself; call it with `call_function(fn, *blocks)`,
+  which returns ``#VALUE!`` when the count is not one `fn` accepts (Excel's rule for LAMBDA), or
+  plainly as ``fn(*blocks)`` once the count is known to fit. Each block keeps the run's leading
+  ``(batch, run)`` dims: a formula copied down a column calls the function once for the whole run;
+- an argument position that may hold either a value or a function (e.g. GROUPBY's function
+  argument, which also accepts an array of functions in Excel) checks `is_function_value`;
+- ``_xleta.SUM`` is `builtin_function("SUM")`: the registered implementation, called with the
+  blocks (a lazy built-in such as IF gets them as thunks); its arity is the registry's.
+
+Functions that take function values are evaluated in Python, not differentiated: register them
+``differentiable=False``; the compiler refuses them where the changing cells flow into them.
 """
 
 from __future__ import annotations
@@ -12,7 +28,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from xl_lesson3.formula.values import Block
+import torch
+
+from xl_lesson3.formula.values import Block, ErrorCode
 
 
 @dataclass(frozen=True)
@@ -34,3 +52,36 @@ class FunctionValue:
 def is_function_value(value: object) -> bool:
     """True for a LAMBDA or an eta-reduced built-in passed as a value."""
     return isinstance(value, FunctionValue)
+
+
+def accepts(fn: FunctionValue, n_args: int) -> bool:
+    """True when `fn` can be called with `n_args` arguments."""
+    return fn.min_args <= n_args and (fn.max_args is None or n_args <= fn.max_args)
+
+
+def call_function(fn: FunctionValue, *args: Block) -> Block:
+    """``fn(*args)``, or ``#VALUE!`` when `fn` takes another number of arguments (as Excel)."""
+    if not accepts(fn, len(args)):
+        like = args[0].num if args else torch.zeros((), dtype=torch.float64)
+        return Block.error(ErrorCode.VALUE, dtype=like.dtype, device=like.device)
+    return fn.call(*args)
+
+
+def builtin_function(name: str, where: str = "") -> FunctionValue:
+    """The registered function `name` as a value (``_xleta.SUM``); unknown names raise the
+    registry's located `UnsupportedFunctionError`."""
+    from xl_lesson3.formula.functions.core import registry
+
+    spec = registry.lookup(name, where)
+    if spec.lazy:
+
+        def call(*blocks: Block) -> Block:
+            return spec.impl(*(_thunk(block) for block in blocks))
+
+    else:
+        call = spec.impl
+    return FunctionValue(spec.name, call, spec.min_args, spec.max_args)
+
+
+def _thunk(block: Block) -> Callable[[], Block]:
+    return lambda: block

@@ -24,7 +24,8 @@ class FunctionSpec:
     ``lazy``: the implementation receives argument *thunks* rather than values (IF, IFERROR),
     so it can decide what to evaluate. ``array_result``: may return a block larger than 1×1
     (MMULT, TRANSPOSE, elementwise functions over ranges), which matters for spills and array
-    formulas.
+    formulas. ``takes_functions``: some arguments may be function values (a LAMBDA, ``_xleta.SUM``;
+    see `function_values`); any other function given one gets ``#VALUE!`` instead of a call.
     """
 
     name: str
@@ -36,6 +37,7 @@ class FunctionSpec:
     differentiable: bool = True
     lazy: bool = False
     array_result: bool = False
+    takes_functions: bool = False
     summary: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -66,6 +68,7 @@ def register(
     differentiable: bool = True,
     lazy: bool = False,
     array_result: bool = False,
+    takes_functions: bool = False,
 ) -> Callable[[Impl], Impl]:
     """Decorator: record `impl` under `name` (and `_xlfn.` / alias spellings); return it unchanged."""
 
@@ -80,6 +83,7 @@ def register(
             differentiable=differentiable,
             lazy=lazy,
             array_result=array_result,
+            takes_functions=takes_functions,
             summary=(impl.__doc__ or "").strip().splitlines()[0] if impl.__doc__ else "",
         )
         for key in (spec.name, *spec.aliases):
@@ -124,9 +128,9 @@ def is_supported(name: str) -> bool:
 
 
 def supported_names() -> list[str]:
-    """Every registered primary name, sorted."""
+    """Every registered primary name, sorted (not the engine's own ``_NAME`` forms of syntax)."""
     _load_library()
-    return sorted({spec.name for spec in _REGISTRY.values()})
+    return sorted({spec.name for spec in _REGISTRY.values() if not spec.name.startswith("_")})
 
 
 def _load_library() -> None:
