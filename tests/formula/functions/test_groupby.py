@@ -13,8 +13,7 @@ import pytest
 
 from tests.formula.functions.cells import call, err, ref, same, val
 from xl_lesson3.formula.evaluate.check import values_agree
-from xl_lesson3.formula.functions.core.function_values import FunctionValue
-from xl_lesson3.formula.functions.core.registry import lookup
+from xl_lesson3.formula.functions.core.function_values import FunctionValue, builtin_function
 from xl_lesson3.workbook.address import RangeAddress
 from xl_lesson3.workbook.load import load_workbook
 
@@ -24,9 +23,8 @@ VALUE = err("#VALUE!")
 
 
 def fn(name: str) -> FunctionValue:
-    """A built-in passed as a value, as ``_xleta.NAME`` is."""
-    spec = lookup(name)
-    return FunctionValue(spec.name, spec.impl, spec.min_args, spec.max_args)
+    """A built-in passed as a value, as ``_xleta.NAME`` evaluates."""
+    return builtin_function(name)
 
 
 # Sales by region and product, like Microsoft's GROUPBY examples.

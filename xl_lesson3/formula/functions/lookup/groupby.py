@@ -38,7 +38,7 @@ def generated(prefix: str, count: int) -> list[str]:
 
 
 @register("GROUPBY", min_args=3, max_args=8, category=CATEGORY, differentiable=False,
-          array_result=True)  # fmt: skip
+          takes_functions=True, array_result=True)  # fmt: skip
 def groupby(
     row_fields: Block,
     values: Block,

@@ -51,7 +51,7 @@ def _relative(mode: int, row: Line, col: Line, everything: np.ndarray) -> np.nda
 
 
 @register("PIVOTBY", min_args=4, max_args=11, category=CATEGORY, differentiable=False,
-          array_result=True)  # fmt: skip
+          takes_functions=True, array_result=True)  # fmt: skip
 def pivotby(
     row_fields: Block,
     col_fields: Block,
