@@ -161,3 +161,26 @@ def test_agrees_with_excel(test_book, area, name, args):
         if not values_agree(test_book.cached_value(cell), ours):
             wrong.append((str(cell), test_book.cached_value(cell), ours))
     assert not wrong, wrong[:5]
+
+
+ENGINE_FORMULAS = [
+    # (id, formula, expected): through the parser and the engine, LAMBDA and _xleta included
+    ("lambda-aggregate", "=INDEX(GROUPBY(A2:A6,B2:B6,LAMBDA(x,MAX(x))),1,2)", 50.0),
+    ("eta-sum", "=INDEX(_xlfn.GROUPBY(A2:A6,B2:B6,_xleta.SUM),2,2)", 60.0),
+    ("pivot-count", "=INDEX(_xlfn.PIVOTBY(A2:A6,C2:C6,B2:B6,_xleta.COUNT),2,2)", 2.0),
+    ("shaping-chain", "=SUM(TAKE(SORTBY(B2:B6,B2:B6,-1),2))", 90.0),
+]
+
+
+@pytest.mark.parametrize(("formula", "expected"), [c[1:] for c in ENGINE_FORMULAS],
+                         ids=[c[0] for c in ENGINE_FORMULAS])  # fmt: skip
+def test_through_the_engine(make_workbook, formula, expected):
+    from xl_lesson3.formula.evaluate.recalc import evaluate_cells
+
+    rows = [("East", 10, "Pen"), ("West", 20, "Pen"), ("East", 30, "Ink"), ("West", 40, "Ink"),
+            ("East", 50, "Ink")]  # fmt: skip
+    cells = {"S!D1": formula}
+    for i, (region, sales, product) in enumerate(rows, start=2):
+        cells.update({f"S!A{i}": region, f"S!B{i}": sales, f"S!C{i}": product})
+    (value,) = evaluate_cells(load_workbook(make_workbook(cells)), ["S!D1"])
+    assert same(value, expected), value
