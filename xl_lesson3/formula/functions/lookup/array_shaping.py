@@ -19,13 +19,13 @@ from xl_lesson3.formula.functions.lookup.lookups import _numbers, per_cell
 from xl_lesson3.formula.functions.lookup.shaping_core import (
     OMITTED,
     Layout,
-    _same_over_batch,
     assemble,
     counts,
     first_error,
     is_omitted,
     joined,
     run_length,
+    same_over_batch,
 )
 from xl_lesson3.formula.values import Block, ErrorCode, ExcelError
 
@@ -76,8 +76,8 @@ def _indices(blocks: tuple[Block, ...], run: int, size: int) -> list[list[int] |
         if block.shape[0] > 1 and block.shape[1] > 1:
             return [ExcelError(ErrorCode.VALUE)] * run
         values, err = _numbers(block, 0.0)
-        values = _same_over_batch(values, "column numbers").reshape(values.shape[1], -1)
-        err = _same_over_batch(err, "column numbers").reshape(err.shape[1], -1)
+        values = same_over_batch(values, "column numbers").reshape(values.shape[1], -1)
+        err = same_over_batch(err, "column numbers").reshape(err.shape[1], -1)
         for n in range(run):
             if isinstance(out[n], ExcelError):
                 continue

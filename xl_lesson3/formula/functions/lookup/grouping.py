@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xl_lesson3.formula.functions.core.function_values import FunctionValue
+from xl_lesson3.formula.functions.lookup.dynamic_arrays import _batch0
 from xl_lesson3.formula.functions.lookup.matching import block_from_values, cell_values, order_key
+from xl_lesson3.formula.functions.lookup.shaping_core import is_omitted
 from xl_lesson3.formula.values import Block, ErrorCode, ExcelError
 
 EMPTY = ""  # what an empty label or an empty combination holds (Excel stores empty text)
@@ -46,15 +48,13 @@ class GroupError(Exception):
 
 def values_of(block: Block) -> np.ndarray:
     """A data argument's cells (R, C): the same for every cell of a run and every restart."""
-    from xl_lesson3.formula.functions.lookup.dynamic_arrays import _batch0
-
     return _batch0(block, "GROUPBY's and PIVOTBY's data")
 
 
 def scalar(block: Block | None, default: int | None, allowed: Callable[[int], bool]) -> int | None:
     """An integer option (field_headers, total_depth...): truncated; an error is the result;
     outside `allowed` or not a number is #VALUE!."""
-    if block is None or _blank_argument(block):
+    if is_omitted(block):
         return default
     value = values_of(block).reshape(-1)[0]
     if isinstance(value, ExcelError):
@@ -65,12 +65,6 @@ def scalar(block: Block | None, default: int | None, allowed: Callable[[int], bo
     if not allowed(number):
         raise GroupError(ErrorCode.VALUE)
     return number
-
-
-def _blank_argument(block: Block) -> bool:
-    from xl_lesson3.formula.functions.lookup.shaping_core import is_omitted
-
-    return is_omitted(block)
 
 
 def has_headers(values: np.ndarray, mode: int | None) -> tuple[bool, bool]:
@@ -84,7 +78,7 @@ def has_headers(values: np.ndarray, mode: int | None) -> tuple[bool, bool]:
 
 def sort_keys(block: Block | None, n_fields: int, n_values: int) -> list[int]:
     """The sort indices (1-based, signed); empty for the default ascending order."""
-    if block is None or _blank_argument(block):
+    if is_omitted(block):
         return []
     values = values_of(block)
     if values.shape[0] > 1 and values.shape[1] > 1:
@@ -104,7 +98,7 @@ def sort_keys(block: Block | None, n_fields: int, n_values: int) -> list[int]:
 
 def kept_rows(block: Block | None, n_rows: int, skip_header: bool) -> np.ndarray:
     """The data rows (0-based, after any header row) the filter keeps."""
-    if block is None or _blank_argument(block):
+    if is_omitted(block):
         return np.arange(n_rows)
     flags = values_of(block)[:, 0]
     if len(flags) != n_rows + skip_header:

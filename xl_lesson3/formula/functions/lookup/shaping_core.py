@@ -58,7 +58,7 @@ def is_omitted(block: Block | None) -> bool:
     return bool((block.kind == int(Kind.BLANK)).all()) and block.err is None
 
 
-def _same_over_batch(array: np.ndarray, what: str) -> np.ndarray:
+def same_over_batch(array: np.ndarray, what: str) -> np.ndarray:
     """``array[0]`` (N, ...), after checking every solver restart agrees."""
     if array.shape[0] > 1 and not (array == array[:1]).all():
         raise EvaluationError(f"{what} differ between solver restarts; a result's shape cannot")
@@ -71,8 +71,8 @@ def counts(block: Block | None, run: int, what: str) -> list[float | ExcelError 
     if is_omitted(block):
         return [OMITTED] * run
     values, err = _numbers(block, 0.0)
-    values = _same_over_batch(values[..., 0, 0], what)  # (N,)
-    err = _same_over_batch(err[..., 0, 0], what)
+    values = same_over_batch(values[..., 0, 0], what)  # (N,)
+    err = same_over_batch(err[..., 0, 0], what)
     out: list[float | ExcelError | None] = []
     for n in range(run):
         i = min(n, len(values) - 1)
@@ -94,7 +94,7 @@ def errors_and_blanks(block: Block, run: int, what: str) -> tuple[np.ndarray, np
     blank = np.zeros(shape, dtype=bool)
     if block.kind is not None:
         blank = np.broadcast_to(block.kind.cpu().numpy() == int(Kind.BLANK), shape)
-    err, blank = _same_over_batch(err, what), _same_over_batch(blank, what)
+    err, blank = same_over_batch(err, what), same_over_batch(blank, what)
     target = (run, *block.shape)
     return np.broadcast_to(err, target), np.broadcast_to(blank, target)
 

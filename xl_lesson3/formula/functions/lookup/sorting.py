@@ -18,12 +18,12 @@ from xl_lesson3.formula.functions.lookup.matching import cell_values, order_key
 from xl_lesson3.formula.functions.lookup.shaping_core import (
     OMITTED,
     Layout,
-    _same_over_batch,
     assemble,
     counts,
     error_block,
     joined,
     run_length,
+    same_over_batch,
 )
 from xl_lesson3.formula.values import Block, ErrorCode, ExcelError
 
@@ -66,7 +66,7 @@ def sortby(array: Block, *by_and_order: Block) -> Block:
         return error_block(ErrorCode.VALUE, array)
     rows, cols = array.shape
     run = run_length(array, *keys, *[o for o in orders if o is not None])
-    values = [_same_over_batch(cell_values(k), "SORTBY's keys") for k in keys]  # (N, R, C)
+    values = [same_over_batch(cell_values(k), "SORTBY's keys") for k in keys]  # (N, R, C)
     directions = [counts(o, run, "sort orders") for o in orders]
     source, _ = joined([array])
     layouts = []
