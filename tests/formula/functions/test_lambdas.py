@@ -20,6 +20,9 @@ from xl_lesson3.errors import UnsupportedFunctionError
 from xl_lesson3.formula.compile.program import compile_program
 from xl_lesson3.formula.evaluate.check import formula_text, values_agree
 from xl_lesson3.formula.evaluate.recalc import evaluate_cells
+from xl_lesson3.formula.functions.core.registry import supported_names
+from xl_lesson3.formula.parse.ast import APPLY, Binary, Call, Missing, NameRef, Number
+from xl_lesson3.formula.parse.parser import parse_formula
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load import load_workbook
 from xl_lesson3.workbook.model import WorkbookModel
@@ -49,6 +52,8 @@ CASES = [
         "=_xlfn.LET(_xlpm.f,_xlfn.LAMBDA(_xlpm.x,_xlpm.x*10),_xlpm.f(4))",
         [[40.0]],
     ),
+    ("let-name-not-a-function", "=LET(sum,5,SUM(sum,1))", [[6.0]]),
+    ("curried-lambda", "=LAMBDA(x,LAMBDA(y,x-y))(10)(3)", [[7.0]]),
     ("lambda-takes-lambda", "=LAMBDA(f,f(3))(LAMBDA(x,x+100))", [[103.0]]),
     ("inner-parameter-shadows", "=LAMBDA(x,_xlfn.MAP(A1:B1,LAMBDA(x,x*10)))(7)", [[10.0, 20.0]]),
     ("outer-parameter-captured", "=LAMBDA(y,_xlfn.MAP(A1:B1,LAMBDA(x,x+y)))(7)", [[8.0, 9.0]]),
@@ -83,6 +88,7 @@ CASES = [
     ),
     ("eta-byrow-sum", "=_xlfn.BYROW(A1:C2,_xleta.SUM)", [[6.0], [15.0]]),
     ("eta-bycol-max", "=_xlfn.BYCOL(A1:C2,_xleta.MAX)", [[4.0, 5.0, 6.0]]),
+    ("eta-engine-function", "=_xlfn.BYCOL(A1:C2,_xleta.ROWS)", [[2.0, 2.0, 2.0]]),
     ("eta-map-abs", "=_xlfn.MAP({-1,2},_xleta.ABS)", [[1.0, 2.0]]),
     # Excel's error rules (LAMBDA's page): a function left in a cell is #CALC!, a wrong
     # number of arguments #VALUE!; an element's array result is #CALC! (#VALUE! here).
@@ -148,6 +154,58 @@ def test_a_run_of_copied_cells_calls_the_lambda_once_for_all(tmp_path):
     model = WorkbookModel.from_cells(cells)
     (values,) = evaluate_cells(model, ["S!B1:B5"])
     assert values == [[2.0 + 15.0], [4.0 + 14.0], [6.0 + 12.0], [8.0 + 9.0], [10.0 + 5.0]]
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        (
+            "=LAMBDA(x,x)((A1,B1),2+3*4,)",
+            Call(
+                APPLY,
+                (
+                    Call("LAMBDA", (NameRef(None, "x"), NameRef(None, "x"))),
+                    Binary(",", parse_formula("=A1"), parse_formula("=B1")),
+                    parse_formula("=2+3*4"),
+                    Missing(),
+                ),
+            ),
+        ),
+        ("=_xlfn.LAMBDA(1)()", Call(APPLY, (Call("LAMBDA", (Number(1.0),)),))),
+        (
+            "=LAMBDA(x,LAMBDA(y,y))(1)(2)",
+            Call(
+                APPLY,
+                (
+                    Call(
+                        APPLY,
+                        (
+                            Call(
+                                "LAMBDA",
+                                (
+                                    NameRef(None, "x"),
+                                    Call("LAMBDA", (NameRef(None, "y"), NameRef(None, "y"))),
+                                ),
+                            ),
+                            Number(1.0),
+                        ),
+                    ),
+                    Number(2.0),
+                ),
+            ),
+        ),
+    ],
+    ids=["union-sum-and-empty-arguments", "no-arguments", "curried"],
+)
+def test_parse_calls_of_a_call(formula, expected):
+    """Inside ``(...)`` after a call the tokenizer reads commas as unions; they separate the
+    arguments there, while a parenthesised union stays one argument."""
+    assert parse_formula(formula) == expected
+
+
+def test_engine_names_are_not_listed_as_functions():
+    assert "LAMBDA" in supported_names()
+    assert not [name for name in supported_names() if name.startswith("_")]
 
 
 # -- the solver: evaluation-only functions are refused where the changing cells flow in ----------

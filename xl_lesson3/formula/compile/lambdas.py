@@ -22,10 +22,10 @@ from dataclasses import replace
 import torch
 
 from xl_lesson3.errors import UnsupportedFunctionError, located
+from xl_lesson3.formula.functions.core import registry
 from xl_lesson3.formula.functions.core.function_values import (
     FunctionValue,
     accepts,
-    builtin_function,
 )
 from xl_lesson3.formula.parse.ast import (
     APPLY,
@@ -35,6 +35,7 @@ from xl_lesson3.formula.parse.ast import (
     Call,
     Missing,
     Node,
+    Text,
 )
 from xl_lesson3.formula.scalars import ErrorCode, Kind
 from xl_lesson3.formula.values import Block
@@ -55,7 +56,7 @@ class _Omitted:
 def lower_engine_call(node: Call, ctx, lower: Lower):
     """Lower one of `ENGINE_CALLS`; `ctx` is the interpreter's `UnitContext`."""
     if node.name == ETA:
-        return builtin_function(node.args[0].value, ctx.where)
+        return _eta(node.args[0].value, ctx, lower)
     if node.name == "LAMBDA":
         return _lambda(node, ctx, lower)
     if node.name == PARAM:
@@ -135,6 +136,19 @@ def _near_stack_limit() -> bool:
     while frame is not None:
         depth, frame = depth + 1, frame.f_back
     return depth > sys.getrecursionlimit() - STACK_MARGIN
+
+
+def _eta(name: str, ctx, lower: Lower) -> FunctionValue:
+    """``_xleta.NAME``: calls NAME as a formula would, its arguments bound like a LAMBDA's, so
+    functions the engine lowers itself (ROWS, INDEX, IF's fusions) work as values too."""
+    spec = registry.lookup(name, ctx.where)  # an unknown name: a located "not supported"
+
+    def call(*args: Block) -> Block:
+        keys = tuple(f"#{name}{i}" for i in range(len(args)))
+        inner = replace(ctx, bindings=(*ctx.bindings, *zip(keys, args, strict=True)), in_array=True)
+        return lower(Call(spec.name, tuple(Call(PARAM, (Text(key),)) for key in keys)), inner)
+
+    return FunctionValue(spec.name, call, spec.min_args, spec.max_args)
 
 
 def _is_param(node: Node) -> bool:

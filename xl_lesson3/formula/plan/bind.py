@@ -149,7 +149,7 @@ def _function_named(name: str, ctx: _Context) -> Node | None:
     defined name holding a LAMBDA (``MYLAMBDA(2,1,2)``); None otherwise."""
     lowered = name.lower()
     for let_name, value in reversed(ctx.lets):
-        if let_name == lowered:
+        if let_name == lowered and isinstance(value, Call) and value.name in _FUNCTION_NODES:
             return value
     defined = ctx.model.defined_name(name, ctx.cell.sheet)
     if defined is None or not _holds_lambda(defined.text):
@@ -158,6 +158,8 @@ def _function_named(name: str, ctx: _Context) -> Node | None:
 
 
 _LAMBDA_TEXT = ("_xlfn.lambda(", "lambda(")
+# Bound nodes that are (or, for a parameter, may be) function values: what ``f(...)`` may call.
+_FUNCTION_NODES = frozenset({"LAMBDA", NAMED_LAMBDA, ETA, PARAM, APPLY})
 
 
 def _where(ctx: _Context) -> str:

@@ -16,8 +16,10 @@ How a registered function receives one:
   ``(batch, run)`` dims: a formula copied down a column calls the function once for the whole run;
 - an argument position that may hold either a value or a function (e.g. GROUPBY's function
   argument, which also accepts an array of functions in Excel) checks `is_function_value`;
-- ``_xleta.SUM`` is `builtin_function("SUM")`: the registered implementation, called with the
-  blocks (a lazy built-in such as IF gets them as thunks); its arity is the registry's.
+- the engine (`compile.lambdas`) makes ``_xleta.SUM`` a function value that calls SUM as a
+  formula would, with the registry's arity; `builtin_function("SUM")` is the same for code that
+  needs one directly (registered implementations only: not ROWS, OFFSET, ... which the engine
+  lowers itself).
 
 Functions that take function values are evaluated in Python, not differentiated: register them
 ``differentiable=False``; the compiler refuses them where the changing cells flow into them.
