@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from tests.formula.functions.library_compiled import LIBRARY_COMPILED_CASES
+from tests.formula.functions.shaping_compiled import SHAPING_COMPILED_CASES
 from xl_lesson3.formula.compile.program import compile_program
 from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.formula.functions.core.registry import lookup, supported_names
@@ -63,6 +64,7 @@ CASES = {
     "FILTER": "=SUMSQ(_xlfn._xlws.FILTER(C1:C3,A1:A3>1))",
 }
 CASES.update(LIBRARY_COMPILED_CASES)
+CASES.update(SHAPING_COMPILED_CASES)
 NOT_DIFFERENTIABLE_HERE = {"COUNT", "AND", "OR", "NOT"}  # piecewise constant: gradient 0
 NOT_DIFFERENTIABLE_HERE |= {"ANCHORARRAY"}  # needs an array formula: test_spill_reference_...
 # SORT's order and UNIQUE's rows would come from the changing cells here, which differ between

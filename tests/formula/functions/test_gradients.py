@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from tests.formula.functions.library_gradients import LIBRARY_CASES
+from tests.formula.functions.shaping_gradients import SHAPING_CASES
 from xl_lesson3.formula.functions.core.operators import BINARY_OPERATORS, UNARY_OPERATORS
 from xl_lesson3.formula.functions.core.registry import _REGISTRY, lookup
 from xl_lesson3.formula.values import Block
@@ -109,6 +110,7 @@ CASES = {
 
 
 CASES.update(LIBRARY_CASES)
+CASES.update(SHAPING_CASES)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -260,6 +260,9 @@ ARRAY_ARGUMENTS: dict[str, frozenset[int] | None] = {
     "SUMX2PY2": _ALL, "FREQUENCY": _ALL, "LINEST": _ALL, "LOGEST": _ALL, "TREND": _ALL,
     "GROWTH": _ALL, "MDETERM": _ALL, "MINVERSE": _ALL, "XLOOKUP": _ALL, "XMATCH": _ALL,
     "FILTER": _ALL, "SORT": _ALL, "SORTBY": _ALL, "UNIQUE": _ALL, "SEQUENCE": _ALL,
+    "VSTACK": _ALL, "HSTACK": _ALL, "CHOOSECOLS": _ALL, "CHOOSEROWS": _ALL, "TAKE": _ALL,
+    "DROP": _ALL, "EXPAND": _ALL, "TOCOL": _ALL, "TOROW": _ALL, "WRAPROWS": _ALL,
+    "WRAPCOLS": _ALL, "TRIMRANGE": _ALL, "GROUPBY": _ALL, "PIVOTBY": _ALL,
     "INDEX": frozenset({0}), "MATCH": frozenset({1}), "LOOKUP": frozenset({1, 2}),
     "VLOOKUP": frozenset({1}), "HLOOKUP": frozenset({1}),
 }  # fmt: skip
