@@ -47,7 +47,7 @@ def is_date_format(fmt: str) -> bool:
     if re.search(r"\[[hms]+\]", fmt, re.IGNORECASE):
         return True
     bare = _unquoted(fmt).lower()
-    return bool(re.search(r"[ymdhs]", bare)) and not re.search(r"[0#?]", bare.replace(".0", ""))
+    return bool(re.search(r"[ymdhs]", bare)) and not re.search(r"[0#?]", re.sub(r"\.0+", "", bare))
 
 
 def _balanced(fmt: str) -> bool:
