@@ -193,6 +193,14 @@ TEXT_FORMATS = [
     ("fraction-of-second", 0, "[s].000", "0.000"),  # TextDates!C28
     ("fraction-of-second-value", 1.5 / 86400, "s.00", "1.50"),
     ("thousands-scale-after-decimals", 1234567, "#,##0.0,", "1,234.6"),
+    # text that spells a time is read as one first (pycel text.xlsx TextDates!C30-C48)
+    ("time-text-seconds-past-59", "0:59:99", "#.#####", ".04212"),
+    ("time-text-minutes-past-59", "23:9999", "#.#####", "7.90208"),
+    ("time-text-hours-past-23", "24:99", "#.#####", "24:99"),
+    ("time-text-minutes-seconds", "23:59.012345", "#.#######", ".0166552"),
+    ("time-text-trailing-point", "23:59.", "#.###########", ".99930555556"),
+    ("time-text-too-many-seconds", "59:10000.0", "#.#####", "59:10000.0"),
+    ("time-text-point-in-hours", "23.:59", "#.###########", "23.:59"),
 ]  # fmt: skip
 
 
