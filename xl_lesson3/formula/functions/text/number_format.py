@@ -1,12 +1,13 @@
-"""TEXT's number formats: the common codes Excel users write, applied in Python.
+"""TEXT's number formats: the codes Excel users write, applied in Python as Excel reads them.
 
-Supported: sections ``positive;negative;zero;text``; digit placeholders ``0 # ?`` with a
-decimal point, thousands separators (``#,##0``) and trailing commas that scale by 1000;
-percent; scientific ``0.00E+00``; quoted literals, ``\\x`` escapes and plain literal
-characters (``$``, spaces, units); ``@`` for the text itself; ``General``; and dates and times
-``yyyy yy mmmm mmm mm m dddd ddd dd d hh h mm ss AM/PM [h]``. Colours, conditions
-(``[>100]``) and locale codes are not interpreted: the bracketed part is dropped.
-Rounding is half away from zero on the decimal value, as Excel shows numbers.
+Supported: sections ``positive;negative;zero;text`` (a last section holding ``@`` is the text
+section, ``@`` anywhere else is #VALUE!) and conditions (``[<=1]a;[=2]b;c``); digit
+placeholders ``0 # ?`` with a decimal point; commas (`_commas`: thousands grouping placed by
+placeholder position, powers of 1000 after the last digit, literal text after other text);
+percent; scientific ``0.00E+00``; quoted literals, ``\\x`` escapes, ``_x`` and ``*x``, plain
+literal characters; ``General``; dates and times (`date_format`). Colours and locale codes are
+dropped. An unclosed quote, or date letters among digit placeholders, is #VALUE!. Rounding is
+half away from zero on the decimal value, as Excel shows numbers.
 """
 
 from __future__ import annotations
