@@ -79,7 +79,7 @@ def serial_from_ymd(year: int, month: int, day: int) -> int | None:
     return serial if 0 <= serial <= MAX_SERIAL else None
 
 
-_TIME = r"(\d{1,2}):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?\s*([ap]m?)?"
+_TIME = r"(\d{1,2}):(\d{1,4})(?::(\d{1,4}))?(\.\d*)?\s*([ap]m?)?"
 _PATTERNS = [
     (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), ("y", "m", "d")),
     (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"), ("y", "m", "d")),
@@ -116,17 +116,28 @@ def _date_part(text: str) -> int | None:
 
 
 def _time_part(text: str) -> float | None:
+    """A time of day as Excel reads it (its saved values in pycel's text.xlsx): ``h:m`` (a
+    trailing "." allowed), ``h:m:s[.f]`` or ``m:s.f``; the last field may run to 9999
+    (``0:0:9999``, ``23:9999``), the middle one of three, and the minutes of ``m:s.f``, stop at
+    59, and ``h:m`` from 24 hours on takes minutes up to 59 only."""
     match = re.fullmatch(_TIME, text)
     if match is None:
         return None
-    hours, minutes = int(match.group(1)), int(match.group(2))
-    seconds = float(match.group(3) or 0)
-    suffix = match.group(4)
+    first, second = int(match.group(1)), int(match.group(2))
+    third, fraction, suffix = match.group(3), match.group(4) or "", match.group(5)
+    if third is None and len(fraction) > 1:  # m:s.f
+        if first > 59 or suffix:
+            return None
+        return (first * 60 + float(f"{second}{fraction}")) / 86400
+    hours, minutes = first, second
+    seconds = float(f"{third}{fraction}") if third is not None else 0.0
+    if third is None and fraction and suffix:
+        return None
     if suffix:
-        if not 1 <= hours <= 12:
+        if not 1 <= hours <= 12 or minutes > 59 or seconds >= 60:
             return None
         hours = hours % 12 + (12 if suffix.startswith("p") else 0)
-    if minutes > 59 or seconds >= 60:
+    if (third is not None or hours >= 24) and minutes > 59:
         return None
     return (hours * 3600 + minutes * 60 + seconds) / 86400
 

@@ -1,12 +1,13 @@
-"""TEXT's number formats: the common codes Excel users write, applied in Python.
+"""TEXT's number formats: the codes Excel users write, applied in Python as Excel reads them.
 
-Supported: sections ``positive;negative;zero;text``; digit placeholders ``0 # ?`` with a
-decimal point, thousands separators (``#,##0``) and trailing commas that scale by 1000;
-percent; scientific ``0.00E+00``; quoted literals, ``\\x`` escapes and plain literal
-characters (``$``, spaces, units); ``@`` for the text itself; ``General``; and dates and times
-``yyyy yy mmmm mmm mm m dddd ddd dd d hh h mm ss AM/PM [h]``. Colours, conditions
-(``[>100]``) and locale codes are not interpreted: the bracketed part is dropped.
-Rounding is half away from zero on the decimal value, as Excel shows numbers.
+Supported: sections ``positive;negative;zero;text`` (a last section holding ``@`` is the text
+section, ``@`` anywhere else is #VALUE!) and conditions (``[<=1]a;[=2]b;c``); digit
+placeholders ``0 # ?`` with a decimal point; commas (`_commas`: thousands grouping placed by
+placeholder position, powers of 1000 after the last digit, literal text after other text);
+percent; scientific ``0.00E+00``; quoted literals, ``\\x`` escapes, ``_x`` and ``*x``, plain
+literal characters; ``General``; dates and times (`date_format`). Colours and locale codes are
+dropped. An unclosed quote, or date letters among digit placeholders, is #VALUE!. Rounding is
+half away from zero on the decimal value, as Excel shows numbers.
 """
 
 from __future__ import annotations
@@ -15,13 +16,7 @@ import re
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from xl_lesson3.formula.functions.core.comparison import format_number
-from xl_lesson3.formula.functions.dates.serials import date_from_serial, ymd_from_serial
-
-_DATE_CODES = re.compile(
-    r"\[h+\]|\[m+\]|\[s+\]|y+|m+|d+|h+|s+|am/pm|a/p"
-    r"|\.0+",
-    re.IGNORECASE,
-)
+from xl_lesson3.formula.functions.text.date_format import format_date
 
 
 def _sections(fmt: str) -> list[str]:
@@ -53,37 +48,74 @@ def is_date_format(fmt: str) -> bool:
     if re.search(r"\[[hms]+\]", fmt, re.IGNORECASE):
         return True
     bare = _unquoted(fmt).lower()
-    return bool(re.search(r"[ymdhs]", bare)) and not re.search(r"[0#?]", bare.replace(".0", ""))
+    return bool(re.search(r"[ymdhs]", bare)) and not re.search(r"[0#?]", re.sub(r"\.0+", "", bare))
+
+
+def _balanced(fmt: str) -> bool:
+    """False when a quoted literal is never closed (Excel: #VALUE!)."""
+    quoted, i = False, 0
+    while i < len(fmt):
+        if fmt[i] == "\\" and not quoted:
+            i += 2
+            continue
+        quoted ^= fmt[i] == '"'
+        i += 1
+    return not quoted
+
+
+def _bare(section: str) -> str:
+    """The section's codes alone: no quoted text, escapes, fills (``*x``), spaces (``_x``) or
+    brackets."""
+    return re.sub(r'"[^"]*"|\\.|[*_].|\[[^\]]*\]', "", section)
+
+
+def _split_text_section(sections: list[str]) -> tuple[list[str], str | None] | None:
+    """(the number sections, the text section or None); None for a layout Excel refuses.
+
+    The text section is the fourth, or the last one when it holds ``@`` (``w;x@``: -1 shows
+    as ``-w``). ``@`` anywhere else, or beside digit placeholders, is #VALUE!.
+    """
+    with_at = [i for i, section in enumerate(sections) if "@" in _bare(section)]
+    if with_at:
+        last = len(sections) - 1
+        if with_at != [last] or last > 3 or re.search(r"[0#?]", _bare(sections[last])):
+            return None
+        return sections[:last], sections[last]
+    if len(sections) >= 4:
+        return sections[:3], sections[3]
+    return sections, None
 
 
 def format_value(value: float | str, fmt: str) -> str | None:
     """`value` formatted with `fmt`, or None when the format is not understood."""
+    if not _balanced(fmt):
+        return None
     sections = _sections(fmt)
     if not isinstance(value, str) and _CONDITION.match(sections[0]):
         return _conditional(value, sections)
+    layout = _split_text_section(sections)
+    if layout is None:
+        return None
+    numeric, text_section = layout
     if isinstance(value, str):
-        if len(sections) >= 4:
-            return (
-                _literal(sections[3]).replace("@", value)
-                if "@" in sections[3]
-                else (_literal(sections[3]))
-            )
-        return _literal(sections[0]).replace("@", value) if "@" in sections[0] else value
-    if len(sections) >= 2 and value < 0:
-        section, value, sign = sections[1], -value, ""
-    elif len(sections) >= 3 and value == 0:
-        section, sign = sections[2], ""
+        if text_section is not None:
+            return _literal(text_section).replace("@", value)
+        return value
+    if not numeric:  # only a text section: numbers in General
+        return format_number(value)
+    if len(numeric) >= 2 and value < 0:
+        section, value, sign = numeric[1], -value, ""
+    elif len(numeric) >= 3 and value == 0:
+        section, sign = numeric[2], ""
     else:
-        section, sign = sections[0], "-" if value < 0 else ""
+        section, sign = numeric[0], "-" if value < 0 else ""
         value = abs(value)
     section = re.sub(r"\[(?![hms]+\])[^\]]*\]", "", section, flags=re.IGNORECASE)
     if section.strip().lower() in ("general", ""):
-        return sign + format_number(value) if section.strip() else ""
+        return sign + (format_number(value) if section.strip() else "")
     if is_date_format(section):
-        if re.search(r"\[[hms]+\]", section, re.IGNORECASE):  # elapsed time may be negative
-            text = _format_date(value, section)
-            return None if text is None else sign + text
-        return _format_date(-value if sign else value, section)
+        text = format_date(value, section, negative=bool(sign))
+        return None if text is None else sign + text
     text = _format_number(value, section)
     return None if text is None else sign + text
 
@@ -147,6 +179,13 @@ def _format_number(value: float, section: str) -> str | None:
     original = value
     bare = re.sub(r'"[^"]*"|\\.', lambda m: "x" * len(m.group(0)), section)
     e_mark = re.search(r"[eE][+-][0#]+", bare)
+    codes = _bare(section)
+    if re.search(r"[ymdhs]", codes, re.IGNORECASE):  # date codes among digits: #VALUE!
+        return None
+    if re.search(r"[eE][+-]", codes) and (
+        e_mark is None or re.search(r"[0#?]", bare[e_mark.end() :])
+    ):  # an exponent without digits, or digit placeholders after it
+        return None
     mantissa_end = e_mark.start() if e_mark else len(bare)
     digits = [i for i, ch in enumerate(bare[:mantissa_end]) if ch in "0#?"]
     if not digits:
@@ -205,90 +244,100 @@ def _tokens(section: str) -> list[tuple[str, str]]:
     return tokens
 
 
+def _commas(tokens: list[tuple[str, str]]) -> tuple[bool, int]:
+    """Read the commas of a number section in place: (thousands grouping, powers of 1000).
+
+    As Excel reads them (its saved values for ``0,x#``, ``#x,0,#``, ``#.###,x,##``): a comma
+    right after a digit placeholder (or after such a comma) is a code, shown as nothing; it
+    turns grouping on when a digit placeholder of the integer part follows at once, and
+    divides by 1000 when no digit placeholder follows at all. Any other comma is literal text.
+    """
+    digits = [k for k, (kind, _) in enumerate(tokens) if kind == "digit"]
+    point = next((k for k, (kind, _) in enumerate(tokens) if kind == "point"), len(tokens))
+    grouping, scale = False, 0
+    for k, (kind, _) in enumerate(tokens):
+        if kind != "comma":
+            continue
+        previous = tokens[k - 1][0] if k else ""
+        if previous not in ("digit", "code"):
+            tokens[k] = ("lit", ",")
+            continue
+        tokens[k] = ("code", "")
+        following = tokens[k + 1][0] if k + 1 < len(tokens) else ""
+        if not digits or k > digits[-1]:
+            scale += 1
+        elif k < point and following == "digit":
+            grouping = True
+    return grouping, scale
+
+
+def _integer_slots(whole: str, placeholders: list[str]) -> list[str]:
+    """What each integer placeholder shows (left to right): digits fill them from the right, the
+    leftmost taking any left over; an unused ``0`` shows 0, ``?`` a space, ``#`` nothing."""
+    shown, remaining = [], whole
+    for position, placeholder in enumerate(reversed(placeholders)):
+        if position == len(placeholders) - 1 and remaining:
+            chunk, remaining = remaining, ""
+        elif remaining:
+            chunk, remaining = remaining[-1], remaining[:-1]
+        else:
+            chunk = {"0": "0", "?": " ", "#": ""}[placeholder]
+        shown.append(chunk)
+    return shown[::-1]
+
+
+def _grouped(slots: list[str]) -> list[str]:
+    """Thousands separators by placeholder position, as Excel places them: counting places
+    from the right (an unused ``#`` still takes one, a leftmost placeholder holding several
+    digits one per digit), a comma follows the digit in place 4, 7, 10...
+    (``#,##000######## `` shows 1234567 as ``00,01,234,567``)."""
+    place, out = 0, []
+    for chunk in reversed(slots):
+        if chunk == "":
+            place += 1
+            out.append("")
+            continue
+        text = ""
+        for ch in reversed(chunk):
+            place += 1
+            text = ch + ("," if place > 1 and place % 3 == 1 and ch.isdigit() else "") + text
+        out.append(text)
+    return out[::-1]
+
+
 def _positional(value: float, section: str) -> str:
     """Digits placed into the placeholders with literal text kept where it stands
     (``#,##0ZZ0.0YY00`` shows 1234567.89 as ``1,234,56ZZ7.8YY90``), as Excel does.
 
-    Integer digits fill the integer placeholders from the right, the leftmost taking any
-    digits left over; a comma between integer placeholders groups the digits by thousands; a
-    comma right after the last integer placeholder divides by 1000; decimals fill the
-    decimal placeholders from the left, ``#`` dropping trailing zeros and ``?`` showing a space.
+    Decimals fill the decimal placeholders from the left; a ``#`` or ``?`` whose digit and all
+    later digits are zero shows nothing (a space), even before a ``0`` placeholder.
     """
     tokens = _tokens(section)
+    grouping, scale = _commas(tokens)
     point = next((k for k, (kind, _) in enumerate(tokens) if kind == "point"), len(tokens))
     int_digits = [k for k in range(point) if tokens[k][0] == "digit"]
     dec_digits = [k for k in range(point, len(tokens)) if tokens[k][0] == "digit"]
-    last_int = int_digits[-1] if int_digits else -1
-    grouping, scale = False, 0
-    for k in range(point):
-        if tokens[k][0] != "comma":
-            continue
-        if int_digits and int_digits[0] < k < last_int:
-            grouping = True
-            tokens[k] = ("lit", "")
-        elif k > last_int >= 0 and all(t[0] in ("comma", "lit") for t in tokens[last_int + 1 : k]):
-            scale += 1
-            tokens[k] = ("lit", "")
-        else:
-            tokens[k] = ("lit", ",")
-    for k in range(point, len(tokens)):
-        if tokens[k][0] == "comma":
-            tokens[k] = ("lit", ",")
     value = value * 100 ** sum(t == ("lit", "%") for t in tokens) / 1000**scale
     rounded = _round(value, len(dec_digits))
     whole, _, fraction = f"{rounded:f}".partition(".")
     whole = whole.lstrip("0")
     fraction = (fraction + "0" * len(dec_digits))[: len(dec_digits)]
     out = [text if kind in ("lit", "point") else "" for kind, text in tokens]
-    # integer part, right to left
-    remaining = whole
-    for position, k in enumerate(reversed(int_digits)):
-        placeholder = tokens[k][1]
-        if position == len(int_digits) - 1:
-            chunk = remaining if remaining else ("0" if placeholder == "0" else "")
-            chunk = chunk if remaining or placeholder != "?" else " "
-        elif remaining:
-            chunk, remaining = remaining[-1], remaining[:-1]
-        else:
-            chunk = {"0": "0", "?": " ", "#": ""}[placeholder]
+    slots = _integer_slots(whole, [tokens[k][1] for k in int_digits])
+    for k, chunk in zip(int_digits, _grouped(slots) if grouping else slots):
         out[k] = chunk
-        if position == len(int_digits) - 1:
-            remaining = ""
     if not int_digits and whole:  # no integer placeholder: the digits go before the point
         if point < len(out):
             out[point] = whole + out[point]
         else:
             out.append(whole)
-    if grouping:
-        _group(out, [k for k in int_digits])
-    # decimal part, left to right; trailing optional zeros dropped
-    keep = len(fraction)
-    while keep and fraction[keep - 1] == "0" and tokens[dec_digits[keep - 1]][1] != "0":
-        keep -= 1
+    last_nonzero = max((j for j, digit in enumerate(fraction) if digit != "0"), default=-1)
     for j, k in enumerate(dec_digits):
-        if j < keep:
+        if j <= last_nonzero:
             out[k] = fraction[j]
         else:
-            out[k] = " " if tokens[k][1] == "?" else ""
+            out[k] = {"0": "0", "?": " ", "#": ""}[tokens[k][1]]
     return "".join(out)
-
-
-def _group(out: list[str], int_digits: list[int]) -> None:
-    """Thousands separators into the integer digits already placed, counting from the right."""
-    count = 0
-    for k in reversed(int_digits):
-        chunk = out[k]
-        grouped = ""
-        for ch in reversed(chunk):
-            if ch.isdigit():
-                if count and count % 3 == 0:
-                    grouped = ch + "," + grouped
-                else:
-                    grouped = ch + grouped
-                count += 1
-            else:
-                grouped = ch + grouped
-        out[k] = grouped
 
 
 def _scientific(value: float, min_int: int, decimals: int, exponent_code: str) -> str:
@@ -303,127 +352,3 @@ def _scientific(value: float, min_int: int, decimals: int, exponent_code: str) -
     sign = "-" if power < 0 else ("+" if exponent_code[1] == "+" else "")
     width = exponent_code.count("0")
     return f"{mantissa:.{decimals}f}" + "E" + sign + str(abs(power)).rjust(width, "0")
-
-
-_MONTH_NAMES = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-
-def _format_date(serial: float, section: str) -> str | None:
-    if serial < 0:
-        return None
-    ymd = ymd_from_serial(serial)
-    if ymd is None:
-        return None
-    year, month, day = ymd
-    real = date_from_serial(serial)
-    weekday = real.weekday() if real is not None else (int(serial) + 5) % 7
-    seconds_total = round((serial - int(serial)) * 86400)
-    hours, rest = divmod(seconds_total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    twelve_hour = bool(re.search(r"am/pm|a/p", _unquoted(section), re.IGNORECASE))
-    tokens = _date_tokens(section)
-    out = []
-    for index, (kind, text) in enumerate(tokens):
-        if kind == "lit":
-            out.append(text)
-            continue
-        code = _canonical(text.lower())
-        if code in ("m", "mm") and _is_minute(tokens, index):
-            out.append(f"{minutes:0{len(code)}d}")
-        elif code == "yyyy":
-            out.append(f"{year:04d}")
-        elif code == "yy":
-            out.append(f"{year % 100:02d}")
-        elif code.startswith("m"):
-            out.append(
-                {
-                    1: str(month),
-                    2: f"{month:02d}",
-                    3: _MONTH_NAMES[month - 1][:3],
-                    4: _MONTH_NAMES[month - 1],
-                    5: _MONTH_NAMES[month - 1][0],
-                }[len(code)]
-            )
-        elif code.startswith("d"):
-            out.append(
-                {1: str(day), 2: f"{day:02d}", 3: _DAY_NAMES[weekday][:3]}.get(
-                    len(code), _DAY_NAMES[weekday]
-                )
-            )
-        elif code.startswith("["):
-            per_day = {"h": 24, "m": 1440, "s": 86400}[code[1]]
-            out.append(str(int(round(serial * per_day, 6))).rjust(len(code) - 2, "0"))
-        elif code.startswith("h"):
-            shown = (hours % 12 or 12) if twelve_hour else hours
-            out.append(f"{shown:0{len(code)}d}")
-        elif code.startswith("s"):
-            out.append(f"{seconds:0{len(code)}d}")
-        elif code in ("am/pm", "a/p"):
-            marker = "AM" if hours < 12 else "PM"
-            out.append(marker if code == "am/pm" else marker[0])
-        else:  # fractions of a second are not shown
-            out.append("")
-    return "".join(out)
-
-
-def _canonical(code: str) -> str:
-    """Excel's reading of over-long codes: y and yy are two-digit years, three or more y four;
-    six or more m are mmmm, five or more d dddd, three or more h or s two digits.
-    """
-    letter, n = code[0], len(code)
-    if letter == "y":
-        return "yy" if n <= 2 else "yyyy"
-    if letter == "m":
-        return "mmmm" if n >= 6 else code
-    if letter == "d":
-        return code if n <= 4 else "dddd"
-    if letter in "hs":
-        return code if n <= 2 else letter * 2
-    return code
-
-
-def _date_tokens(section: str) -> list[tuple[str, str]]:
-    tokens, i = [], 0
-    while i < len(section):
-        ch = section[i]
-        if ch == '"':
-            end = section.find('"', i + 1)
-            end = len(section) if end < 0 else end
-            tokens.append(("lit", section[i + 1 : end]))
-            i = end + 1
-            continue
-        if ch == "\\" and i + 1 < len(section):
-            tokens.append(("lit", section[i + 1]))
-            i += 2
-            continue
-        match = _DATE_CODES.match(section, i)
-        if match:
-            tokens.append(("code", match.group(0)))
-            i = match.end()
-        else:
-            tokens.append(("lit", ch))
-            i += 1
-    return tokens
-
-
-def _is_minute(tokens: list[tuple[str, str]], index: int) -> bool:
-    """``m``/``mm`` mean minutes right after an hour code or right before a seconds code."""
-    codes = [(i, t.lower()) for i, (k, t) in enumerate(tokens) if k == "code"]
-    position = [i for i, _ in codes].index(index)
-    before = codes[position - 1][1] if position > 0 else ""
-    after = codes[position + 1][1] if position + 1 < len(codes) else ""
-    return before.startswith(("h", "[h")) or after.startswith(("s", "[s"))

@@ -1,6 +1,6 @@
 """Text functions: CONCAT, CONCATENATE, TEXTJOIN, LEFT, RIGHT, MID, LEN, UPPER, LOWER, PROPER,
-TRIM, CLEAN, SUBSTITUTE, REPLACE, FIND, SEARCH, TEXT, VALUE, NUMBERVALUE, FIXED, REPT, EXACT,
-CHAR, CODE, UNICHAR, UNICODE.
+TRIM, CLEAN, SUBSTITUTE, REPLACE, FIND, SEARCH, REPT, EXACT, CHAR, CODE, UNICHAR, UNICODE
+(TEXT, VALUE, NUMBERVALUE and FIXED are in `conversion`).
 
 Text is numpy data beside the tensors, so these work cell by cell in Python (`cellwise`), one
 call per run. Arguments are read as ``&`` reads them: numbers in General format (``LEN(1.5)``
@@ -30,10 +30,8 @@ from xl_lesson3.formula.functions.core.cellwise import (
     map_cells,
     value_error,
 )
-from xl_lesson3.formula.functions.core.coercion import parse_number
 from xl_lesson3.formula.functions.core.registry import register
 from xl_lesson3.formula.functions.math.criteria import wildcard_regex
-from xl_lesson3.formula.functions.text.number_format import format_value
 from xl_lesson3.formula.values import Block, ExcelError
 
 CATEGORY = "Text"
@@ -248,7 +246,14 @@ def substitute(text: Block, old_text: Block, new_text: Block, instance_num=None)
     """SUBSTITUTE(text, old_text, new_text, [instance_num]): replace all, or the n-th."""
     if instance_num is None:
         return map_cells(_text_fn("ttt", _substitute), text, old_text, new_text)
-    return map_cells(_text_fn("tttn", _substitute), text, old_text, new_text, instance_num)
+    return map_cells(_substitute_nth, text, old_text, new_text, instance_num)
+
+
+def _substitute_nth(text: Cell, old: Cell, new: Cell, instance: Cell) -> Cell:
+    # instance_num takes no TRUE/FALSE (Excel's saved SUBSTITUTE(..., TRUE) is #VALUE!)
+    if isinstance(instance, bool):
+        return value_error()
+    return _text_fn("tttn", _substitute)(text, old, new, instance)
 
 
 def _replace(text: str, start: float, n: float, new: str) -> Cell:
@@ -293,92 +298,6 @@ def search(find_text: Block, within_text: Block, start_num: Block | None = None)
     """SEARCH(find_text, within_text, [start_num=1]): as FIND, case-insensitive, ``*``/``?``."""
     fn = _text_fn("ttn", lambda a, b, s: _find(a, b, s, fold=True))
     return map_cells(fn, find_text, within_text, start_num or Block.scalar(1))
-
-
-# -- numbers and text -------------------------------------------------------------------------
-
-
-def _text(value: Cell, fmt: Cell) -> Cell:
-    pattern = as_text(fmt)
-    if isinstance(pattern, ExcelError):
-        return pattern
-    if isinstance(value, str):
-        number = parse_number(value)
-        subject: float | str = value if number is None else number
-    elif value is None or isinstance(value, bool):
-        subject = as_text(value) if isinstance(value, bool) else 0.0
-    else:
-        subject = float(value)
-    result = format_value(subject, pattern)
-    return value_error() if result is None else result
-
-
-@_reg("TEXT", 2, 2)
-def text(value: Block, format_text: Block) -> Block:
-    """TEXT(value, format_text): a number shown with a format code (see `textformat`)."""
-    return map_cells(_text, value, format_text)
-
-
-def _value(value: Cell) -> Cell:
-    if isinstance(value, str):
-        number = parse_number(value.replace(",", "").replace("$", "")) if value.strip() else 0.0
-        return value_error() if number is None else number
-    if isinstance(value, bool):
-        return value_error()
-    return 0.0 if value is None else float(value)
-
-
-@_reg("VALUE", 1, 1)
-def value(text_: Block) -> Block:
-    """VALUE(text): the number a text spells (thousands separators, $, %, dates, times)."""
-    return map_cells(_value, text_)
-
-
-def _numbervalue(text_: str, decimal: str = ".", group: str = ",") -> Cell:
-    cleaned = re.sub(r"\s", "", text_).replace(group[:1], "") if group else text_
-    cleaned = cleaned.replace(decimal[:1], ".") if decimal else cleaned
-    if cleaned == "":
-        return 0.0
-    number = parse_number(cleaned)
-    return value_error() if number is None else number
-
-
-@_reg("NUMBERVALUE", 1, 3)
-def numbervalue(text_: Block, decimal_separator=None, group_separator=None) -> Block:
-    """NUMBERVALUE(text, [decimal_separator], [group_separator]): locale-free VALUE."""
-    return map_cells(
-        _text_fn("ttt", _numbervalue),
-        text_,
-        decimal_separator or _literal("."),
-        group_separator or _literal(","),
-    )
-
-
-def _literal(value: str) -> Block:
-    from xl_lesson3.formula.functions.core.literals import block_from_values
-
-    return block_from_values(value)
-
-
-def _fixed(number: float, decimals: float = 2, no_commas: float = 0) -> Cell:
-    digits = int(decimals)
-    fmt = ("0" if no_commas else "#,##0") + ("." + "0" * digits if digits > 0 else "")
-    if digits > 127:  # Excel's limit on FIXED's decimals
-        return value_error()
-    if digits < -308:  # rounded to a power of ten beyond any float: Excel shows 0
-        number = 0.0
-    elif digits < 0:
-        scale = 10 ** (-digits)
-        number = float(format_value(number / scale, "0")) * scale
-    return format_value(number, fmt)
-
-
-@_reg("FIXED", 1, 3)
-def fixed(number: Block, decimals: Block | None = None, no_commas: Block | None = None) -> Block:
-    """FIXED(number, [decimals=2], [no_commas=FALSE]): rounded and shown as text."""
-    return map_cells(
-        _text_fn("nnn", _fixed), number, decimals or Block.scalar(2), no_commas or Block.scalar(0)
-    )
 
 
 def _rept(text_: str, times: float) -> Cell:
