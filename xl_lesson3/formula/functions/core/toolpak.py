@@ -82,6 +82,9 @@ TOOLPAK_SCALAR_ARGS: dict[str, int | None] = {
     "BESSELJ": None,
     "BESSELK": None,
     "BESSELY": None,
+    "CUMIPMT": None,
+    "CUMPRINC": None,
+    "XNPV": 1,  # the rate; values and dates are ranges
 }
 
 
