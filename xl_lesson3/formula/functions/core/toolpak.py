@@ -16,8 +16,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import torch
+
 from xl_lesson3.formula.functions.core.literals import block_from_values
 from xl_lesson3.formula.functions.core.registry import _REGISTRY, FunctionSpec
+from xl_lesson3.formula.functions.core.shapes import first_error, merge_errors
 from xl_lesson3.formula.scalars import ErrorCode, ExcelError
 from xl_lesson3.formula.values import Block
 
@@ -92,14 +95,29 @@ def _is_multi_cell_reference(arg: object) -> bool:
     return isinstance(arg, Block) and arg.from_reference and arg.shape != (1, 1)
 
 
+def _refusal(before: tuple) -> Block:
+    """#VALUE!, unless an argument before the range is an error: Excel reads the arguments in
+    order and stops at the first failure (BESSELI(#NULL!, A1:B1) is #NULL!, formulas'
+    test.xlsx ENGINEERING!AO3).
+    """
+    refused = block_from_values(ExcelError(ErrorCode.VALUE))
+    errors = [arg.err for arg in before if isinstance(arg, Block) and arg.err is not None]
+    earlier = merge_errors(*(first_error(err) for err in errors))
+    if earlier is None:
+        return refused
+    code = torch.where(earlier != 0, earlier, torch.full_like(earlier, int(ErrorCode.VALUE)))
+    return Block(torch.zeros(code.shape, dtype=refused.num.dtype), err=code)
+
+
 def _refusing(spec: FunctionSpec, scalar_args: int | None) -> FunctionSpec:
     impl = spec.impl
 
     @functools.wraps(impl)
     def refusing(*args):
         checked = args if scalar_args is None else args[:scalar_args]
-        if any(_is_multi_cell_reference(arg) for arg in checked):
-            return block_from_values(ExcelError(ErrorCode.VALUE))
+        for position, arg in enumerate(checked):
+            if _is_multi_cell_reference(arg):
+                return _refusal(checked[:position])
         return impl(*args)
 
     return dataclasses.replace(spec, impl=refusing, extra={**spec.extra, "toolpak": True})

@@ -169,17 +169,25 @@ def rate(nper_, pmt_, pv_, fv_=None, type_=None, guess=None) -> Block:
     return _with_errors(root, err, (failed, ErrorCode.NUM))
 
 
-@register("NPV", min_args=2, max_args=255, category=CATEGORY)
+@register("NPV", min_args=2, max_args=255, category=CATEGORY, array_result=True)
 def npv(rate_: Block, *values: Block) -> Block:
-    """NPV(rate, value1, ...): Σ value_i / (1+rate)^i, i = 1, 2, … over the counted numbers."""
-    flows, include, _count, err = sample(values)
-    (r,), r_err = numbers(rate_)
-    r = r.flatten(-2)[..., :1]  # (b, run, 1): a one-cell rate
-    position = torch.cumsum(include.to(flows.dtype), dim=-1)
-    bad = r == -1
-    discount = torch.pow(1 + torch.where(bad, 0.0, r), position)
-    total = torch.where(include, flows / discount, 0.0).sum(dim=-1)[..., None, None]
-    return _with_errors(total, merge_errors(r_err, err), (bad[..., None], ErrorCode.DIV0))
+    """NPV(rate, value1, ...): Σ value_i / (1+rate)^i, i = 1, 2, … over the counted numbers.
+
+    A range or array of rates gives one value per rate, as in Excel's array formulas
+    (formulas' test.xlsx FINANCIAL!AH33:AW33).
+    """
+    flows, include, _count, err = sample(values)  # (b, run, K)
+    (r,), r_err = numbers(rate_)  # (b, run, R, C)
+    rates = r.flatten(-2)[..., None]  # (b, run, G, 1): one sum per rate
+    position = torch.cumsum(include.to(flows.dtype), dim=-1)[..., None, :]
+    bad = rates == -1
+    discount = torch.pow(1 + torch.where(bad, 0.0, rates), position)  # (b, run, G, K)
+    terms = torch.where(include[..., None, :], flows[..., None, :] / discount, 0.0)
+    total = torch.cumsum(terms, dim=-1)[..., -1]  # in order, as Excel adds (closer digits)
+    lead = total.shape[:-1]
+    total = total.reshape(*lead, *r.shape[-2:])
+    bad = bad[..., 0].expand(*lead, bad.shape[-2]).reshape(total.shape)
+    return _with_errors(total, merge_errors(r_err, err), (bad, ErrorCode.DIV0))
 
 
 @register("IRR", min_args=1, max_args=2, category=CATEGORY, differentiable=False,
