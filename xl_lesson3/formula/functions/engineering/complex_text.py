@@ -22,8 +22,10 @@ from xl_lesson3.formula.values import ExcelError
 # one real number as Excel's complex parser reads it: no spaces, no thousands separators
 _REAL = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _PLAIN = re.compile(rf"[+-]?{_REAL}")
-# real part (optional), then the imaginary part: a signed coefficient (optional) and a suffix
-_WITH_SUFFIX = re.compile(rf"(?P<real>[+-]?{_REAL})?(?P<imag>[+-]?(?:{_REAL})?)(?P<suffix>[ij])")
+# a real part and a signed imaginary part, or an imaginary part alone; the coefficient of the
+# imaginary part may be left out ("3+i", "-j")
+_BOTH_PARTS = re.compile(rf"(?P<real>[+-]?{_REAL})(?P<imag>[+-](?:{_REAL})?)(?P<suffix>[ij])")
+_IMAGINARY = re.compile(rf"(?P<real>)(?P<imag>[+-]?(?:{_REAL})?)(?P<suffix>[ij])")
 SUFFIXES = ("i", "j")
 
 
@@ -50,17 +52,15 @@ def parse_complex(cell: Cell) -> Parsed | ExcelError:
         return Parsed(0j, None)
     if _PLAIN.fullmatch(text):
         return Parsed(complex(float(text), 0.0), None)
-    match = _WITH_SUFFIX.fullmatch(text)
+    match = _BOTH_PARTS.fullmatch(text) or _IMAGINARY.fullmatch(text)
     if match is None:
         return num_error()
     real_text, imag_text = match.group("real"), match.group("imag")
-    if real_text is not None and imag_text[:1] not in ("+", "-"):
-        return num_error()  # "3 4i" style: two numbers without a sign between them
     if imag_text in ("", "+", "-"):
         imag = -1.0 if imag_text == "-" else 1.0
     else:
         imag = float(imag_text)
-    real = float(real_text) if real_text is not None else 0.0
+    real = float(real_text) if real_text else 0.0
     return Parsed(complex(real, imag), match.group("suffix"))
 
 
