@@ -34,6 +34,7 @@ BOOK = (
 ROWS = [
     ("bessel", "ENGINEERING", [3, 4, 5, 6], [3, 4, 5, 6]),
     ("complex", "ENGINEERING", [15], [15]),
+    ("erf-erfc", "ENGINEERING", range(21, 25), range(21, 25)),
     ("im-parts", "ENGINEERING", range(29, 33), range(29, 33)),
     ("im-trig", "ENGINEERING", range(33, 38), range(33, 38)),
     ("im-arithmetic", "ENGINEERING", range(37, 45), range(38, 45)),

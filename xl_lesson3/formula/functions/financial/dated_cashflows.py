@@ -34,7 +34,7 @@ DAYS_PER_YEAR = 365.0
 def _flat(block: Block, lead: torch.Size) -> tuple[torch.Tensor, torch.Tensor]:
     """The block's numbers and kinds as ``(b, r, K)``."""
     num = block.num.flatten(-2)
-    kind = torch.zeros_like(num, dtype=torch.int8) if block.kind is None else block.kind
+    kind = torch.zeros_like(block.num, dtype=torch.int8) if block.kind is None else block.kind
     kind = torch.broadcast_to(kind, block.num.shape).flatten(-2)
     return num.expand(*lead, num.shape[-1]), kind.expand(*lead, num.shape[-1])
 
