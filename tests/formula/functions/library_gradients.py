@@ -83,6 +83,18 @@ def _norm_dist(cumulative):
     return lambda x, m, s: _fn("NORM.DIST")(x, m, s, Block.scalar(cumulative))
 
 
+def _cumulative(name):
+    """CUMIPMT/CUMPRINC over periods 3..7 of 24, paid in arrears: smooth in rate and pv."""
+    periods = (Block.scalar(24), Block.scalar(3), Block.scalar(7), Block.scalar(0))
+    return lambda rate, pv: _fn(name)(rate, periods[0], pv, *periods[1:])
+
+
+def _xnpv(rate, values):
+    """XNPV of four flows on fixed, increasing dates (serials 40000 onwards)."""
+    dates = Block(torch.tensor([[40000.0, 40031.0], [40100.0, 40400.0]], dtype=torch.float64))
+    return _fn("XNPV")(rate, values, Block(dates.num.reshape(1, 1, 2, 2)))
+
+
 def _text(value: str) -> Block:
     from xl_lesson3.formula.functions.core.literals import block_from_values
 
@@ -194,4 +206,7 @@ LIBRARY_CASES = {
     "TREND": (_fn("TREND"), [_signed(), _distinct()]),
     "LOGEST": (_fn("LOGEST"), [_uniform(0.5, 2.0), _distinct()]),
     "GROWTH": (_fn("GROWTH"), [_uniform(0.5, 2.0), _distinct()]),
+    "CUMIPMT": (_cumulative("CUMIPMT"), [_uniform(0.01, 0.1), _uniform(500, 800)]),
+    "CUMPRINC": (_cumulative("CUMPRINC"), [_uniform(0.01, 0.1), _uniform(500, 800)]),
+    "XNPV": (_xnpv, [_uniform(0.01, 0.1, (2, 3, 1, 1)), _signed()]),
 }

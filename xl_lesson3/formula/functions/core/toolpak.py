@@ -16,8 +16,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import torch
+
 from xl_lesson3.formula.functions.core.literals import block_from_values
 from xl_lesson3.formula.functions.core.registry import _REGISTRY, FunctionSpec
+from xl_lesson3.formula.functions.core.shapes import first_error, merge_errors
 from xl_lesson3.formula.scalars import ErrorCode, ExcelError
 from xl_lesson3.formula.values import Block
 
@@ -53,11 +56,57 @@ TOOLPAK_SCALAR_ARGS: dict[str, int | None] = {
     "OCT2BIN": None,
     "OCT2DEC": None,
     "OCT2HEX": None,
+    # complex numbers (IMSUM and IMPRODUCT take ranges) and Bessel functions
+    "COMPLEX": None,
+    "IMABS": None,
+    "IMAGINARY": None,
+    "IMARGUMENT": None,
+    "IMCONJUGATE": None,
+    "IMCOS": None,
+    "IMCOSH": None,
+    "IMCOT": None,
+    "IMCSC": None,
+    "IMCSCH": None,
+    "IMDIV": None,
+    "IMEXP": None,
+    "IMLN": None,
+    "IMLOG10": None,
+    "IMLOG2": None,
+    "IMPOWER": None,
+    "IMREAL": None,
+    "IMSEC": None,
+    "IMSECH": None,
+    "IMSIN": None,
+    "IMSINH": None,
+    "IMSQRT": None,
+    "IMSUB": None,
+    "IMTAN": None,
+    "BESSELI": None,
+    "BESSELJ": None,
+    "BESSELK": None,
+    "BESSELY": None,
+    "CUMIPMT": None,
+    "CUMPRINC": None,
+    "XNPV": 1,  # the rate; values and dates are ranges
 }
 
 
 def _is_multi_cell_reference(arg: object) -> bool:
     return isinstance(arg, Block) and arg.from_reference and arg.shape != (1, 1)
+
+
+def _refusal(before: tuple) -> Block:
+    """#VALUE!, unless an argument before the range is an error: Excel reads the arguments in
+    order and stops at the first failure (BESSELI(#NULL!, A1:B1) is #NULL!, formulas'
+    test.xlsx ENGINEERING!AO3).
+    """
+    refused = block_from_values(ExcelError(ErrorCode.VALUE))
+    errors = [arg.err for arg in before if isinstance(arg, Block) and arg.err is not None]
+    earlier = merge_errors(*(first_error(err) for err in errors))
+    if earlier is None:
+        return refused
+    code = torch.where(earlier != 0, earlier, torch.full_like(earlier, int(ErrorCode.VALUE)))
+    return Block(torch.zeros(code.shape, dtype=refused.num.dtype), err=code)
 
 
 def _refusing(spec: FunctionSpec, scalar_args: int | None) -> FunctionSpec:
@@ -66,8 +115,9 @@ def _refusing(spec: FunctionSpec, scalar_args: int | None) -> FunctionSpec:
     @functools.wraps(impl)
     def refusing(*args):
         checked = args if scalar_args is None else args[:scalar_args]
-        if any(_is_multi_cell_reference(arg) for arg in checked):
-            return block_from_values(ExcelError(ErrorCode.VALUE))
+        for position, arg in enumerate(checked):
+            if _is_multi_cell_reference(arg):
+                return _refusal(checked[:position])
         return impl(*args)
 
     return dataclasses.replace(spec, impl=refusing, extra={**spec.extra, "toolpak": True})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from xl_lesson3.formula.functions.core.registry import register
-from xl_lesson3.formula.functions.core.shapes import merge_errors
+from xl_lesson3.formula.functions.core.shapes import error_where, merge_errors
 from xl_lesson3.formula.functions.math.rounding import _with_errors, numbers
 from xl_lesson3.formula.functions.statistics.descriptive import sample
 from xl_lesson3.formula.values import Block, ErrorCode
@@ -93,12 +93,27 @@ def ipmt(rate, per, nper, pv_, fv_=None, type_=None) -> Block:
     return _with_errors(interest, err, (bad, ErrorCode.NUM))
 
 
+def principal_values(r, per, n, v, f, when):
+    """The principal part of payment `per` and a mask of invalid cells.
+
+    In closed form, -(pv+fv)·(1+r)^(per-1) / annuity factor, rather than payment − interest:
+    at high rates those two agree to 1e-10 and their difference is noise (PPMT(5,3,33,10000,1)
+    is -3.77E-20 in Excel). Paid in advance, it is that divided by (1+r), and the first
+    payment is all principal.
+    """
+    _interest, payment, bad = _ipmt_values(r, per, n, v, f, when)
+    growth, factor = _growth(r, per - 1)[0], _growth(r, n)[1]
+    principal = -(v + f) * growth / torch.where(factor == 0, 1.0, factor)
+    principal = torch.where((when != 0) & (per == 1), payment, principal / (1 + r * when))
+    return principal, bad | (factor == 0)
+
+
 @_reg("PPMT", 4, 6)
 def ppmt(rate, per, nper, pv_, fv_=None, type_=None) -> Block:
     """PPMT(rate, per, nper, pv, [fv=0], [type=0]): the principal part of payment `per`."""
     (r, p, n, v, f, t), err = numbers(rate, per, nper, pv_, fv_, type_, defaults=(0, 0))
-    interest, payment, bad = _ipmt_values(r, p, n, v, f, (t != 0).to(r.dtype))
-    return _with_errors(payment - interest, err, (bad, ErrorCode.NUM))
+    principal, bad = principal_values(r, p, n, v, f, (t != 0).to(r.dtype))
+    return _with_errors(principal, err, (bad, ErrorCode.NUM))
 
 
 @_reg("NPER", 3, 5)
@@ -154,40 +169,57 @@ def rate(nper_, pmt_, pv_, fv_=None, type_=None, guess=None) -> Block:
     return _with_errors(root, err, (failed, ErrorCode.NUM))
 
 
-@register("NPV", min_args=2, max_args=255, category=CATEGORY)
+@register("NPV", min_args=2, max_args=255, category=CATEGORY, array_result=True)
 def npv(rate_: Block, *values: Block) -> Block:
-    """NPV(rate, value1, ...): Σ value_i / (1+rate)^i, i = 1, 2, … over the counted numbers."""
-    flows, include, _count, err = sample(values)
-    (r,), r_err = numbers(rate_)
-    r = r.flatten(-2)[..., :1]  # (b, run, 1): a one-cell rate
-    position = torch.cumsum(include.to(flows.dtype), dim=-1)
-    bad = r == -1
-    discount = torch.pow(1 + torch.where(bad, 0.0, r), position)
-    total = torch.where(include, flows / discount, 0.0).sum(dim=-1)[..., None, None]
-    return _with_errors(total, merge_errors(r_err, err), (bad[..., None], ErrorCode.DIV0))
+    """NPV(rate, value1, ...): Σ value_i / (1+rate)^i, i = 1, 2, … over the counted numbers.
 
-
-@register("IRR", min_args=1, max_args=2, category=CATEGORY, differentiable=False)
-def irr(values: Block, guess: Block | None = None) -> Block:
-    """IRR(values, [guess=0.1]): the rate at which the NPV of the flows (from period 0) is 0;
-    #NUM! without both a positive and a negative flow, or when Newton's method fails.
+    A range or array of rates gives one value per rate, as in Excel's array formulas
+    (formulas' test.xlsx FINANCIAL!AH33:AW33).
     """
-    flows, include, _count, err = sample((values,))
+    flows, include, _count, err = sample(values)  # (b, run, K)
+    (r,), r_err = numbers(rate_)  # (b, run, R, C)
+    rates = r.flatten(-2)[..., None]  # (b, run, G, 1): one sum per rate
+    position = torch.cumsum(include.to(flows.dtype), dim=-1)[..., None, :]
+    bad = rates == -1
+    discount = torch.pow(1 + torch.where(bad, 0.0, rates), position)  # (b, run, G, K)
+    terms = torch.where(include[..., None, :], flows[..., None, :] / discount, 0.0)
+    total = torch.cumsum(terms, dim=-1)[..., -1]  # in order, as Excel adds (closer digits)
+    lead = total.shape[:-1]
+    total = total.reshape(*lead, *r.shape[-2:])
+    bad = bad[..., 0].expand(*lead, bad.shape[-2]).reshape(total.shape)
+    return _with_errors(total, merge_errors(r_err, err), (bad, ErrorCode.DIV0))
+
+
+@register("IRR", min_args=1, max_args=2, category=CATEGORY, differentiable=False,
+          array_result=True)  # fmt: skip
+def irr(values: Block, guess: Block | None = None) -> Block:
+    """IRR(values, [guess=0.1]): the rate at which the NPV of the flows (from period 0) is 0.
+
+    #NUM! without both a positive and a negative flow, or when Newton's method fails; an error
+    among the flows is #VALUE! (Excel's saved values, formulas' test.xlsx FINANCIAL row 26-27).
+    A range or array of guesses gives one rate per guess, as in Excel's array formulas.
+    """
+    flows, include, _count, err = sample((values,))  # (b, r, K)
     flows = torch.where(include, flows.detach(), 0.0)
-    (g,), g_err = numbers(guess or Block.scalar(0.1))
-    position = torch.cumsum(include.to(flows.dtype), dim=-1) - 1
+    (g,), g_err = numbers(guess or Block.scalar(0.1))  # (b, r, R, C)
+    start = g.detach().flatten(-2)  # (b, r, G): one search per guess
+    lead = torch.broadcast_shapes(start.shape[:-1], flows.shape[:-1])
+    start = start.expand(*lead, start.shape[-1]).clone()
+    flows = flows.expand(*lead, flows.shape[-1])
+    position = torch.cumsum(include.expand_as(flows).to(flows.dtype), dim=-1) - 1
 
-    def npv_at(r):
-        return (flows / torch.pow(1 + r[..., None], position)).sum(dim=-1)
+    def npv_at(r):  # r: (b, r, G) -> (b, r, G)
+        return (flows[..., None, :] / torch.pow(1 + r[..., None], position[..., None, :])).sum(-1)
 
-    start = torch.broadcast_to(g.detach().flatten(-2)[..., 0], flows.shape[:-1])
-    root, failed = _newton(npv_at, start.clone())
+    root, failed = _newton(npv_at, start)
     for retry in (0.1, 0.0, -0.5, 0.5, 1.0):  # a far guess diverges: retry from usual rates
         if not bool(failed.any()):
             break
         again, still = _newton(npv_at, torch.full_like(start, retry))
         root = torch.where(failed, again, root)
         failed = failed & still
-    mixed = (flows > 0).any(dim=-1) & (flows < 0).any(dim=-1)
-    bad = (failed | ~mixed)[..., None, None]
-    return _with_errors(root[..., None, None], merge_errors(err, g_err), (bad, ErrorCode.NUM))
+    mixed = ((flows > 0).any(dim=-1) & (flows < 0).any(dim=-1))[..., None]
+    shape = (*lead, *g.shape[-2:])
+    bad = (failed | ~mixed).reshape(shape)
+    flow_err = None if err is None else error_where(err != 0, ErrorCode.VALUE)
+    return _with_errors(root.reshape(shape), merge_errors(flow_err, g_err), (bad, ErrorCode.NUM))
