@@ -23,22 +23,14 @@ from xl_lesson3.formula.functions.core.cellwise import (
     na_error,
     value_error,
 )
-from xl_lesson3.formula.functions.core.registry import register
+from xl_lesson3.formula.functions.core.registry import register_cellwise
 from xl_lesson3.formula.functions.text.array_args import as_choice, map_mixed
 from xl_lesson3.formula.values import Block, ExcelError
 
 CATEGORY = "Text"
 
 
-def _reg(name: str, min_args: int, max_args: int):
-    return register(
-        name,
-        min_args=min_args,
-        max_args=max_args,
-        category=CATEGORY,
-        differentiable=False,
-        array_result=True,
-    )
+_reg = functools.partial(register_cellwise, category=CATEGORY)
 
 
 @functools.lru_cache(maxsize=256)
