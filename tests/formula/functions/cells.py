@@ -42,3 +42,19 @@ def same(actual: object, expected: object, rel: float = 1e-12) -> bool:
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
         return math.isclose(actual, expected, rel_tol=rel, abs_tol=rel)
     return actual == expected
+
+
+def disagreement(case: object, ours: object, lo_value: object, rel: float = 1e-12) -> str | None:
+    """Why our value and LibreOffice's `lo_value` (as openpyxl reads it) do not bear out `case`,
+    or None when they do.
+
+    A case agrees with LibreOffice, or, where Excel's value differs, records both: `case.excel`
+    (what we must give) and `case.lo` (what LibreOffice gives, so that a change there is seen).
+    """
+    if isinstance(lo_value, str) and lo_value.startswith("#"):
+        lo_value = err(lo_value)
+    expected = case.excel if case.excel is not None else lo_value
+    expected_lo = case.lo if case.lo is not None else lo_value
+    if same(lo_value, expected_lo, rel) and same(ours, expected, rel):
+        return None
+    return f"{case.id}: {case.formula} ours {ours!r} LibreOffice {lo_value!r}"
