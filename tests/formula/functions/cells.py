@@ -1,8 +1,10 @@
-"""Helpers for the function-library tests: blocks from literal cell values, and comparisons."""
+"""Helpers for the function-library tests: blocks from literal cell values, comparisons, and
+the `Case` a LibreOffice agreement test checks."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from xl_lesson3.formula.functions.core.literals import block_from_values, block_to_values
 from xl_lesson3.formula.functions.core.registry import lookup
@@ -44,13 +46,23 @@ def same(actual: object, expected: object, rel: float = 1e-12) -> bool:
     return actual == expected
 
 
-def disagreement(case: object, ours: object, lo_value: object, rel: float = 1e-12) -> str | None:
+@dataclass(frozen=True)
+class Case:
+    """A formula checked against LibreOffice; where Excel's value differs, `excel` holds it
+    (ours must equal it) and `lo` LibreOffice's (so that a change there is seen)."""
+
+    id: str
+    formula: str
+    excel: object = None
+    lo: object = None
+    shape: tuple[int, int] = (1, 1)  # written as an array formula over this block
+
+
+def disagreement(case: Case, ours: object, lo_value: object, rel: float = 1e-12) -> str | None:
     """Why our value and LibreOffice's `lo_value` (as openpyxl reads it) do not bear out `case`,
     or None when they do.
 
-    A case agrees with LibreOffice, or, where Excel's value differs, records both: `case.excel`
-    (what we must give) and `case.lo` (what LibreOffice gives, so that a change there is seen).
-    """
+    See `Case`."""
     if isinstance(lo_value, str) and lo_value.startswith("#"):
         lo_value = err(lo_value)
     expected = case.excel if case.excel is not None else lo_value

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 import pytest
 
+from tests.formula.functions.cells import Case
 from tests.libreoffice import recalculate, workbook_with_data, write_formula
 from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 from xl_lesson3.workbook.address import CellAddress
@@ -41,15 +41,6 @@ DATA = {
 }
 
 XLFN_NAME = re.compile(r"(?<![\w.])([A-Z]+\.[A-Z0-9.]+|PERMUTATIONA)\(")
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    formula: str
-    excel: object = None  # Excel's value where LibreOffice differs (ours must equal it)
-    lo: object = None  # LibreOffice's differing value
-    shape: tuple[int, int] = (1, 1)  # written as an array formula over this block
 
 
 C = Case

@@ -15,7 +15,8 @@ import math
 import pytest
 from openpyxl.utils.datetime import to_excel
 
-from tests.formula.functions.library_cases import CASES, DATA, Case, excel_text
+from tests.formula.functions.cells import Case
+from tests.formula.functions.library_cases import CASES, DATA, excel_text
 from tests.libreoffice import recalculate, workbook_with_data, write_formula
 from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 from xl_lesson3.workbook.address import CellAddress

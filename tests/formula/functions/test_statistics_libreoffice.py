@@ -10,12 +10,10 @@ LibreOffice's, so the known difference is checked too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from openpyxl.utils import get_column_letter
 
-from tests.formula.functions.cells import disagreement, err
+from tests.formula.functions.cells import Case, disagreement, err
 from tests.libreoffice import recalculate, workbook_with_data, write_formula
 from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.workbook.load import load_workbook
@@ -32,15 +30,6 @@ DATA = {
     "H": [0, 3, 1],
     "I": [1, 2, 2],
 }
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    formula: str
-    shape: tuple[int, int] = (1, 1)
-    excel: object = None  # Excel's value where LibreOffice differs
-    lo: object = None
 
 
 CASES = [

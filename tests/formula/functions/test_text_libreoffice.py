@@ -10,25 +10,15 @@ Excel only under a double-byte default language (see `byte_variants`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import openpyxl
 import pytest
 
-from tests.formula.functions.cells import disagreement, err
+from tests.formula.functions.cells import Case, disagreement, err
 from tests.libreoffice import recalculate
 from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.workbook.load import load_workbook
 
 VALUE = err("#VALUE!")
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    formula: str
-    excel: object = None  # Excel's value where LibreOffice differs
-    lo: object = None
 
 
 CASES = [
