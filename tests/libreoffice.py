@@ -2,7 +2,8 @@
 
 `recalculate(path)` forces a full recalculation (a private profile sets OOXMLRecalcMode to
 "always"), saves an .xlsx copy and returns openpyxl's `data_only` reading of it. See
-../shared/notes/libreoffice.md for why each step is there.
+../shared/notes/libreoffice.md for why each step is there. `workbook_with_data` and
+`write_formula` build the one workbook a test module batches its formulas into.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import tempfile
 from pathlib import Path
 
 import openpyxl
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula
+from openpyxl.worksheet.worksheet import Worksheet
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
@@ -63,3 +67,29 @@ def recalculated_copy(path: Path, outdir: Path | None = None) -> Path:
 def recalculate(path: Path) -> openpyxl.Workbook:
     """openpyxl's data_only reading of LibreOffice's recalculation of `path`."""
     return openpyxl.load_workbook(recalculated_copy(path), data_only=True, read_only=False)
+
+
+def workbook_with_data(columns: dict[str, list]) -> openpyxl.Workbook:
+    """A new workbook whose first sheet, "Data", holds `columns` (``{"A": [v1, v2, ...]}`` from
+    row 1; None stays blank): the inputs a batch of formulas on other sheets reads."""
+    book = openpyxl.Workbook()
+    data = book.active
+    data.title = "Data"
+    for column, values in columns.items():
+        for row, value in enumerate(values, start=1):
+            if value is not None:
+                data[f"{column}{row}"] = value
+    return book
+
+
+def write_formula(
+    sheet: Worksheet, row: int, column: int, formula: str, shape: tuple[int, int] = (1, 1)
+) -> None:
+    """`formula` at (row, column); an array formula over the ``(rows, columns)`` block of
+    `shape` from there when its result is larger than one cell."""
+    if shape == (1, 1):
+        sheet.cell(row, column, formula)
+        return
+    first = f"{get_column_letter(column)}{row}"
+    last = f"{get_column_letter(column + shape[1] - 1)}{row + shape[0] - 1}"
+    sheet[first] = ArrayFormula(f"{first}:{last}", formula)

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import openpyxl
 import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 
-from tests.formula.functions.cells import err, same
-from tests.libreoffice import recalculate
+from tests.formula.functions.cells import disagreement, err, same
+from tests.libreoffice import recalculate, workbook_with_data
 from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.workbook.load import load_workbook
 
@@ -151,12 +150,8 @@ def _layout() -> list[tuple[Case, int]]:
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
     path = tmp_path_factory.mktemp("lookup") / "lookup.xlsx"
-    wb = openpyxl.Workbook()
-    data = wb.active
-    data.title = "Data"
-    for column, values in DATA.items():
-        for i, value in enumerate(values, start=1):
-            data[f"{column}{i}"] = value
+    wb = workbook_with_data(DATA)
+    data = wb["Data"]
     for row, values in HORIZONTAL.items():
         for j, value in enumerate(values):
             data.cell(row, 4 + j, value)
@@ -192,16 +187,9 @@ def test_agrees_with_libreoffice(book, ours):
     reference = recalculate(book)["Calc"]
     wrong = []
     for case, row in _layout():
-        lo_value = reference[f"B{row}"].value
-        lo_value = (
-            err(lo_value) if isinstance(lo_value, str) and lo_value.startswith("#") else lo_value
-        )
-        expected_lo = case.lo if case.lo is not None else lo_value
-        expected = case.excel if case.excel is not None else lo_value
-        if not same(lo_value, expected_lo) or not same(ours[case.id], expected):
-            wrong.append(
-                f"{case.id}: {case.formula} ours {ours[case.id]!r} LibreOffice {lo_value!r}"
-            )
+        problem = disagreement(case, ours[case.id], reference[f"B{row}"].value)
+        if problem:
+            wrong.append(problem)
     assert not wrong, "\n".join(wrong)
 
 
@@ -209,12 +197,7 @@ def test_agrees_with_libreoffice(book, ours):
     ("formula", "expected"), [case[1:] for case in EXCEL_ONLY], ids=[c[0] for c in EXCEL_ONLY]
 )
 def test_excel_only_functions(tmp_path, formula, expected):
-    wb = openpyxl.Workbook()
-    data = wb.active
-    data.title = "Data"
-    for column, values in DATA.items():
-        for i, value in enumerate(values, start=1):
-            data[f"{column}{i}"] = value
+    wb = workbook_with_data(DATA)
     calc = wb.create_sheet("Calc")
     calc["B4"] = formula  # row 4: @Data!A1:A6 is A4 = 5
     calc["Z1"] = ArrayFormula("Z1:Z3", "=Data!C1:C3")

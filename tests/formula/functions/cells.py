@@ -1,8 +1,10 @@
-"""Helpers for the function-library tests: blocks from literal cell values, and comparisons."""
+"""Helpers for the function-library tests: blocks from literal cell values, comparisons, and
+the `Case` a LibreOffice agreement test checks."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from xl_lesson3.formula.functions.core.literals import block_from_values, block_to_values
 from xl_lesson3.formula.functions.core.registry import lookup
@@ -42,3 +44,29 @@ def same(actual: object, expected: object, rel: float = 1e-12) -> bool:
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
         return math.isclose(actual, expected, rel_tol=rel, abs_tol=rel)
     return actual == expected
+
+
+@dataclass(frozen=True)
+class Case:
+    """A formula checked against LibreOffice; where Excel's value differs, `excel` holds it
+    (ours must equal it) and `lo` LibreOffice's (so that a change there is seen)."""
+
+    id: str
+    formula: str
+    excel: object = None
+    lo: object = None
+    shape: tuple[int, int] = (1, 1)  # written as an array formula over this block
+
+
+def disagreement(case: Case, ours: object, lo_value: object, rel: float = 1e-12) -> str | None:
+    """Why our value and LibreOffice's `lo_value` (as openpyxl reads it) do not bear out `case`,
+    or None when they do.
+
+    See `Case`."""
+    if isinstance(lo_value, str) and lo_value.startswith("#"):
+        lo_value = err(lo_value)
+    expected = case.excel if case.excel is not None else lo_value
+    expected_lo = case.lo if case.lo is not None else lo_value
+    if same(lo_value, expected_lo, rel) and same(ours, expected, rel):
+        return None
+    return f"{case.id}: {case.formula} ours {ours!r} LibreOffice {lo_value!r}"

@@ -8,7 +8,8 @@ ours must equal) and `lo` (LibreOffice's value, checked so the divergence stays 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from tests.formula.functions.cells import Case
 
 # Columns of sheet Data, from row 1. Strings starting with "=" are written as formulas.
 DATA: dict[str, list[object]] = {
@@ -82,15 +83,6 @@ XLFN = {
     "ACOT",
     "ISO.CEILING",
 }
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    formula: str
-    excel: object = None  # Excel's value where LibreOffice differs (ours must equal it)
-    lo: object = None  # LibreOffice's differing value
-    shape: tuple[int, int] = (1, 1)  # written as an array formula over this block
 
 
 def excel_text(formula: str) -> str:

@@ -8,8 +8,6 @@ formulas' test.xlsx (../shared/conformance; those tests skip when it is absent).
 from __future__ import annotations
 
 import re
-import warnings
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,7 +17,6 @@ from xl_lesson3.formula.evaluate.check import formula_text, values_agree
 from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.formula.functions.core.registry import lookup
 from xl_lesson3.workbook.address import RangeAddress
-from xl_lesson3.workbook.load import load_workbook
 
 # LibreOffice 7.4 lacks these: tested against Microsoft's documentation and Excel's saved values.
 EXCEL_ONLY_FUNCTIONS = {"VSTACK", "HSTACK", "CHOOSECOLS", "CHOOSEROWS", "TAKE", "DROP", "EXPAND",
@@ -27,8 +24,6 @@ EXCEL_ONLY_FUNCTIONS = {"VSTACK", "HSTACK", "CHOOSECOLS", "CHOOSEROWS", "TAKE", 
                         "PERCENTOF", "GROUPBY", "PIVOTBY"}  # fmt: skip
 NA, NUM, VALUE, REF = err("#N/A"), err("#NUM!"), err("#VALUE!"), err("#REF!")
 GRID = val([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
-CONFORMANCE = Path(__file__).resolve().parents[3].parent / "shared" / "conformance"
-TEST_BOOK = CONFORMANCE / "formulas" / "test__test_files__test.xlsx"
 
 CASES = [
     # (id, function, args, expected)
@@ -143,26 +138,17 @@ AREAS = (
 )
 
 
-@pytest.fixture(scope="module")
-def test_book():
-    if not TEST_BOOK.is_file():
-        pytest.skip("../shared/conformance is absent")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load_workbook(TEST_BOOK, cached_values=True)
-
-
 @pytest.mark.parametrize("name", SHAPING)
-def test_agrees_with_excel(test_book, name):
+def test_agrees_with_excel(formulas_test_book, name):
     calls = re.compile(rf"(?<![A-Z.])(_xlfn\.)?{re.escape(name)}\(", re.IGNORECASE)
     cells = [
         cell
         for area in AREAS
         for cell in RangeAddress.parse(area).cells()
-        if calls.search(formula_text(test_book, cell) or "")
+        if calls.search(formula_text(formulas_test_book, cell) or "")
     ]
     assert cells, f"no {name} cells found"
-    ours = evaluate_cells(test_book, cells)
-    wrong = [(str(c), test_book.cached_value(c), v) for c, v in zip(cells, ours)
-             if not values_agree(test_book.cached_value(c), v)]  # fmt: skip
+    ours = evaluate_cells(formulas_test_book, cells)
+    wrong = [(str(c), formulas_test_book.cached_value(c), v) for c, v in zip(cells, ours)
+             if not values_agree(formulas_test_book.cached_value(c), v)]  # fmt: skip
     assert not wrong, wrong[:5]

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
-import openpyxl
 import pytest
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.formula import ArrayFormula
 
-from tests.libreoffice import recalculate
+from tests.formula.functions.cells import Case
+from tests.libreoffice import recalculate, workbook_with_data, write_formula
 from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.load import load_workbook
@@ -44,15 +41,6 @@ DATA = {
 }
 
 XLFN_NAME = re.compile(r"(?<![\w.])([A-Z]+\.[A-Z0-9.]+|PERMUTATIONA)\(")
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    formula: str
-    excel: object = None  # Excel's value where LibreOffice differs (ours must equal it)
-    lo: object = None  # LibreOffice's differing value
-    shape: tuple[int, int] = (1, 1)  # written as an array formula over this block
 
 
 C = Case
@@ -188,22 +176,12 @@ CASES: list[Case] = [
 
 
 def _write(path) -> dict[str, int]:
-    book = openpyxl.Workbook()
-    data = book.active
-    data.title = "Data"
-    for column, values in DATA.items():
-        for row, value in enumerate(values, start=1):
-            if value is not None:
-                data[f"{column}{row}"] = value
+    book = workbook_with_data(DATA)
     sheet = book.create_sheet("Cases")
     rows, row = {}, 1
     for case in CASES:
         formula = XLFN_NAME.sub(r"_xlfn.\1(", _qualify(case.formula))
-        if case.shape == (1, 1):
-            sheet.cell(row, 2, formula)
-        else:
-            last = get_column_letter(1 + case.shape[1]) + str(row + case.shape[0] - 1)
-            sheet[f"B{row}"] = ArrayFormula(f"B{row}:{last}", formula)
+        write_formula(sheet, row, 2, formula, case.shape)
         rows[case.id] = row
         row += case.shape[0]
     book.save(path)

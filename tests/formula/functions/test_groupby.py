@@ -6,9 +6,6 @@ absent). LibreOffice 7.4 has neither function.
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-
 import pytest
 
 from tests.formula.functions.cells import call, err, ref, same, val
@@ -17,8 +14,6 @@ from xl_lesson3.formula.functions.core.function_values import FunctionValue, bui
 from xl_lesson3.workbook.address import RangeAddress
 from xl_lesson3.workbook.load import load_workbook
 
-CONFORMANCE = Path(__file__).resolve().parents[3].parent / "shared" / "conformance"
-TEST_BOOK = CONFORMANCE / "formulas" / "test__test_files__test.xlsx"
 VALUE = err("#VALUE!")
 
 
@@ -127,15 +122,6 @@ SAVED = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def test_book():
-    if not TEST_BOOK.is_file():
-        pytest.skip("../shared/conformance is absent")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load_workbook(TEST_BOOK, cached_values=True)
-
-
 def _argument(book, arg):
     if isinstance(arg, str) and arg.startswith("="):
         return fn(arg[1:])
@@ -150,16 +136,16 @@ def _argument(book, arg):
 
 @pytest.mark.parametrize(("area", "name", "args"), [c[1:] for c in SAVED],
                          ids=[c[0] for c in SAVED])  # fmt: skip
-def test_agrees_with_excel(test_book, area, name, args):
-    result = call(name, *[_argument(test_book, a) for a in args])
+def test_agrees_with_excel(formulas_test_book, area, name, args):
+    result = call(name, *[_argument(formulas_test_book, a) for a in args])
     grid = result if isinstance(result, list) else [[result]]
     rng = RangeAddress.parse(area)
     wrong = []
     for cell in rng.cells():
         r, c = cell.row - rng.min_row, cell.col - rng.min_col
         ours = grid[r][c] if r < len(grid) and c < len(grid[0]) else err("#N/A")
-        if not values_agree(test_book.cached_value(cell), ours):
-            wrong.append((str(cell), test_book.cached_value(cell), ours))
+        if not values_agree(formulas_test_book.cached_value(cell), ours):
+            wrong.append((str(cell), formulas_test_book.cached_value(cell), ours))
     assert not wrong, wrong[:5]
 
 

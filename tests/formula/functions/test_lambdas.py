@@ -240,16 +240,13 @@ def test_solver_folds_lambdas_of_constants():
 
 # -- Excel's saved values -------------------------------------------------------------------------
 
-CONFORMANCE = Path(__file__).resolve().parents[3].parent / "shared" / "conformance"
-TEST_BOOK = CONFORMANCE / "formulas" / "test__test_files__test.xlsx"
 FUNCTIONS = ("LAMBDA", "MAP(", "REDUCE(", "SCAN(", "BYROW(", "BYCOL(", "MAKEARRAY(", "MYLAMBDA(")
 
 
-@pytest.mark.skipif(not TEST_BOOK.is_file(), reason="../shared/conformance is absent")
-def test_agrees_with_excels_saved_values():
+def test_agrees_with_excels_saved_values(formulas_test_book):
     """formulas' test.xlsx, sheet LOGICAL: every cell calling these functions, over the grid of
     argument kinds (numbers, text, booleans, blanks, each error)."""
-    model = load_workbook(TEST_BOOK, cached_values=True)
+    model = formulas_test_book
     cells = [
         cell
         for cell in _formula_cells(model, "LOGICAL")

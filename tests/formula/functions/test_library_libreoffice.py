@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import openpyxl
 import pytest
 from openpyxl.utils.datetime import to_excel
-from openpyxl.worksheet.formula import ArrayFormula
 
-from tests.formula.functions.library_cases import CASES, DATA, Case, excel_text
-from tests.libreoffice import recalculate
+from tests.formula.functions.cells import Case
+from tests.formula.functions.library_cases import CASES, DATA, excel_text
+from tests.libreoffice import recalculate, workbook_with_data, write_formula
 from xl_lesson3.formula.evaluate.recalc import evaluate_workbook
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.load import load_workbook
@@ -27,25 +26,12 @@ REL = 1e-12
 
 
 def _write(path) -> dict[str, int]:
-    book = openpyxl.Workbook()
-    data = book.active
-    data.title = "Data"
-    for column, values in DATA.items():
-        for row, value in enumerate(values, start=1):
-            if value is not None:
-                data[f"{column}{row}"] = value
+    book = workbook_with_data(DATA)
     sheet = book.create_sheet("Cases")
     rows, row = {}, 1
     for case in CASES:
-        formula = excel_text(_qualify(case.formula))
         sheet.cell(row, 1, case.id)
-        if case.shape == (1, 1):
-            sheet.cell(row, 2, formula)
-        else:
-            last = openpyxl.utils.get_column_letter(1 + case.shape[1]) + str(
-                row + case.shape[0] - 1
-            )
-            sheet[f"B{row}"] = ArrayFormula(f"B{row}:{last}", formula)
+        write_formula(sheet, row, 2, excel_text(_qualify(case.formula)), case.shape)
         rows[case.id] = row
         row += case.shape[0]
     book.save(path)

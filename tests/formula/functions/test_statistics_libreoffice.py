@@ -10,15 +10,11 @@ LibreOffice's, so the known difference is checked too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.formula import ArrayFormula
 
-from tests.formula.functions.cells import err, same
-from tests.libreoffice import recalculate
+from tests.formula.functions.cells import Case, disagreement, err
+from tests.libreoffice import recalculate, workbook_with_data, write_formula
 from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.workbook.load import load_workbook
 
@@ -34,15 +30,6 @@ DATA = {
     "H": [0, 3, 1],
     "I": [1, 2, 2],
 }
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    formula: str
-    shape: tuple[int, int] = (1, 1)
-    excel: object = None  # Excel's value where LibreOffice differs
-    lo: object = None
 
 
 CASES = [
@@ -115,21 +102,11 @@ def _cells(case: Case, row: int) -> list[str]:
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
     path = tmp_path_factory.mktemp("statistics") / "statistics.xlsx"
-    wb = openpyxl.Workbook()
-    data = wb.active
-    data.title = "Data"
-    for column, values in DATA.items():
-        for i, value in enumerate(values, start=1):
-            if value is not None:
-                data[f"{column}{i}"] = value
+    wb = workbook_with_data(DATA)
     calc = wb.create_sheet("Calc")
     for case, row in _layout():
         calc[f"A{row}"] = case.id
-        if case.shape == (1, 1):
-            calc[f"B{row}"] = case.formula
-        else:
-            last = _cells(case, row)[-1].split("!")[1]
-            calc[f"B{row}"] = ArrayFormula(f"B{row}:{last}", case.formula)
+        write_formula(calc, row, 2, case.formula, case.shape)
     wb.save(path)
     return path
 
@@ -143,12 +120,7 @@ def test_agrees_with_libreoffice(book):
     for case, row in _layout():
         for cell in _cells(case, row):
             lo_value = reference[cell.split("!")[1]].value
-            if isinstance(lo_value, str) and lo_value.startswith("#"):
-                lo_value = err(lo_value)
-            expected_lo = case.lo if case.lo is not None else lo_value
-            expected = case.excel if case.excel is not None else lo_value
-            if not same(lo_value, expected_lo, rel=1e-9) or not same(
-                ours[cell], expected, rel=1e-9
-            ):
-                wrong.append(f"{case.id} {cell}: ours {ours[cell]!r} LibreOffice {lo_value!r}")
+            problem = disagreement(case, ours[cell], lo_value, rel=1e-9)
+            if problem:
+                wrong.append(f"{cell} {problem}")
     assert not wrong, "\n".join(wrong)

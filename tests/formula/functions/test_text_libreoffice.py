@@ -10,25 +10,15 @@ Excel only under a double-byte default language (see `byte_variants`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import openpyxl
 import pytest
 
-from tests.formula.functions.cells import err, same
+from tests.formula.functions.cells import Case, disagreement, err
 from tests.libreoffice import recalculate
 from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.workbook.load import load_workbook
 
 VALUE = err("#VALUE!")
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    formula: str
-    excel: object = None  # Excel's value where LibreOffice differs
-    lo: object = None
 
 
 CASES = [
@@ -104,11 +94,7 @@ def test_agrees_with_libreoffice(book, ours):
     wrong = []
     for row, case in enumerate(CASES, start=1):
         lo_value = reference[f"A{row}"].value
-        if isinstance(lo_value, str) and lo_value.startswith("#"):
-            lo_value = err(lo_value)
-        lo_value = "" if lo_value is None else lo_value
-        expected_lo = case.lo if case.lo is not None else lo_value
-        expected = case.excel if case.excel is not None else lo_value
-        if not same(lo_value, expected_lo) or not same(ours[case.id], expected):
-            wrong.append(f"{case.id}: {case.formula} ours {ours[case.id]!r} LO {lo_value!r}")
+        problem = disagreement(case, ours[case.id], "" if lo_value is None else lo_value)
+        if problem:
+            wrong.append(problem)
     assert not wrong, "\n".join(wrong)

@@ -95,6 +95,28 @@ def register(
     return decorate
 
 
+def register_cellwise(
+    name: str,
+    min_args: int,
+    max_args: int | None,
+    *,
+    category: str,
+    array_result: bool = True,
+    **options: bool,
+) -> Callable[[Impl], Impl]:
+    """`register` for a function computed in Python one cell at a time (text, dates): not
+    differentiable, and by default its result may be an array, which Excel spills."""
+    return register(
+        name,
+        min_args=min_args,
+        max_args=max_args,
+        category=category,
+        differentiable=False,
+        array_result=array_result,
+        **options,
+    )
+
+
 # Spellings of a name that are not part of it: Excel's file prefixes for newer functions and
 # UDFs, and the Office.js custom-function namespace our add-in registers under (XLWINGS.RELU).
 _PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLUDF.", "XLWINGS.")

@@ -13,6 +13,7 @@ program folds them once per solve).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ from xl_lesson3.formula.functions.core.cellwise import (
     num_error,
     value_error,
 )
-from xl_lesson3.formula.functions.core.registry import register
+from xl_lesson3.formula.functions.core.registry import register, register_cellwise
 from xl_lesson3.formula.functions.dates.serials import (
     MAX_SERIAL,
     date_from_serial,
@@ -91,16 +92,7 @@ def _result(values: torch.Tensor, err, bad: torch.Tensor) -> Block:
     return _with_errors(values, err, (bad, ErrorCode.NUM))
 
 
-def _reg(name: str, min_args: int, max_args: int, **kw):
-    return register(
-        name,
-        min_args=min_args,
-        max_args=max_args,
-        category=CATEGORY,
-        differentiable=False,
-        array_result=True,
-        **kw,
-    )
+_reg = functools.partial(register_cellwise, category=CATEGORY)
 
 
 @_reg("DATE", 3, 3)

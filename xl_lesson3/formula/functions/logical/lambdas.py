@@ -146,34 +146,30 @@ def _extra_leads(cells: list[Block]) -> list[tuple[int, ...]]:
 # -- the functions --------------------------------------------------------------------------------
 
 
-@_functions("BYROW", min_args=2, max_args=2)
-def byrow(array, function) -> Block:
-    """BYROW(array, lambda): the function of each row, as a column."""
+def _by_line(array, function, axis: int) -> Block:
+    """The function of each row (axis 0) or column (axis 1) of `array`, laid along that axis."""
     if is_function_value(array) or not _takes(function, 1):
         return _value_error()
     array = _full(array)
-    return _stack(
-        [
-            [_one_value(function(_part(array, slice(i, i + 1), slice(None))))]
-            for i in range(array.shape[0])
-        ]
-    )
+    whole = slice(None)
+    results = []
+    for i in range(array.shape[axis]):
+        line = slice(i, i + 1)
+        part = _part(array, line, whole) if axis == 0 else _part(array, whole, line)
+        results.append(_one_value(function(part)))
+    return _stack([[result] for result in results] if axis == 0 else [results])
+
+
+@_functions("BYROW", min_args=2, max_args=2)
+def byrow(array, function) -> Block:
+    """BYROW(array, lambda): the function of each row, as a column."""
+    return _by_line(array, function, axis=0)
 
 
 @_functions("BYCOL", min_args=2, max_args=2)
 def bycol(array, function) -> Block:
     """BYCOL(array, lambda): the function of each column, as a row."""
-    if is_function_value(array) or not _takes(function, 1):
-        return _value_error()
-    array = _full(array)
-    return _stack(
-        [
-            [
-                _one_value(function(_part(array, slice(None), slice(j, j + 1))))
-                for j in range(array.shape[1])
-            ]
-        ]
-    )
+    return _by_line(array, function, axis=1)
 
 
 @_functions("MAP", min_args=2, max_args=254)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from xl_lesson3.formula.functions.core.registry import register
 from xl_lesson3.formula.functions.lookup.grouping import (
-    EMPTY,
     Aggregator,
     Axis,
     GroupError,
-    error_result,
-    has_headers,
+    group_errors_as_results,
     kept_rows,
+    label,
     result_block,
     scalar,
     sort_keys,
+    split_headers,
     values_of,
 )
 from xl_lesson3.formula.values import Block, ErrorCode
@@ -27,18 +27,9 @@ from xl_lesson3.formula.values import Block, ErrorCode
 CATEGORY = "Lookup & Reference"
 
 
-def label(value: object) -> object:
-    """A group's label as shown: a blank field value shows as empty text."""
-    return EMPTY if value is None else value
-
-
-def generated(prefix: str, count: int) -> list[str]:
-    """Field names for field_headers 2 ("no headers, but generate them")."""
-    return [f"{prefix} {i + 1}" for i in range(count)]
-
-
 @register("GROUPBY", min_args=3, max_args=8, category=CATEGORY, differentiable=False,
           takes_functions=True, array_result=True)  # fmt: skip
+@group_errors_as_results
 def groupby(
     row_fields: Block,
     values: Block,
@@ -50,26 +41,13 @@ def groupby(
     field_relationship: Block | None = None,
 ) -> Block:
     """GROUPBY(row_fields, values, function, ...): one row per group, with totals."""
-    try:
-        return _groupby(row_fields, values, function, field_headers, total_depth, sort_order,
-                        filter_array, field_relationship)  # fmt: skip
-    except GroupError as exc:
-        return error_result(exc.code)
-
-
-def _groupby(row_fields, values, function, field_headers, total_depth, sort_order,
-             filter_array, field_relationship) -> Block:  # fmt: skip
     fields, data = values_of(row_fields), values_of(values)
     if fields.shape[0] != data.shape[0]:
         raise GroupError(ErrorCode.VALUE)
     n_fields, n_values = fields.shape[1], data.shape[1]
-    mode = scalar(field_headers, None, lambda m: m in (0, 1, 2, 3))
-    headers, shown = has_headers(data, mode)
-    names = [*fields[0], *data[0]] if headers else []
-    if mode == 2:
-        names, shown = generated("Row Field", n_fields) + generated("Value", n_values), True
-    if headers:
-        fields, data = fields[1:], data[1:]
+    (fields, data), (field_names, value_names), shown, headers = split_headers(
+        field_headers, [fields, data], ["Row Field", "Value"]
+    )
     depth = scalar(total_depth, 1, lambda d: True)
     sort = sort_keys(sort_order, n_fields, n_values)
     keep = kept_rows(filter_array, len(data), headers)
@@ -80,7 +58,7 @@ def _groupby(row_fields, values, function, field_headers, total_depth, sort_orde
     everything = [int(r) for r in keep]
     axis = Axis([tuple(row) for row in fields], n_fields, depth, sort,
                 lambda rows, j: aggregate(rows, j, everything), table)  # fmt: skip
-    cells = [[label(v) for v in names]] if shown else []
+    cells = [[label(v) for v in field_names + value_names]] if shown else []
     for line in axis.lines(everything):
         row = [label(v) for v in line.labels]
         row += [aggregate(line.rows, j, everything) for j in range(n_values)]

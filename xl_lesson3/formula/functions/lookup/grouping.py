@@ -76,6 +76,33 @@ def has_headers(values: np.ndarray, mode: int | None) -> tuple[bool, bool]:
     return mode in (1, 3), mode == 3
 
 
+def label(value: object) -> object:
+    """A group's label as shown: a blank field value shows as empty text."""
+    return EMPTY if value is None else value
+
+
+def generated(prefix: str, count: int) -> list[str]:
+    """Field names for field_headers 2 ("no headers, but generate them")."""
+    return [f"{prefix} {i + 1}" for i in range(count)]
+
+
+def split_headers(
+    field_headers: Block | None, tables: list[np.ndarray], prefixes: list[str]
+) -> tuple[list[np.ndarray], list[list], bool, bool]:
+    """The data arguments (the values last) read by field_headers: the tables without their
+    header row, each table's field names (generated from `prefixes` for mode 2), whether the
+    names are shown, and whether the data had a header row."""
+    mode = scalar(field_headers, None, lambda m: m in (0, 1, 2, 3))
+    headers, shown = has_headers(tables[-1], mode)
+    names = [list(table[0]) if headers else [] for table in tables]
+    if mode == 2:
+        names = [generated(prefix, t.shape[1]) for prefix, t in zip(prefixes, tables, strict=True)]
+        shown = True
+    if headers:
+        tables = [table[1:] for table in tables]
+    return tables, names, shown, headers
+
+
 def sort_keys(block: Block | None, n_fields: int, n_values: int) -> list[int]:
     """The sort indices (1-based, signed); empty for the default ascending order."""
     if is_omitted(block):
@@ -296,3 +323,16 @@ def result_block(cells: list[list[object]]) -> Block:
 
 def error_result(code: ErrorCode) -> Block:
     return Block.error(code)
+
+
+def group_errors_as_results(impl: Callable[..., Block]) -> Callable[..., Block]:
+    """Decorator: a `GroupError` raised while reading the arguments is the whole result."""
+
+    @functools.wraps(impl)
+    def wrapper(*args: object, **kwargs: object) -> Block:
+        try:
+            return impl(*args, **kwargs)
+        except GroupError as exc:
+            return error_result(exc.code)
+
+    return wrapper

@@ -17,19 +17,19 @@ from __future__ import annotations
 import numpy as np
 
 from xl_lesson3.formula.functions.core.registry import register
-from xl_lesson3.formula.functions.lookup.groupby import generated, label
 from xl_lesson3.formula.functions.lookup.grouping import (
     EMPTY,
     Aggregator,
     Axis,
     GroupError,
     Line,
-    error_result,
-    has_headers,
+    group_errors_as_results,
     kept_rows,
+    label,
     result_block,
     scalar,
     sort_keys,
+    split_headers,
     values_of,
 )
 from xl_lesson3.formula.values import Block, ErrorCode
@@ -52,6 +52,7 @@ def _relative(mode: int, row: Line, col: Line, everything: np.ndarray) -> np.nda
 
 @register("PIVOTBY", min_args=4, max_args=11, category=CATEGORY, differentiable=False,
           takes_functions=True, array_result=True)  # fmt: skip
+@group_errors_as_results
 def pivotby(
     row_fields: Block,
     col_fields: Block,
@@ -66,29 +67,13 @@ def pivotby(
     relative_to: Block | None = None,
 ) -> Block:
     """PIVOTBY(row_fields, col_fields, values, function, ...): a cross-tabulation."""
-    options = (field_headers, row_total_depth, row_sort_order, col_total_depth, col_sort_order,
-               filter_array, relative_to)  # fmt: skip
-    try:
-        return _pivotby(row_fields, col_fields, values, function, *options)
-    except GroupError as exc:
-        return error_result(exc.code)
-
-
-def _pivotby(row_fields, col_fields, values, function, field_headers, row_total_depth,
-             row_sort_order, col_total_depth, col_sort_order, filter_array, relative_to):  # fmt: skip
     rows_in, cols_in, data = values_of(row_fields), values_of(col_fields), values_of(values)
     if not rows_in.shape[0] == cols_in.shape[0] == data.shape[0]:
         raise GroupError(ErrorCode.VALUE)
     n_rows, n_cols, n_values = rows_in.shape[1], cols_in.shape[1], data.shape[1]
-    mode = scalar(field_headers, None, lambda m: m in (0, 1, 2, 3))
-    headers, shown = has_headers(data, mode)
-    names = (list(rows_in[0]), list(cols_in[0]), list(data[0])) if headers else ([], [], [])
-    if mode == 2:
-        shown = True
-        names = (generated("Row Field", n_rows), generated("Column Field", n_cols),
-                 generated("Value", n_values))  # fmt: skip
-    if headers:
-        rows_in, cols_in, data = rows_in[1:], cols_in[1:], data[1:]
+    (rows_in, cols_in, data), names, shown, headers = split_headers(
+        field_headers, [rows_in, cols_in, data], ["Row Field", "Column Field", "Value"]
+    )
     row_depth = scalar(row_total_depth, 1, lambda d: True)
     row_sort = sort_keys(row_sort_order, n_rows, n_values)
     col_depth = scalar(col_total_depth, 1, lambda d: True)

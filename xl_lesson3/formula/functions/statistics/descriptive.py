@@ -1,13 +1,11 @@
-"""Statistics: VAR/STDEV (.S/.P), MEDIAN, LARGE, SMALL, RANK, PERCENTILE/QUARTILE
-(.INC/.EXC), CORREL, COVARIANCE, SLOPE, INTERCEPT, FORECAST, RSQ, DEVSQ, AVEDEV, GEOMEAN,
-HARMEAN, and the normal distribution (NORM.DIST, NORM.S.DIST, NORM.INV, NORM.S.INV).
+"""Statistics: VAR/STDEV (.S/.P), CORREL, COVARIANCE, SLOPE, INTERCEPT, FORECAST, RSQ, DEVSQ,
+AVEDEV, GEOMEAN, HARMEAN, and the normal distribution (NORM.DIST, NORM.S.DIST, NORM.INV,
+NORM.S.INV). The order statistics (MEDIAN, LARGE, PERCENTILE...) are in `ranking`.
 
 Arguments are read as SUM reads them (`aggregate.read_arguments`): a range counts only its
 numbers, a direct argument is coerced. Every argument's cells are laid side by side as one
 ``(batch, run, K)`` sample with an include mask, so a run of ``STDEV(B2:F2)`` down 700 rows is
-one set of tensor ops. Order statistics sort (excluded cells go last as +inf) and gather, so
-gradients reach the values picked, as torch.sort's backward does; the moments, correlations
-and the normal distribution are smooth.
+one set of tensor ops. The moments, correlations and the normal distribution are smooth.
 """
 
 from __future__ import annotations
@@ -132,154 +130,6 @@ def harmean(*args: Block) -> Block:
     inverse = torch.where(include & (values > 0), 1 / torch.where(values > 0, values, 1.0), 0)
     total = inverse.sum(dim=-1)[..., None, None]
     return _with_errors(count / torch.where(bad, 1.0, total), err, (bad, ErrorCode.NUM))
-
-
-def _sorted(args) -> tuple[torch.Tensor, torch.Tensor, object]:
-    """Counted numbers in ascending order ``(b, r, K)`` (excluded ones last, as +inf)."""
-    values, include, count, err = sample(args)
-    ordered = torch.sort(torch.where(include, values, float("inf")), dim=-1).values
-    return ordered, count, err
-
-
-def _take(ordered: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``ordered[..., index]`` for index ``(b, r, R, C)`` (float, valid positions): ``(b,r,R,C)``."""
-    lead = torch.broadcast_shapes(ordered.shape[:-1], index.shape[:-2])
-    ordered = ordered.expand(*lead, ordered.shape[-1])
-    rows, cols = index.shape[-2:]
-    flat = index.long().expand(*lead, rows, cols).reshape(*lead, rows * cols)
-    picked = torch.gather(ordered, -1, flat.clamp(0, ordered.shape[-1] - 1))
-    return torch.where(torch.isfinite(picked), picked, 0.0).reshape(*lead, rows, cols)
-
-
-@register("MEDIAN", min_args=1, max_args=255, category=CATEGORY)
-def median(*args: Block) -> Block:
-    """MEDIAN(number1, ...): the middle number (mean of the two middle ones); #NUM! if none."""
-    ordered, count, err = _sorted(args)
-    low = _take(ordered, torch.floor((count - 1).clamp(min=0) / 2))
-    high = _take(ordered, torch.floor(count / 2).clamp(max=ordered.shape[-1] - 1))
-    return _with_errors((low + high) / 2, err, (count == 0, ErrorCode.NUM))
-
-
-def _kth(array: Block, k: Block, largest: bool) -> Block:
-    ordered, count, err = _sorted((array,))
-    (kk,), k_err = numbers(k)
-    # Excel's saved values: k below 1 is #NUM! (not rounded up to 1), and a fractional k counts
-    # from the top rounded up for LARGE (2.2 is the 3rd largest) but down for SMALL (the 2nd).
-    raw = kk.detach()
-    kk = torch.ceil(raw) if largest else torch.floor(raw)
-    bad = (raw < 1) | (kk > count)
-    index = (count - kk) if largest else (kk - 1)
-    values = _take(ordered, torch.where(bad, 0.0, index))
-    return _with_errors(values, merge_errors(k_err, err), (bad, ErrorCode.NUM))
-
-
-@register("LARGE", min_args=2, max_args=2, category=CATEGORY, array_result=True)
-def large(array: Block, k: Block) -> Block:
-    """LARGE(array, k): the k-th largest number; #NUM! unless 1 <= k <= count."""
-    return _kth(array, k, largest=True)
-
-
-@register("SMALL", min_args=2, max_args=2, category=CATEGORY, array_result=True)
-def small(array: Block, k: Block) -> Block:
-    """SMALL(array, k): the k-th smallest number; #NUM! unless 1 <= k <= count."""
-    return _kth(array, k, largest=False)
-
-
-def _rank(number: Block, ref: Block, order: Block | None, average: bool) -> Block:
-    values, include, _count, err = sample((ref,))
-    # number (and order) cell by cell, as in an array formula ``{=RANK(A1:A5, A1:A9)}``
-    (x, o), x_err = numbers(number, order, defaults=(0,))
-    x = x.detach()[..., None]  # (b, r, R, C, 1) against the sample's K values
-    ascending = o.detach()[..., None] != 0
-    v = values.detach()[..., None, None, :]  # (b, r, 1, 1, K)
-    counted = include[..., None, None, :]
-    better = torch.where(ascending, v < x, v > x) & counted
-    ties = (v == x) & counted
-    n_better = better.sum(dim=-1).to(v.dtype)  # (b, r, R, C)
-    n_ties = ties.sum(dim=-1).to(v.dtype)
-    rank = n_better + 1 + ((n_ties - 1) / 2 if average else 0)
-    return _with_errors(rank, merge_errors(x_err, err), (n_ties == 0, ErrorCode.NA))
-
-
-@register(
-    "RANK.EQ", min_args=2, max_args=3, category=CATEGORY, differentiable=False, aliases=("RANK",)
-)
-def rank_eq(number: Block, ref: Block, order: Block | None = None) -> Block:
-    """RANK.EQ(number, ref, [order=0]): 1 for the largest (order 0) or smallest; ties share."""
-    return _rank(number, ref, order, average=False)
-
-
-@register("RANK.AVG", min_args=2, max_args=3, category=CATEGORY, differentiable=False)
-def rank_avg(number: Block, ref: Block, order: Block | None = None) -> Block:
-    """RANK.AVG(number, ref, [order=0]): as RANK.EQ, ties get the mean of their ranks."""
-    return _rank(number, ref, order, average=True)
-
-
-def _percentile(array: Block, k: Block, exclusive: bool, scale: float = 1.0) -> Block:
-    ordered, count, err = _sorted((array,))
-    (kk,), k_err = numbers(k)
-    kk = kk.detach() * scale
-    if exclusive:
-        position = (count + 1) * kk - 1
-        bad = (position < 0) | (position > count - 1) | (count == 0)
-    else:
-        position = (count - 1) * kk
-        bad = (kk < 0) | (kk > 1) | (count == 0)
-    position = torch.where(bad, 0.0, position)
-    low = torch.floor(position)
-    fraction = position - low
-    lower = _take(ordered, low)
-    upper = _take(ordered, torch.minimum(low + 1, (count - 1).clamp(min=0)))
-    values = lower + fraction * (upper - lower)
-    return _with_errors(values, merge_errors(k_err, err), (bad, ErrorCode.NUM))
-
-
-@register(
-    "PERCENTILE.INC",
-    min_args=2,
-    max_args=2,
-    category=CATEGORY,
-    array_result=True,
-    aliases=("PERCENTILE",),
-)
-def percentile_inc(array: Block, k: Block) -> Block:
-    """PERCENTILE.INC(array, k): the k-th percentile, 0 <= k <= 1, interpolated."""
-    return _percentile(array, k, exclusive=False)
-
-
-@register("PERCENTILE.EXC", min_args=2, max_args=2, category=CATEGORY, array_result=True)
-def percentile_exc(array: Block, k: Block) -> Block:
-    """PERCENTILE.EXC(array, k): the k-th percentile with 1/(n+1) <= k <= n/(n+1)."""
-    return _percentile(array, k, exclusive=True)
-
-
-def _quartile(array: Block, quart: Block, exclusive: bool) -> Block:
-    (q,), err = numbers(quart)
-    low, high = (1, 3) if exclusive else (0, 4)
-    bad = q.detach() < low  # before truncating: Excel says QUARTILE(A1:A5, -0.1) is #NUM!
-    q = torch.trunc(q.detach())
-    bad = bad | (q > high)
-    result = _percentile(array, Block(torch.where(bad, 0.0, q)), exclusive, scale=0.25)
-    return _with_errors(result.num, merge_errors(err, result.err), (bad, ErrorCode.NUM))
-
-
-@register(
-    "QUARTILE.INC",
-    min_args=2,
-    max_args=2,
-    category=CATEGORY,
-    array_result=True,
-    aliases=("QUARTILE",),
-)
-def quartile_inc(array: Block, quart: Block) -> Block:
-    """QUARTILE.INC(array, quart): quart 0 (min) … 4 (max)."""
-    return _quartile(array, quart, exclusive=False)
-
-
-@register("QUARTILE.EXC", min_args=2, max_args=2, category=CATEGORY, array_result=True)
-def quartile_exc(array: Block, quart: Block) -> Block:
-    """QUARTILE.EXC(array, quart): quart 1 … 3, exclusive percentiles."""
-    return _quartile(array, quart, exclusive=True)
 
 
 def _moments(y: Block, x: Block):

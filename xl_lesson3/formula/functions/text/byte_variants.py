@@ -9,22 +9,16 @@ is 6, a count of characters). So each is the plain function under a second name.
 
 from __future__ import annotations
 
-from xl_lesson3.formula.functions.core.registry import register
+import functools
+
+from xl_lesson3.formula.functions.core.registry import register_cellwise
 from xl_lesson3.formula.functions.text import strings
 from xl_lesson3.formula.values import Block
 
 CATEGORY = "Text"
 
 
-def _reg(name: str, min_args: int, max_args: int):
-    return register(
-        name,
-        min_args=min_args,
-        max_args=max_args,
-        category=CATEGORY,
-        differentiable=False,
-        array_result=True,
-    )
+_reg = functools.partial(register_cellwise, category=CATEGORY)
 
 
 @_reg("FINDB", 2, 3)

@@ -7,6 +7,7 @@ and no dates. None is differentiable.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from xl_lesson3.formula.functions.core.cellwise import (
@@ -19,7 +20,7 @@ from xl_lesson3.formula.functions.core.cellwise import (
 )
 from xl_lesson3.formula.functions.core.coercion import parse_number
 from xl_lesson3.formula.functions.core.literals import block_from_values
-from xl_lesson3.formula.functions.core.registry import register
+from xl_lesson3.formula.functions.core.registry import register_cellwise
 from xl_lesson3.formula.functions.text.array_args import as_logical
 from xl_lesson3.formula.functions.text.number_format import format_value
 from xl_lesson3.formula.values import Block, ExcelError
@@ -27,15 +28,7 @@ from xl_lesson3.formula.values import Block, ExcelError
 CATEGORY = "Text"
 
 
-def _reg(name: str, min_args: int, max_args: int):
-    return register(
-        name,
-        min_args=min_args,
-        max_args=max_args,
-        category=CATEGORY,
-        differentiable=False,
-        array_result=True,
-    )
+_reg = functools.partial(register_cellwise, category=CATEGORY)
 
 
 def _text(value: Cell, fmt: Cell) -> Cell:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from xl_lesson3.formula.functions.dates.serials import date_from_serial, ymd_from_serial
+from xl_lesson3.formula.functions.text.format_code import literal_at, unquoted
 
 _DATE_CODES = re.compile(
     r"\[h+\]|\[m+\]|\[s+\]|y+|m+|d+|h+|s+|am/pm|a/p"
@@ -38,10 +39,6 @@ _MONTH_NAMES = [
 _DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
-def _unquoted(section: str) -> str:
-    return re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", section)
-
-
 def format_date(serial: float, section: str, negative: bool = False) -> str | None:
     """`serial` (days, not negative) shown with a date/time `section`; `negative` says the
     value was below zero. None where Excel says #VALUE!."""
@@ -64,7 +61,7 @@ def format_date(serial: float, section: str, negative: bool = False) -> str | No
     day_seconds = seconds_total - int(serial) * 86400
     hours, rest = divmod(day_seconds, 3600)
     minutes, seconds = divmod(rest, 60)
-    twelve_hour = bool(re.search(r"am/pm|a/p", _unquoted(section), re.IGNORECASE))
+    twelve_hour = bool(re.search(r"am/pm|a/p", unquoted(section), re.IGNORECASE))
     out = []
     for index, (kind, text) in enumerate(tokens):
         if kind == "lit":
@@ -129,15 +126,10 @@ def _date_tokens(section: str) -> list[tuple[str, str]]:
     tokens, i = [], 0
     while i < len(section):
         ch = section[i]
-        if ch == '"':
-            end = section.find('"', i + 1)
-            end = len(section) if end < 0 else end
-            tokens.append(("lit", section[i + 1 : end]))
-            i = end + 1
-            continue
-        if ch == "\\" and i + 1 < len(section):
-            tokens.append(("lit", section[i + 1]))
-            i += 2
+        literal = literal_at(section, i)
+        if literal is not None:
+            tokens.append(("lit", literal[0]))
+            i = literal[1]
             continue
         match = _DATE_CODES.match(section, i)
         if match:

@@ -17,56 +17,13 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 
 from xl_lesson3.formula.functions.core.comparison import format_number
 from xl_lesson3.formula.functions.text.date_format import format_date
-
-
-def _sections(fmt: str) -> list[str]:
-    out, current, quoted, i = [], "", False, 0
-    while i < len(fmt):
-        ch = fmt[i]
-        if ch == '"':
-            quoted = not quoted
-        if ch == "\\" and i + 1 < len(fmt):
-            current += fmt[i : i + 2]
-            i += 2
-            continue
-        if ch == ";" and not quoted:
-            out.append(current)
-            current = ""
-        else:
-            current += ch
-        i += 1
-    out.append(current)
-    return out
-
-
-def _unquoted(fmt: str) -> str:
-    """The format with quoted text, escapes and brackets removed (for detecting its type)."""
-    return re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", fmt)
-
-
-def is_date_format(fmt: str) -> bool:
-    if re.search(r"\[[hms]+\]", fmt, re.IGNORECASE):
-        return True
-    bare = _unquoted(fmt).lower()
-    return bool(re.search(r"[ymdhs]", bare)) and not re.search(r"[0#?]", re.sub(r"\.0+", "", bare))
-
-
-def _balanced(fmt: str) -> bool:
-    """False when a quoted literal is never closed (Excel: #VALUE!)."""
-    quoted, i = False, 0
-    while i < len(fmt):
-        if fmt[i] == "\\" and not quoted:
-            i += 2
-            continue
-        quoted ^= fmt[i] == '"'
-        i += 1
-    return not quoted
-
-
-def _bare(section: str) -> str:
-    """The section's codes alone: no quoted text, escapes, fills (``*x``), spaces (``_x``) or
-    brackets."""
-    return re.sub(r'"[^"]*"|\\.|[*_].|\[[^\]]*\]', "", section)
+from xl_lesson3.formula.functions.text.format_code import (
+    balanced,
+    bare_codes,
+    is_date_format,
+    literal_at,
+    split_sections,
+)
 
 
 def _split_text_section(sections: list[str]) -> tuple[list[str], str | None] | None:
@@ -75,10 +32,10 @@ def _split_text_section(sections: list[str]) -> tuple[list[str], str | None] | N
     The text section is the fourth, or the last one when it holds ``@`` (``w;x@``: -1 shows
     as ``-w``). ``@`` anywhere else, or beside digit placeholders, is #VALUE!.
     """
-    with_at = [i for i, section in enumerate(sections) if "@" in _bare(section)]
+    with_at = [i for i, section in enumerate(sections) if "@" in bare_codes(section)]
     if with_at:
         last = len(sections) - 1
-        if with_at != [last] or last > 3 or re.search(r"[0#?]", _bare(sections[last])):
+        if with_at != [last] or last > 3 or re.search(r"[0#?]", bare_codes(sections[last])):
             return None
         return sections[:last], sections[last]
     if len(sections) >= 4:
@@ -88,9 +45,9 @@ def _split_text_section(sections: list[str]) -> tuple[list[str], str | None] | N
 
 def format_value(value: float | str, fmt: str) -> str | None:
     """`value` formatted with `fmt`, or None when the format is not understood."""
-    if not _balanced(fmt):
+    if not balanced(fmt):
         return None
-    sections = _sections(fmt)
+    sections = split_sections(fmt)
     if not isinstance(value, str) and _CONDITION.match(sections[0]):
         return _conditional(value, sections)
     layout = _split_text_section(sections)
@@ -147,15 +104,10 @@ def _literal(section: str) -> str:
     out, i = [], 0
     while i < len(section):
         ch = section[i]
-        if ch == '"':
-            end = section.find('"', i + 1)
-            end = len(section) if end < 0 else end
-            out.append(section[i + 1 : end])
-            i = end + 1
-            continue
-        if ch == "\\" and i + 1 < len(section):
-            out.append(section[i + 1])
-            i += 2
+        literal = literal_at(section, i)
+        if literal is not None:
+            out.append(literal[0])
+            i = literal[1]
             continue
         if ch not in "_*":
             out.append(ch)
@@ -179,7 +131,7 @@ def _format_number(value: float, section: str) -> str | None:
     original = value
     bare = re.sub(r'"[^"]*"|\\.', lambda m: "x" * len(m.group(0)), section)
     e_mark = re.search(r"[eE][+-][0#]+", bare)
-    codes = _bare(section)
+    codes = bare_codes(section)
     if re.search(r"[ymdhs]", codes, re.IGNORECASE):  # date codes among digits: #VALUE!
         return None
     if re.search(r"[eE][+-]", codes) and (
@@ -217,15 +169,10 @@ def _tokens(section: str) -> list[tuple[str, str]]:
     tokens, i, seen_point = [], 0, False
     while i < len(section):
         ch = section[i]
-        if ch == '"':
-            end = section.find('"', i + 1)
-            end = len(section) if end < 0 else end
-            tokens.append(("lit", section[i + 1 : end]))
-            i = end + 1
-            continue
-        if ch == "\\" and i + 1 < len(section):
-            tokens.append(("lit", section[i + 1]))
-            i += 2
+        literal = literal_at(section, i)
+        if literal is not None:
+            tokens.append(("lit", literal[0]))
+            i = literal[1]
             continue
         if ch in "_*" and i + 1 < len(section):
             tokens.append(("lit", " " if ch == "_" else ""))

@@ -23,22 +23,14 @@ from xl_lesson3.formula.functions.core.cellwise import (
     na_error,
     value_error,
 )
-from xl_lesson3.formula.functions.core.registry import register
-from xl_lesson3.formula.functions.text.array_args import as_choice, map_mixed
+from xl_lesson3.formula.functions.core.registry import register_cellwise
+from xl_lesson3.formula.functions.text.array_args import as_choice, map_mixed, or_default
 from xl_lesson3.formula.values import Block, ExcelError
 
 CATEGORY = "Text"
 
 
-def _reg(name: str, min_args: int, max_args: int):
-    return register(
-        name,
-        min_args=min_args,
-        max_args=max_args,
-        category=CATEGORY,
-        differentiable=False,
-        array_result=True,
-    )
+_reg = functools.partial(register_cellwise, category=CATEGORY)
 
 
 @functools.lru_cache(maxsize=256)
@@ -61,10 +53,6 @@ def _prepare(text: Cell, pattern: Cell, case: Cell) -> tuple[str, regex.Pattern]
     return value_error() if compiled is None else (as_text(text), compiled)
 
 
-def _default(value: float) -> Block:
-    return Block.scalar(value)
-
-
 def _test(text: Cell, pattern: Cell, case: Cell) -> Cell:
     prepared = _prepare(text, pattern, case)
     if isinstance(prepared, ExcelError):
@@ -76,7 +64,7 @@ def _test(text: Cell, pattern: Cell, case: Cell) -> Cell:
 @_reg("REGEXTEST", 2, 3)
 def regextest(text: Block, pattern: Block, case_sensitivity: Block | None = None) -> Block:
     """REGEXTEST(text, pattern, [case_sensitivity=0]): TRUE when `pattern` matches anywhere."""
-    return map_mixed(_test, (text, pattern, case_sensitivity or _default(0)))
+    return map_mixed(_test, (text, pattern, or_default(case_sensitivity, 0)))
 
 
 def _groups(match: regex.Match) -> list[Cell]:
@@ -119,7 +107,7 @@ def regexextract(
 ) -> Block:
     """REGEXEXTRACT(text, pattern, [return_mode=0], [case_sensitivity=0]): the first match
     (mode 0), every match (1) or the first match's capture groups (2); #N/A when none."""
-    args = (text, pattern, return_mode or _default(0), case_sensitivity or _default(0))
+    args = (text, pattern, or_default(return_mode, 0), or_default(case_sensitivity, 0))
     return map_mixed(_extract, args)
 
 
@@ -171,5 +159,5 @@ def regexreplace(
 ) -> Block:
     """REGEXREPLACE(text, pattern, replacement, [occurrence=0], [case_sensitivity=0]): every
     match replaced (0), or only the n-th (counted from the end when negative)."""
-    args = (text, pattern, replacement, occurrence or _default(0), case_sensitivity or _default(0))
+    args = (text, pattern, replacement, or_default(occurrence, 0), or_default(case_sensitivity, 0))
     return map_mixed(_replace, args)

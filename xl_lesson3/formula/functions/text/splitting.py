@@ -19,6 +19,8 @@ counting back) counts as a delimiter too.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import regex
 
@@ -30,7 +32,7 @@ from xl_lesson3.formula.functions.core.cellwise import (
     na_error,
     value_error,
 )
-from xl_lesson3.formula.functions.core.registry import register
+from xl_lesson3.formula.functions.core.registry import register_cellwise
 from xl_lesson3.formula.functions.text.array_args import (
     as_choice,
     as_logical,
@@ -42,15 +44,7 @@ from xl_lesson3.formula.values import Block, ExcelError
 CATEGORY = "Text"
 
 
-def _reg(name: str, min_args: int, max_args: int):
-    return register(
-        name,
-        min_args=min_args,
-        max_args=max_args,
-        category=CATEGORY,
-        differentiable=False,
-        array_result=True,
-    )
+_reg = functools.partial(register_cellwise, category=CATEGORY)
 
 
 def _delimiters(values: np.ndarray | None) -> list[str] | ExcelError | None:
@@ -148,44 +142,36 @@ def _cut_at(text, delims, instance, match_mode, match_end, if_not_found, *, afte
     return subject[end:] if after else subject[:start]
 
 
-def _before_after(args: tuple, after: bool) -> Block:
-    text, delimiter, instance, match_mode, match_end, if_not_found = args
-    blocks = (
-        text,
-        delimiter,
-        or_default(instance, 1),
-        or_default(match_mode, 0),
-        or_default(match_end, False),
-        or_default(if_not_found, na_error()),
+def _register_cut(name: str, side: str) -> None:
+    """Register TEXTBEFORE or TEXTAFTER: the same arguments, the text on one `side` of the cut."""
+
+    def cut(
+        text: Block,
+        delimiter: Block,
+        instance_num: Block | None = None,
+        match_mode: Block | None = None,
+        match_end: Block | None = None,
+        if_not_found: Block | None = None,
+    ) -> Block:
+        blocks = (
+            text,
+            delimiter,
+            or_default(instance_num, 1),
+            or_default(match_mode, 0),
+            or_default(match_end, False),
+            or_default(if_not_found, na_error()),
+        )
+        after = side == "after"
+        return map_mixed(lambda *values: _cut_at(*values, after=after), blocks, whole=(1,))
+
+    # set before registering: the registry's summary is the docstring's first line
+    cut.__doc__ = (
+        f"{name}(text, delimiter, [instance_num=1], [match_mode=0], [match_end=0], "
+        f"[if_not_found=#N/A]): the text {side} the n-th delimiter."
     )
-    return map_mixed(lambda *values: _cut_at(*values, after=after), blocks, whole=(1,))
+    cut.__name__ = cut.__qualname__ = name.lower()
+    _reg(name, 2, 6)(cut)
 
 
-@_reg("TEXTBEFORE", 2, 6)
-def textbefore(
-    text: Block,
-    delimiter: Block,
-    instance_num: Block | None = None,
-    match_mode: Block | None = None,
-    match_end: Block | None = None,
-    if_not_found: Block | None = None,
-) -> Block:
-    """TEXTBEFORE(text, delimiter, [instance_num=1], [match_mode=0], [match_end=0],
-    [if_not_found=#N/A]): the text before the n-th delimiter."""
-    args = (text, delimiter, instance_num, match_mode, match_end, if_not_found)
-    return _before_after(args, after=False)
-
-
-@_reg("TEXTAFTER", 2, 6)
-def textafter(
-    text: Block,
-    delimiter: Block,
-    instance_num: Block | None = None,
-    match_mode: Block | None = None,
-    match_end: Block | None = None,
-    if_not_found: Block | None = None,
-) -> Block:
-    """TEXTAFTER(text, delimiter, [instance_num=1], [match_mode=0], [match_end=0],
-    [if_not_found=#N/A]): the text after the n-th delimiter."""
-    args = (text, delimiter, instance_num, match_mode, match_end, if_not_found)
-    return _before_after(args, after=True)
+_register_cut("TEXTBEFORE", "before")
+_register_cut("TEXTAFTER", "after")

@@ -13,6 +13,7 @@ evaluated but not compiled (`cellwise`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from xl_lesson3.formula.functions.core.cellwise import (
     map_cells,
     value_error,
 )
-from xl_lesson3.formula.functions.core.registry import register
+from xl_lesson3.formula.functions.core.registry import register_cellwise
 from xl_lesson3.formula.functions.math.criteria import wildcard_regex
 from xl_lesson3.formula.values import Block, ExcelError
 
@@ -38,16 +39,7 @@ CATEGORY = "Text"
 MAX_TEXT = 32767  # Excel's longest cell text
 
 
-def _reg(name: str, min_args: int, max_args: int | None, array_result: bool = True, **kw):
-    return register(
-        name,
-        min_args=min_args,
-        max_args=max_args,
-        category=CATEGORY,
-        differentiable=False,
-        array_result=array_result,
-        **kw,
-    )
+_reg = functools.partial(register_cellwise, category=CATEGORY)
 
 
 def _texts_and_numbers(spec: str, *values: Cell) -> list | ExcelError:

@@ -15,25 +15,19 @@ nothing.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from xl_lesson3.formula.functions.core.cellwise import Cell, as_text, value_error
-from xl_lesson3.formula.functions.core.registry import register
+from xl_lesson3.formula.functions.core.registry import register_cellwise
 from xl_lesson3.formula.functions.text.array_args import as_choice, map_mixed, or_default
 from xl_lesson3.formula.values import ERROR_TEXT, Block, ExcelError
 
 CATEGORY = "Text"
 
 
-def _reg(name: str):
-    return register(
-        name,
-        min_args=1,
-        max_args=2,
-        category=CATEGORY,
-        differentiable=False,
-        array_result=True,
-    )
+_reg = functools.partial(register_cellwise, category=CATEGORY)
 
 
 def _written(value: Cell, strict: bool) -> str:
@@ -50,7 +44,7 @@ def _value_to_text(value: Cell, fmt: Cell) -> Cell:
     return strict if isinstance(strict, ExcelError) else _written(value, bool(strict))
 
 
-@_reg("VALUETOTEXT")
+@_reg("VALUETOTEXT", 1, 2)
 def valuetotext(value: Block, format_: Block | None = None) -> Block:
     """VALUETOTEXT(value, [format=0]): the value as text, concise (0) or strict (1)."""
     return map_mixed(_value_to_text, (value, or_default(format_, 0)))
@@ -68,7 +62,7 @@ def _array_to_text(array: np.ndarray, fmt: Cell) -> Cell:
     return "{" + ";".join(rows) + "}"
 
 
-@_reg("ARRAYTOTEXT")
+@_reg("ARRAYTOTEXT", 1, 2)
 def arraytotext(array: Block, format_: Block | None = None) -> Block:
     """ARRAYTOTEXT(array, [format=0]): every value of the array as one text."""
     return map_mixed(_array_to_text, (array, or_default(format_, 0)), whole=(0,))
