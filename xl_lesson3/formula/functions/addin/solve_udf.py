@@ -31,7 +31,7 @@ from xl_lesson3.formula.values import Block, ErrorCode, Kind
     "TORCH_SOLVE",
     min_args=2,
     max_args=8,
-    category="addin",
+    category="xl-lesson3",
     differentiable=False,
     array_result=True,
 )

@@ -155,6 +155,19 @@ def supported_names() -> list[str]:
     return sorted({spec.name for spec in _REGISTRY.values() if not spec.name.startswith("_")})
 
 
+def specs() -> list[FunctionSpec]:
+    """Every registered function once (aliases folded into their spec), sorted by name."""
+    _load_library()
+    unique = {spec.name: spec for spec in _REGISTRY.values() if not spec.name.startswith("_")}
+    return [unique[name] for name in sorted(unique)]
+
+
+def folder_of(spec: FunctionSpec) -> str:
+    """The category folder that implements `spec` (``math``, ``lookup``…), where to look for it."""
+    module = spec.impl.__module__.removeprefix("xl_lesson3.formula.functions.")
+    return module.split(".")[0]
+
+
 def _load_library() -> None:
     """Import the category modules once; their decorators fill the registry."""
     from xl_lesson3.formula.functions.core import library  # noqa: F401

@@ -35,7 +35,8 @@ from xl_lesson3.formula.functions.core.shapes import (
 )
 from xl_lesson3.formula.values import Block, ErrorCode
 
-CATEGORY = "Math & Trig / Statistical"
+MATH = "Math & Trig"
+STATISTICAL = "Statistical"
 _DIMS = (-2, -1)
 
 
@@ -73,7 +74,7 @@ def _count(parts: Sequence[Coerced]) -> torch.Tensor:
     return count
 
 
-@register("SUM", min_args=1, max_args=255, category=CATEGORY)
+@register("SUM", min_args=1, max_args=255, category=MATH)
 def sum_(*args: Block) -> Block:
     """SUM(number1, ...): the sum of all numbers."""
     if is_plain(*args):
@@ -82,14 +83,14 @@ def sum_(*args: Block) -> Block:
     return Block(_total(parts), err=_errors(parts))
 
 
-@register("SUMSQ", min_args=1, max_args=255, category=CATEGORY)
+@register("SUMSQ", min_args=1, max_args=255, category=MATH)
 def sumsq(*args: Block) -> Block:
     """SUMSQ(number1, ...): the sum of the squares of all numbers."""
     parts = read_arguments(args)
     return Block(_total(parts, square=True), err=_errors(parts))
 
 
-@register("AVERAGE", min_args=1, max_args=255, category=CATEGORY)
+@register("AVERAGE", min_args=1, max_args=255, category=STATISTICAL)
 def average(*args: Block) -> Block:
     """AVERAGE(number1, ...): the mean of all numbers; #DIV/0! when there are none."""
     parts = read_arguments(args)
@@ -102,7 +103,7 @@ def average(*args: Block) -> Block:
     return Block(values, err=merge_errors(_errors(parts), error_where(empty, ErrorCode.DIV0)))
 
 
-@register("COUNT", min_args=1, max_args=255, category=CATEGORY, differentiable=False)
+@register("COUNT", min_args=1, max_args=255, category=STATISTICAL, differentiable=False)
 def count(*args: Block) -> Block:
     """COUNT(value1, ...): how many numbers; errors and non-numeric text are not counted."""
     parts = read_arguments(args, COUNT_RANGE, COUNT_DIRECT)
@@ -131,19 +132,19 @@ def _extreme(args: Sequence[Block], largest: bool) -> Block:
     return Block(torch.where(none, 0.0, best), err=_errors(parts))
 
 
-@register("MAX", min_args=1, max_args=255, category=CATEGORY)
+@register("MAX", min_args=1, max_args=255, category=STATISTICAL)
 def max_(*args: Block) -> Block:
     """MAX(number1, ...): the largest number, 0 if none."""
     return _extreme(args, largest=True)
 
 
-@register("MIN", min_args=1, max_args=255, category=CATEGORY)
+@register("MIN", min_args=1, max_args=255, category=STATISTICAL)
 def min_(*args: Block) -> Block:
     """MIN(number1, ...): the smallest number, 0 if none."""
     return _extreme(args, largest=False)
 
 
-@register("SUMPRODUCT", min_args=1, max_args=255, category=CATEGORY)
+@register("SUMPRODUCT", min_args=1, max_args=255, category=MATH)
 def sumproduct(*arrays: Block) -> Block:
     """SUMPRODUCT(array1, ...): the sum of the cell-by-cell products.
 
@@ -208,7 +209,7 @@ def _reshape(block: Block, shape: tuple[int, int]) -> Block:
     return Block(fit(block.num), fit(block.err), fit(block.kind), text, block.from_reference)
 
 
-@register("SUMXMY2", min_args=2, max_args=2, category=CATEGORY)
+@register("SUMXMY2", min_args=2, max_args=2, category=MATH)
 def sumxmy2(x: Block, y: Block) -> Block:
     """SUMXMY2(array_x, array_y): the sum of (x - y)² over the pairs."""
     pairs = _pairs(x, y)
@@ -219,7 +220,7 @@ def sumxmy2(x: Block, y: Block) -> Block:
     return Block((diff * diff).sum(dim=_DIMS, keepdim=True), err=_errors(pairs))
 
 
-@register("SUMX2MY2", min_args=2, max_args=2, category=CATEGORY)
+@register("SUMX2MY2", min_args=2, max_args=2, category=MATH)
 def sumx2my2(x: Block, y: Block) -> Block:
     """SUMX2MY2(array_x, array_y): the sum of x² - y² over the pairs."""
     pairs = _pairs(x, y)

@@ -29,7 +29,8 @@ from xl_lesson3.formula.functions.core.shapes import (
 from xl_lesson3.formula.functions.math.criteria import criteria_mask
 from xl_lesson3.formula.values import Block, ErrorCode, Kind
 
-CATEGORY = "Statistical / Math & Trig"
+MATH = "Math & Trig"
+STATISTICAL = "Statistical"
 _DIMS = (-2, -1)
 Reducer = Callable[[Block | None, torch.Tensor], Block]
 
@@ -159,13 +160,13 @@ def _value_error(like: Block) -> Block:
     return Block.error(ErrorCode.VALUE, dtype=like.num.dtype, device=like.num.device)
 
 
-@register("COUNTIF", min_args=2, max_args=2, category=CATEGORY, differentiable=False)
+@register("COUNTIF", min_args=2, max_args=2, category=STATISTICAL, differentiable=False)
 def countif(range_: Block, criteria: Block) -> Block:
     """COUNTIF(range, criteria): how many cells match (see `criteria`)."""
     return _conditional(None, [(range_, criteria)], _count)
 
 
-@register("COUNTIFS", min_args=2, max_args=254, category=CATEGORY, differentiable=False)
+@register("COUNTIFS", min_args=2, max_args=254, category=STATISTICAL, differentiable=False)
 def countifs(*args: Block) -> Block:
     """COUNTIFS(range1, criteria1, ...): how many positions match every pair."""
     pairs = _pairs(args)
@@ -179,13 +180,13 @@ def _if_one(rng: Block, criteria: Block, values: Block | None, reduce: Reducer) 
     return _conditional(fitted, [(rng, criteria)], reduce)
 
 
-@register("SUMIF", min_args=2, max_args=3, category=CATEGORY)
+@register("SUMIF", min_args=2, max_args=3, category=MATH)
 def sumif(range_: Block, criteria: Block, sum_range: Block | None = None) -> Block:
     """SUMIF(range, criteria, [sum_range]): the sum of the numbers at matching positions."""
     return _if_one(range_, criteria, sum_range, _sum)
 
 
-@register("AVERAGEIF", min_args=2, max_args=3, category=CATEGORY)
+@register("AVERAGEIF", min_args=2, max_args=3, category=STATISTICAL)
 def averageif(range_: Block, criteria: Block, average_range: Block | None = None) -> Block:
     """AVERAGEIF(range, criteria, [average_range]): their mean; #DIV/0! when none match."""
     return _if_one(range_, criteria, average_range, _average)
@@ -196,25 +197,25 @@ def _ifs(values: Block, args: tuple[Block, ...], reduce: Reducer) -> Block:
     return _value_error(values) if pairs is None else _conditional(values, pairs, reduce)
 
 
-@register("SUMIFS", min_args=3, max_args=255, category=CATEGORY)
+@register("SUMIFS", min_args=3, max_args=255, category=MATH)
 def sumifs(sum_range: Block, *args: Block) -> Block:
     """SUMIFS(sum_range, criteria_range1, criteria1, ...): the sum where every pair matches."""
     return _ifs(sum_range, args, _sum)
 
 
-@register("AVERAGEIFS", min_args=3, max_args=255, category=CATEGORY)
+@register("AVERAGEIFS", min_args=3, max_args=255, category=STATISTICAL)
 def averageifs(average_range: Block, *args: Block) -> Block:
     """AVERAGEIFS(average_range, criteria_range1, criteria1, ...): the mean where all match."""
     return _ifs(average_range, args, _average)
 
 
-@register("MAXIFS", min_args=3, max_args=255, category=CATEGORY)
+@register("MAXIFS", min_args=3, max_args=255, category=STATISTICAL)
 def maxifs(max_range: Block, *args: Block) -> Block:
     """MAXIFS(max_range, criteria_range1, criteria1, ...): the largest match, 0 if none."""
     return _ifs(max_range, args, _extreme(largest=True))
 
 
-@register("MINIFS", min_args=3, max_args=255, category=CATEGORY)
+@register("MINIFS", min_args=3, max_args=255, category=STATISTICAL)
 def minifs(min_range: Block, *args: Block) -> Block:
     """MINIFS(min_range, criteria_range1, criteria1, ...): the smallest match, 0 if none."""
     return _ifs(min_range, args, _extreme(largest=False))
@@ -226,7 +227,7 @@ def _kinds(block: Block) -> torch.Tensor:
     return block.kind.expand_as(block.num)
 
 
-@register("COUNTA", min_args=1, max_args=255, category=CATEGORY, differentiable=False)
+@register("COUNTA", min_args=1, max_args=255, category=STATISTICAL, differentiable=False)
 def counta(*args: Block) -> Block:
     """COUNTA(value1, ...): how many values are not blank (text, booleans, errors count)."""
     total = None
@@ -241,7 +242,7 @@ def counta(*args: Block) -> Block:
     return Block(total)
 
 
-@register("COUNTBLANK", min_args=1, max_args=1, category=CATEGORY, differentiable=False)
+@register("COUNTBLANK", min_args=1, max_args=1, category=STATISTICAL, differentiable=False)
 def countblank(range_: Block) -> Block:
     """COUNTBLANK(range): how many cells are blank or hold empty text (``=""``)."""
     texts = text_array(range_)

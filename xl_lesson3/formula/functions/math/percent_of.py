@@ -15,7 +15,7 @@ from xl_lesson3.formula.functions.core.shapes import error_where, merge_errors
 from xl_lesson3.formula.functions.math.aggregate import sum_
 from xl_lesson3.formula.values import Block, ErrorCode
 
-CATEGORY = "Math & Trig / Statistical"
+CATEGORY = "Math & Trig"
 
 
 @register("PERCENTOF", min_args=2, max_args=2, category=CATEGORY)
