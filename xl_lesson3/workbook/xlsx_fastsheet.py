@@ -43,14 +43,14 @@ def read_sheet_fast(
 ) -> SheetCells:
     """Read worksheet `part` as `sheet` (see `xlsx_sheet.read_sheet`), or raise NotCanonical."""
     reader = _FastReader(package, sheet, strings, cached)
-    for chunk in _sheet_data(package, part):
+    for chunk in sheet_data(package, part):
         cells = scan_chunk(chunk, reader.col_of)
         if cells is not None:
             reader.add(cells)
     return reader.finish()
 
 
-def _sheet_data(package: Package, part: str) -> Iterator[bytes]:
+def sheet_data(package: Package, part: str) -> Iterator[bytes]:
     """The body of ``<sheetData>`` in pieces that end at a row's end; the whole part is read
     (and so checked by expat) even after ``</sheetData>``."""
     buf = b""
@@ -81,7 +81,7 @@ def _sheet_data(package: Package, part: str) -> Iterator[bytes]:
         raise NotCanonical
 
 
-class _ColumnOf(dict):
+class ColumnOf(dict):
     """Column letters → column number, filled on first sight."""
 
     def __missing__(self, letters: bytes) -> int:
@@ -112,7 +112,7 @@ class _Parts:
 class _FastReader:
     def __init__(self, package: Package, sheet: str, strings: list[str], cached: bool) -> None:
         self.sheet, self.strings, self.cached = sheet, strings, cached
-        self.col_of = _ColumnOf().__getitem__
+        self.col_of = ColumnOf().__getitem__
         self.formulas = FormulaReader(package.path, sheet)
         self.value_parts, self.formula_parts = _Parts(False), _Parts(True)
         self.array_cached: dict[CellAddress, Any] = {}
