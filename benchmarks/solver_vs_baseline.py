@@ -27,6 +27,7 @@ SHEETS = ("linear", "nnet")
 METHODS = ("adam", "lbfgs")
 RESTARTS = (1, 16)
 REACH_RTOL = 1e-6  # "reached the baseline's loss": within this relative margin
+EXACT_TARGET_RATIO = 1000  # issue 16: exact least squares vs the baseline, reading included
 # Optimiser time the baseline may spend per sheet (it stops earlier when L-BFGS-B converges).
 BASELINE_SECONDS = {"tiny": 3.0, "quick": 25.0, "full": 900.0}
 # Wall time one run of ours may take (it stops earlier at its own convergence test or step limit).
@@ -98,7 +99,70 @@ def _run_sheet(config: BenchConfig, path, workbook, solver_model) -> dict:
     for method in METHODS:
         for restarts in RESTARTS:
             out["ours"].append(_run_ours(config, workbook, solver_model, method, restarts, target))
+    if solver_model.sheet == "linear":
+        out["exact"] = _exact_least_squares(path, solver_model, out.get("baseline"))
     return out
+
+
+def _exact_least_squares(path, solver_model, baseline: dict | None) -> dict:
+    """The GRG engine's own choice on a quadratic objective (one exact Newton step), timed as a
+    user waits for it: reading the file as `solve` does (only the sheets the model needs,
+    nothing cached from earlier reads), planning and compiling, solving.
+
+    Issue 16 asks for ≥ 1000× the baseline's time to its final loss, counting all of it.
+    """
+    from xl_lesson3.solver import solve
+    from xl_lesson3.solver.problem import load, sheets_needed
+    from xl_lesson3.workbook import archive
+
+    archive._checked.clear()  # a fresh process checks the archive again
+    start = time.perf_counter()
+    # what `solve(path, ...)` reads: the model's sheet and the sheets its formulas refer to
+    workbook = load(path, sheets_needed(solver_model.objective, solver_model.changing, None))
+    read = time.perf_counter() - start
+    result = solve(
+        workbook,
+        objective=solver_model.objective,
+        changing=list(solver_model.changing),
+        goal="min",
+        device="cpu",
+    )
+    found = {
+        "engine": result.method,
+        "final_loss": result.final,
+        "read_seconds": read,
+        "solve_seconds": result.seconds,  # planning, compiling, the Newton step and its check
+        "seconds": read + result.seconds,
+    }
+    if baseline and baseline.get("time_to_final"):
+        base = baseline["time_to_final"]
+        found["reached"] = result.final <= baseline["final_loss"] * (1 + REACH_RTOL) + 1e-15
+        found["ratio"] = base / found["seconds"] if found["reached"] else None
+        found["ratio_solve_only"] = base / result.seconds if found["reached"] else None
+        found["needed_seconds"] = base / EXACT_TARGET_RATIO
+    return found
+
+
+def _exact_verdict(exact: dict) -> str:
+    """One sentence: the exact least-squares ratio against the ≥ 1000× target, and why not."""
+    ratio = exact.get("ratio")
+    if ratio is None:
+        return "exact least squares: no baseline time to compare with"
+    text = (
+        f"exact least squares ({exact['engine']}) reaches the floor in "
+        f"{fmt_seconds(exact['seconds'])} counting reading ({fmt_seconds(exact['read_seconds'])})"
+        f" and compiling + solving ({fmt_seconds(exact['solve_seconds'])}): {_times(ratio)} the "
+        f"baseline ({_times(exact['ratio_solve_only'])} without reading)"
+    )
+    if ratio >= EXACT_TARGET_RATIO:
+        return text + f", target ≥ {EXACT_TARGET_RATIO:,}× met"
+    return text + (
+        f"; the ≥ {EXACT_TARGET_RATIO:,}× target is not met: it would need all of ours within "
+        f"{fmt_seconds(exact['needed_seconds'])}, while reading the file takes "
+        f"{fmt_seconds(exact['read_seconds'])} and planning + compiling + the Newton step "
+        f"{fmt_seconds(exact['solve_seconds'])} (the baseline needs only a few hundred "
+        "recalculations of this small sheet)"
+    )
 
 
 def _number(cell) -> float:
@@ -250,6 +314,21 @@ def _sheet_table(sheet: str, data: dict) -> Table:
                 ours["status"],
             ]
         )
+    if "exact" in data:
+        exact = data["exact"]
+        rows.append(
+            [
+                f"xl-lesson3 {exact['engine']} (GRG default), read + solve",
+                1,
+                exact["final_loss"],
+                fmt_seconds(exact["seconds"]),
+                f"read {fmt_seconds(exact['read_seconds'])}",
+                fmt_seconds(exact["seconds"]) if exact.get("reached") else "not reached",
+                _times(exact.get("ratio_solve_only")),
+                _times(exact.get("ratio")),
+                "exact least squares",
+            ]
+        )
     if "lstsq_floor" in data:
         floor = data["lstsq_floor"]
         rows.append(
@@ -325,6 +404,8 @@ def _headline(sheet: str, data: dict) -> str | None:
     )
     if "lstsq_floor" in data:
         text += f"; least-squares floor {data['lstsq_floor']['mse']:.7g}"
+    if "exact" in data:
+        text += "; " + _exact_verdict(data["exact"])
     return text + "."
 
 

@@ -153,3 +153,8 @@ def test_solver_section_runs_both_sides_from_the_same_start():
     assert all(
         o["final_loss"] >= floor * (1 - 1e-9) for o in section.data["sheets"]["linear"]["ours"]
     )
+    # The GRG engine's exact least squares lands on that optimum, timed with reading the file.
+    exact = section.data["sheets"]["linear"]["exact"]
+    assert exact["final_loss"] == pytest.approx(floor, rel=1e-9)
+    assert exact["read_seconds"] > 0 and exact["seconds"] > exact["solve_seconds"]
+    assert any("exact least squares" in line for line in section.headlines)

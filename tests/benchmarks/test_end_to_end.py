@@ -68,4 +68,9 @@ def test_big_xlsx_stages_run_on_a_tiny_file():
     (run,) = section.data["runs"]
     assert run["rows"] == big_xlsx.SIZES["tiny"][0]
     assert run["steps_done"] == big_xlsx.STEPS and math.isfinite(run["loss"])
-    assert all(run[stage] > 0 for stage in ("read", "compile", "steps", "command"))
+    stages = ("read", "compile", "steps", "recalc", "verify", "startup", "command")
+    assert all(run[stage] > 0 for stage in stages)
+    # the write-back changes the 20 parameters, B2, both hidden units of every row (their
+    # "Ones" input moves them) and, where a ReLU is active, the cells that follow (6 per row)
+    rows = big_xlsx.SIZES["tiny"][0]
+    assert 21 + 2 * rows <= run["cells_written"] <= 21 + 6 * rows

@@ -76,3 +76,19 @@ def test_cells_of_a_utf16_sheet_count_too(tmp_path, monkeypatch, codec):
     book = tmp_path / "b.xlsx"
     book.write_bytes(rezip(base_workbook(), {"xl/worksheets/sheet2.xml": sheet}))
     assert check_archive(book).cells["xl/worksheets/sheet2.xml"] == 300
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<cols><col min="1"/></cols><c r="A1"><v>1</v></c><c/><c>x</c>',
+        b'<cfRule type="x"/><c\tr="A1"/><c\nr="B1"/><c\rr="C1"/><conditionalFormatting/>',
+        b'<c r="A1"/><c',  # a tag cut at the end of a chunk is not counted yet
+        b'<x:c r="A1"/><x:cols/><c r="B1"/>',  # a prefix: the regular expression counts
+        b"",
+    ],
+    ids=["other-c-tags", "whitespace-after-c", "cut-at-end", "prefixed", "empty"],
+)
+def test_fast_cell_count_agrees_with_the_tag_pattern(data):
+    expected = len(archive._CELL_TAG_RE.findall(data))
+    assert archive._count_tags(data, archive._CELL_TAG_RE) == expected

@@ -48,7 +48,11 @@ def try_least_squares(ctx: Context, options: Options) -> EngineRun | None:
             return run
     if ctx.problem.model.goal != "min":
         return None
-    residuals = residual_cells(ctx)
+    if ctx.n_vars > MAX_LM_VARIABLES:
+        return None
+    # Bounded before the cells are looked at: telling 100k cells are squares parsed each one's
+    # formula (11 s of a 100k-row `solve`), for a sum too long for Levenberg-Marquardt anyway.
+    residuals = residual_cells(ctx, max_cells=MAX_RESIDUALS)
     if residuals is None:
         return None
     return _levenberg_marquardt(ctx, options, *residuals)
@@ -122,8 +126,11 @@ def _is_square(ctx: Context, cell: CellAddress) -> bool:
     return isinstance(node, Binary) and node.op == "^" and node.right == Number(2.0)
 
 
-def residual_cells(ctx: Context):
-    """(plus cells, minus cells or None, square-rooted) when the objective is a sum of squares."""
+def residual_cells(ctx: Context, max_cells: int | None = None):
+    """(plus cells, minus cells or None, square-rooted) when the objective is a sum of squares.
+
+    `max_cells`: None also when the sum runs over more cells than this.
+    """
     objective = ctx.program.objective
     cell = ctx.problem.workbook.cells.get(objective)
     if cell is None or cell.formula is None:
@@ -133,6 +140,8 @@ def residual_cells(ctx: Context):
         return None
     areas = [_area(arg, objective.sheet) for arg in node.args]
     if None in areas or not areas:
+        return None
+    if max_cells is not None and areas[0].size > max_cells:
         return None
     if node.name == "SUMXMY2" and len(areas) == 2 and areas[0].shape == areas[1].shape:
         return list(areas[0].cells()), list(areas[1].cells()), False

@@ -37,13 +37,50 @@ class Problem:
     constraints: Constraints
 
 
-def load(workbook: WorkbookModel | str | Path) -> WorkbookModel:
-    """A WorkbookModel, loading it from a path when given one."""
+def load(workbook: WorkbookModel | str | Path, sheets: list[str] | None = None) -> WorkbookModel:
+    """A WorkbookModel, loading it from a path when given one.
+
+    `sheets`: read only these sheets and those their formulas and names refer to (see
+    `load_workbook`); the whole file when one of them does not exist, so the checks that
+    follow name it as they would otherwise.
+    """
     if isinstance(workbook, WorkbookModel):
         return workbook
-    from xl_lesson3.workbook.load import load_workbook
+    from xl_lesson3.workbook.load import load_workbook, worksheet_names
 
-    return load_workbook(Path(workbook))
+    path = Path(workbook)
+    if sheets is not None:
+        known = {name.lower() for name in worksheet_names(path)}
+        if not all(name.lower() in known for name in sheets):
+            sheets = None
+    return load_workbook(path, sheets=sheets)
+
+
+def sheets_needed(
+    objective: CellAddress | str | None,
+    changing: Sequence[RangeAddress | CellAddress | str] | None,
+    sheet: str | None,
+) -> list[str] | None:
+    """The sheets a model starts from: the model's sheet and the changing cells' sheets.
+
+    None (read every sheet) when the model's sheet is not known before reading (it is then the
+    only sheet with a Solver model) or a reference does not parse (its error comes later).
+    """
+    if sheet is None and (objective is None or isinstance(objective, str) and "!" not in objective):
+        return None
+    refs: list[RangeAddress | CellAddress | str] = [] if objective is None else [objective]
+    refs.extend(changing or ())
+    found = [] if sheet is None else [sheet]
+    for ref in refs:
+        if isinstance(ref, str):
+            if "!" not in ref:
+                continue
+            try:
+                ref = RangeAddress.parse(ref, default_sheet=sheet)
+            except UnknownReferenceError:
+                return None
+        found.append(ref.sheet)
+    return list(dict.fromkeys(found))
 
 
 def model_sheets(workbook: WorkbookModel) -> list[str]:
@@ -175,7 +212,7 @@ def build_problem(
     sheet: str | None = None,
 ) -> Problem:
     """Load (if needed), resolve the model, check every cell and build the bounds."""
-    book = load(workbook)
+    book = load(workbook, sheets_needed(objective, changing, sheet))
     model = resolve_model(book, objective, changing, goal, sheet)
     variables = check_cells(book, model)
     constraints = split_constraints(model, book, variables)

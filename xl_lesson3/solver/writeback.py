@@ -142,7 +142,12 @@ def write_solution(
         raise SolverError(located(str(result.objective), f"{result.status}; nothing written"))
     dst, onto_src = destination(src, out, in_place)
     check_writable(dst, what="the solved workbook")
-    cells, complete = changed_cells(result.workbook, result.values, result.objective)
+    workbook = result.workbook
+    if workbook.partial:  # dependents on the sheets the solve did not need are recalculated too
+        from xl_lesson3.workbook.load import load_workbook
+
+        workbook = load_workbook(src)
+    cells, complete = changed_cells(workbook, result.values, result.objective)
     from xl_lesson3.workbook.xlsx_patch import patch_workbook, plan_patch, write_atomically
 
     plan_patch(src, cells)  # a sheet that cannot be patched is refused before the backup

@@ -73,6 +73,18 @@ def _load(package: Package, cached: bool, wanted: Iterable[str] | None) -> Workb
     return _model(package.path, book, order, read, tables)
 
 
+def worksheet_names(path: str | Path) -> tuple[str, ...]:
+    """The workbook's worksheet names in tab order, reading only its workbook part."""
+    path = Path(path)
+    check_archive(path)
+    package = open_package(path)
+    with package.zip:
+        try:
+            return tuple(sheet.name for sheet in package.workbook().sheets)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise WorkbookIOError(f"{path}: damaged .xlsx archive ({exc})") from exc
+
+
 def _model(
     path: Path,
     book: WorkbookPart,
@@ -102,6 +114,7 @@ def _model(
         calc=book.calc,
         character_set=book.character_set,
         array_cached_values=array_cached,
+        partial=len(order) < len(book.sheets),
     )
 
 

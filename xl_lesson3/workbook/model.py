@@ -117,6 +117,9 @@ class WorkbookModel:
     # Excel's saved values of array formulas' member cells (anchors keep theirs in Cell.value);
     # only filled by `load_workbook(..., cached_values=True)`.
     array_cached_values: Mapping[CellAddress, Any] = field(default_factory=dict)
+    # Read with `load_workbook(..., sheets=...)`: the file has sheets this model does not hold
+    # (a write-back that recalculates every dependent reads the whole file again).
+    partial: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.cells, CellStore):

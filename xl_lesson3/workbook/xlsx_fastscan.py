@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -88,7 +89,9 @@ class ChunkCells:
     """One chunk's cells as parallel sequences (file order), for `scan_chunk`'s caller."""
 
     def __init__(self, matches: list[tuple[bytes, ...]], col_of: Callable[[bytes], int]):
-        letters, rows, attrs, f_mark, f_attrs, f_text, v_text, is_body = zip(*matches, strict=True)
+        # one C-level pass per field (zip(*matches) took three times as long)
+        fields = [list(map(itemgetter(k), matches)) for k in range(8)]
+        letters, rows, attrs, f_mark, f_attrs, f_text, v_text, is_body = fields
         n = len(matches)
         self.n = n
         self.rows = np.array(rows).astype(np.int64)  # (n,)

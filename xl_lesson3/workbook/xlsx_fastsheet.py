@@ -8,6 +8,7 @@ Raises `NotCanonical` (nothing is kept) when the part is not in the form `xlsx_f
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -42,14 +43,14 @@ def read_sheet_fast(
 ) -> SheetCells:
     """Read worksheet `part` as `sheet` (see `xlsx_sheet.read_sheet`), or raise NotCanonical."""
     reader = _FastReader(package, sheet, strings, cached)
-    for chunk in _sheet_data(package, part):
+    for chunk in sheet_data(package, part):
         cells = scan_chunk(chunk, reader.col_of)
         if cells is not None:
             reader.add(cells)
     return reader.finish()
 
 
-def _sheet_data(package: Package, part: str) -> Iterator[bytes]:
+def sheet_data(package: Package, part: str) -> Iterator[bytes]:
     """The body of ``<sheetData>`` in pieces that end at a row's end; the whole part is read
     (and so checked by expat) even after ``</sheetData>``."""
     buf = b""
@@ -80,7 +81,7 @@ def _sheet_data(package: Package, part: str) -> Iterator[bytes]:
         raise NotCanonical
 
 
-class _ColumnOf(dict):
+class ColumnOf(dict):
     """Column letters → column number, filled on first sight."""
 
     def __missing__(self, letters: bytes) -> int:
@@ -111,12 +112,13 @@ class _Parts:
 class _FastReader:
     def __init__(self, package: Package, sheet: str, strings: list[str], cached: bool) -> None:
         self.sheet, self.strings, self.cached = sheet, strings, cached
-        self.col_of = _ColumnOf().__getitem__
+        self.col_of = ColumnOf().__getitem__
         self.formulas = FormulaReader(package.path, sheet)
         self.value_parts, self.formula_parts = _Parts(False), _Parts(True)
         self.array_cached: dict[CellAddress, Any] = {}
         self.kinds: dict[bytes, tuple[str | None, bool]] = {}  # attributes → (t, has cm)
         self.f_attrs: dict[bytes, dict[str, str]] = {}
+        self.inline: dict[bytes, str] = {}  # inline string bodies repeat (a category column)
 
     def _kind(self, attrs: bytes) -> tuple[str | None, bool]:
         found = self.kinds.get(attrs)
@@ -128,21 +130,7 @@ class _FastReader:
 
     def add(self, cells: ChunkCells) -> None:
         rows, cols = cells.rows.tolist(), cells.cols.tolist()
-        is_formula = np.zeros(cells.n, bool)
-        f_pos = np.flatnonzero(cells.has_f)
-        f_texts: dict[int, str] = {}
-        if len(f_pos):
-            f_attrs, f_body = cells.f_attrs, cells.f_text
-            picked = f_pos.tolist()
-            simple = [not f_attrs[i] and bool(f_body[i]) for i in picked]
-            plain = [i for i, flag in zip(picked, simple, strict=True) if flag]
-            f_texts.update(zip(plain, formula_texts([f_body[i] for i in plain]), strict=True))
-            for i, flag in zip(picked, simple, strict=True):
-                if not flag:
-                    text = self._formula(cells, i, rows[i], cols[i])
-                    if text is not None:
-                        f_texts[i] = text
-            is_formula[list(f_texts)] = True
+        is_formula, texts = self._formulas(cells, rows, cols)
         member = self._members(cells)
         if member is not None:
             if (member & is_formula).any():
@@ -151,13 +139,37 @@ class _FastReader:
                 raise WorkbookIOError(f"{where}: a formula inside another array formula")
             self._keep_members(cells, np.flatnonzero(member).tolist(), rows, cols)
         f_idx = np.flatnonzero(is_formula)
-        texts = [f_texts[i] for i in f_idx.tolist()]
         values = self._values(cells, f_idx.tolist(), rows, cols) if self.cached else None
         self._append(self.formula_parts, cells, f_idx, values or [None] * len(f_idx), texts)
         plain_cells = ~is_formula if member is None else ~(is_formula | member)
         v_idx = np.flatnonzero(plain_cells)
         keep, values = self._plain_values(cells, v_idx, rows, cols)
         self._append(self.value_parts, cells, v_idx[keep], values, None)
+
+    def _formulas(self, cells: ChunkCells, rows: list[int], cols: list[int]):
+        """(which cells hold a formula, their texts in file order).
+
+        Plain ``<f>text</f>`` (no attributes: what openpyxl writes for every cell) are converted
+        in bulk; shared, array and data-table formulas one by one, in file order (a shared
+        formula's master comes before its members).
+        """
+        n = cells.n
+        if not cells.has_f.any():
+            return np.zeros(n, bool), []
+        plain = cells.has_f & ~np.fromiter(map(bool, cells.f_attrs), bool, n)
+        plain &= np.fromiter(map(bool, cells.f_text), bool, n)
+        texts = formula_texts(list(itertools.compress(cells.f_text, plain.tolist())))
+        other = np.flatnonzero(cells.has_f & ~plain).tolist()
+        if not other:
+            return plain, texts
+        found = dict(zip(np.flatnonzero(plain).tolist(), texts, strict=True))
+        for i in other:
+            text = self._formula(cells, i, rows[i], cols[i])
+            if text is not None:
+                found[i] = text
+        is_formula = np.zeros(n, bool)
+        is_formula[list(found)] = True
+        return is_formula, [found[i] for i in np.flatnonzero(is_formula).tolist()]
 
     def _formula(self, cells: ChunkCells, i: int, row: int, col: int) -> str | None:
         raw_attrs, body = cells.f_attrs[i], cells.f_text[i]
@@ -198,7 +210,10 @@ class _FastReader:
             kind = self._kind(cells.attrs[i])[0]
             body = cells.is_body[i]
             if body:
-                found.append(inline_text(body))
+                text = self.inline.get(body)
+                if text is None:
+                    text = self.inline[body] = inline_text(body)
+                found.append(text)
                 continue
             raw = cells.v_text[i]
             found.append(None if not raw else self._typed(kind, text_of(raw), rows[i], cols[i]))
@@ -212,22 +227,24 @@ class _FastReader:
         is_number = np.fromiter(map(codes.__getitem__, cells.attrs), bool, cells.n)
         has_v = np.fromiter(map(bool, cells.v_text), bool, cells.n)
         has_is = np.fromiter(map(bool, cells.is_body), bool, cells.n)
-        numeric = (is_number & has_v & ~has_is)[idx]  # (len(idx),)
+        wanted = np.zeros(cells.n, bool)
+        wanted[idx] = True
+        numeric_all = is_number & has_v & ~has_is & wanted  # (n,)
+        numeric = numeric_all[idx]  # (len(idx),)
         other = ((has_v | has_is) & ~(is_number & has_v & ~has_is))[idx]
         values = np.empty(len(idx), object)
         if numeric.any():
             # only the numeric texts go into a fixed-width array: a long text would size it all
-            picked = [cells.v_text[i] for i in idx[numeric].tolist()]
+            picked = list(itertools.compress(cells.v_text, numeric_all.tolist()))
             if max(map(len, picked)) > MAX_NUMBER_TEXT:
                 raise NotCanonical  # the element reader reads (or names) such a cell
-            texts = np.array(picked)
-            values[numeric] = numbers(texts).tolist()
-        if other.any():
-            picked = idx[other].tolist()
-            values[other] = self._values(cells, picked, rows, cols)
+            values[numeric] = numbers(np.array(picked)).tolist()
         keep = numeric | other
-        if not other.all():  # a value that came out None (not possible today) is no cell
-            keep &= np.fromiter((v is not None for v in values), bool, len(values))
+        if other.any():
+            found = self._values(cells, idx[other].tolist(), rows, cols)
+            values[other] = found
+            if None in found:  # a value that came out None (not possible today) is no cell
+                keep[np.flatnonzero(other)[[v is None for v in found]]] = False
         return keep, values[keep].tolist()
 
     def _typed(self, kind: str | None, text: str, row: int, col: int) -> Any:
