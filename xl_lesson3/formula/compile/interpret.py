@@ -33,6 +33,7 @@ from xl_lesson3.formula.compile.reference_ops import (
     positions,
     rects_of,
 )
+from xl_lesson3.formula.compile.reference_info import REFERENCE_INFO_FUNCTIONS, reference_info
 from xl_lesson3.formula.compile.reference_ops import read as read_rects
 from xl_lesson3.formula.functions.core import registry
 from xl_lesson3.formula.functions.core.coercion import as_result
@@ -157,11 +158,37 @@ def lower_unit(ctx: UnitContext) -> Value:
     body = ctx.unit.body
     if is_reference_node(body) and not ctx.unit.is_array:
         value = _intersected(body, ctx)
+    elif ctx.unit.is_array and isinstance(body, Call) and body.name in PADDED_IN_ARRAYS:
+        value = _padded_call(body, ctx)
     else:
         value = lower(body, ctx)
     if isinstance(body, BoundRef) and not ctx.unit.is_array:
         value = _apply(lambda b: implicit_intersection(b, body, ctx), [value], ctx)
     return _apply(lambda b: fit_output(b, ctx.unit), [value], ctx)
+
+
+# Excel fills an array formula's block cell by cell: past the end of a smaller argument a cell
+# sees #N/A. Most functions pass that #N/A on (what `fit_output`'s padding shows), but these
+# answer it: ``{=ISNA(A1:A3)}`` over four cells ends in TRUE, ``{=ISNUMBER(A1:A3)}`` in FALSE.
+PADDED_IN_ARRAYS = frozenset(
+    {"ISBLANK", "ISERR", "ISERROR", "ISLOGICAL", "ISNA", "ISNONTEXT", "ISNUMBER", "ISTEXT"}
+)
+
+
+def _padded_call(node: Call, ctx: UnitContext) -> Value:
+    """`node` (one of PADDED_IN_ARRAYS) with each argument padded with #N/A to the block."""
+    spec = registry.lookup(node.name, ctx.where)
+    spec.check_arity(len(node.args), ctx.where)
+    rows, cols = ctx.unit.cell_shape
+
+    def pad(block: Block) -> Block:
+        r, c = block.shape
+        if (r == 1 or r >= rows) and (c == 1 or c >= cols):
+            return block
+        return _pad_na(block, max(r, rows) if r != 1 else 1, max(c, cols) if c != 1 else 1)
+
+    args = [_apply(pad, [lower(arg, ctx)], ctx) for arg in node.args]
+    return _apply(spec.impl, args, ctx)
 
 
 def lower_operand(node: Node, ctx: UnitContext) -> Value:
@@ -279,6 +306,8 @@ def _reference_call(node: Call, ctx: UnitContext) -> Value | None:
     """Calls that work on references rather than values (see `reference_ops`), else None."""
     if node.name in POSITION_FUNCTIONS:
         return positions(node.name, node, ctx, lower)
+    if node.name in REFERENCE_INFO_FUNCTIONS:
+        return reference_info(node, ctx, lower)
     if node.name in REFERENCE_FUNCTIONS:
         return read_rects(rects_of(node, ctx, lower), ctx)
     if node.name == "INDEX" and node.args:

@@ -210,7 +210,7 @@ def children(node: Node) -> tuple[Node, ...]:
 
 
 # Functions that read where a reference is, never its cells: ROW(B7) in B7 is not circular.
-POSITION_ONLY = frozenset({"ROW", "COLUMN", "ROWS", "COLUMNS"})
+POSITION_ONLY = frozenset({"ROW", "COLUMN", "ROWS", "COLUMNS", "ISREF", "AREAS", "ISFORMULA"})
 
 
 def value_refs(node: Node) -> list[BoundRef]:
