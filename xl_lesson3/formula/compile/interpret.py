@@ -22,6 +22,7 @@ import torch
 
 from xl_lesson3.errors import EvaluationError, XlLesson3Error, located
 from xl_lesson3.formula.compile.fusion import fuse_call
+from xl_lesson3.formula.compile.reference_info import REFERENCE_INFO_FUNCTIONS, reference_info
 from xl_lesson3.formula.compile.reference_ops import (
     POSITION_FUNCTIONS,
     RANGE_OPERATORS,
@@ -33,7 +34,6 @@ from xl_lesson3.formula.compile.reference_ops import (
     positions,
     rects_of,
 )
-from xl_lesson3.formula.compile.reference_info import REFERENCE_INFO_FUNCTIONS, reference_info
 from xl_lesson3.formula.compile.reference_ops import read as read_rects
 from xl_lesson3.formula.functions.core import registry
 from xl_lesson3.formula.functions.core.coercion import as_result
