@@ -169,19 +169,35 @@ _XMATCH_MODES = {0: EXACT, -1: NEXT_SMALLER, 1: NEXT_LARGER, 2: WILDCARD}
 
 
 def _xmodes(match_mode: Block | None, search_mode: Block | None):
-    """XLOOKUP/XMATCH modes per (B, N), whether to search last-to-first, and an error or None."""
+    """XLOOKUP/XMATCH modes per (B, N), whether to search last-to-first, and an error or None.
+
+    Modes are rounded down (a search mode of -1.1 is -2, a binary search, as Excel answers);
+    wildcards cannot be searched by halving (#VALUE!)."""
     modes, err1 = _numbers(match_mode, 0.0)
     search, err2 = _numbers(search_mode, 1.0)
-    mode, direction = modes[..., 0, 0].astype(int), search[..., 0, 0].astype(int)
+    mode, direction = (
+        np.floor(modes[..., 0, 0]).astype(int),
+        np.floor(search[..., 0, 0]).astype(int),
+    )
     if err1.any() or err2.any() or not np.isin(mode, list(_XMATCH_MODES)).all():
         return None, False, ErrorCode.VALUE
     if not np.isin(direction, (1, -1, 2, -2)).all():
         return None, False, ErrorCode.VALUE
+    if ((np.abs(direction) == 2) & (mode == 2)).any():
+        return None, False, ErrorCode.VALUE
     mapped = np.vectorize(_XMATCH_MODES.get)(mode)
-    # An exact binary search halves the data as Excel does: unsorted data may miss the key.
-    mapped = np.where((direction == 2) & (mode == 0), BINARY_ASCENDING, mapped)
-    mapped = np.where((direction == -2) & (mode == 0), BINARY_DESCENDING, mapped)
+    # A binary search halves the data as Excel does: unsorted data may miss the key.
+    mapped = np.where(direction == 2, mapped + BINARY_ASCENDING, mapped)
+    mapped = np.where(direction == -2, mapped + BINARY_DESCENDING, mapped)
     return mapped, bool((direction == -1).any()), None
+
+
+def _mode_error(lookup_value: Block, code: ErrorCode) -> Block:
+    """A bad mode's error, except where the lookup value is an error itself (that comes first)."""
+    keys = cell_values(lookup_value)
+    key_err = _key_errors(keys)
+    err = np.where(key_err != 0, key_err, np.int8(code))
+    return Block(torch.zeros(err.shape, dtype=lookup_value.num.dtype), err=torch.as_tensor(err))
 
 
 def _cell(block: Block, row: int, col: int) -> Block:
@@ -244,7 +260,7 @@ def xmatch(
         return _error_block(ErrorCode.VALUE, lookup_value)
     modes, reverse, error = _xmodes(match_mode, search_mode)
     if error is not None:
-        return _error_block(error, lookup_value)
+        return _mode_error(lookup_value, error)
     keys = cell_values(lookup_value)
     return _result(find(keys, vector[0], modes, reverse), keys, lookup_value)
 
@@ -353,7 +369,7 @@ def xlookup(
     vectors, horizontal = vector
     modes, reverse, error = _xmodes(match_mode, search_mode)
     if error is not None:
-        return _error_block(error, lookup_value)
+        return _mode_error(lookup_value, error)
     length = vectors.shape[-1]
     r_rows, r_cols = return_array.shape
     if (r_cols if horizontal else r_rows) != length:
