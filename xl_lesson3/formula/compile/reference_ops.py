@@ -241,7 +241,9 @@ def _index(node: Call, ctx, lower: Lower) -> Rects | None:
     height, width = base.r2 - base.r1 + 1, base.c2 - base.c1 + 1
     row, e1 = position_numbers(values[0], ctx, "INDEX's row") if values[0] else (0, 0)
     col, e2 = position_numbers(values[1], ctx, "INDEX's column") if values[1] else (None, 0)
+    two_d = None
     if col is None:  # one number: the position along a single row or column
+        two_d = (height > 1) & (width > 1)  # ... and none in a 2-D reference: #REF! (Excel)
         row, col = (
             np.where(height == 1, 1, row),
             np.where(height == 1, row, np.where(width == 1, 1, 0)),
@@ -250,6 +252,8 @@ def _index(node: Call, ctx, lower: Lower) -> Rects | None:
     err = _first_error(base.err, e1, e2)
     bad_value = (row < 0) | (col < 0)
     bad_ref = (row > height) | (col > width)
+    if two_d is not None:
+        bad_ref = bad_ref | two_d
     err = np.where(err != 0, err, np.where(bad_value, np.int8(ErrorCode.VALUE),
                                            np.where(bad_ref, np.int8(ErrorCode.REF), 0)))  # fmt: skip
     r1 = np.where(row == 0, base.r1, base.r1 + row - 1)

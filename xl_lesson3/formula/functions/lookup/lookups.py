@@ -273,7 +273,8 @@ def _bool_arg(block: Block | None, default: bool) -> tuple[np.ndarray, np.ndarra
 def _table_lookup(lookup_value, table, index, range_lookup, vertical: bool) -> Block:
     """VLOOKUP (vertical) and HLOOKUP: match in the first column (row), pick from column (row)
     `index`."""
-    lookup_value, index = align(lookup_value, index)  # arrays of both: Excel's broadcast
+    if lookup_value.shape != (1, 1) and index is not None and index.shape != (1, 1):
+        index = _cell(index, 0, 0)  # arrays of both: Excel takes the index's first cell
     rows, cols = table.shape
     values = cell_values(table)
     vectors = values[..., :, 0] if vertical else values[..., 0, :]
@@ -333,6 +334,8 @@ def lookup(lookup_value: Block, lookup_vector: Block, result_vector: Block | Non
     else:
         source = result_vector
         length = result_vector.shape[0] * result_vector.shape[1]
+        if 1 not in result_vector.shape:  # a result "vector" of several rows and columns
+            return _error_block(ErrorCode.NA, lookup_value)
 
         def flat_of(p):
             return p
@@ -408,8 +411,12 @@ def index(array: Block, row_num: Block, column_num: Block | None = None, area=No
     """INDEX(array, row, [column]) on values (a reference's INDEX is `reference_ops`): the
     value at (row, column), a whole row/column for 0, #REF! outside. Gradients flow to it."""
     if area is not None:
-        area_n, _ = _numbers(area, 1.0)
-        if (area_n != 1).any():
+        area_n, area_err = _numbers(area, 1.0)
+        if area_err.any():
+            return _error_block(
+                ErrorCode(int(area_err.reshape(-1)[area_err.reshape(-1) != 0][0])), array
+            )
+        if (np.trunc(area_n) != 1).any():
             return _error_block(ErrorCode.REF, array)
     rows, cols = array.shape
     row, row_err = _numbers(row_num, 0.0)
@@ -436,7 +443,7 @@ def index(array: Block, row_num: Block, column_num: Block | None = None, area=No
         flat = r_idx * cols + c_idx
         return take(array, flat, np.broadcast_to(err[..., :1, :1], flat.shape))
     if (row == 0).any() or (col == 0).any():
-        err = np.where((row == 0) | (col == 0), np.int8(ErrorCode.VALUE), err)
+        err = np.where(((row == 0) | (col == 0)) & (err == 0), np.int8(ErrorCode.VALUE), err)
     r = np.clip(row.astype(np.int64) - 1, 0, rows - 1)
     c = np.clip(col.astype(np.int64) - 1, 0, cols - 1)
     return take(array, r * cols + c, err.astype(np.int8))

@@ -1,11 +1,13 @@
 """Excel's matching rules for look-ups, on cell values as plain Python data.
 
 Look-ups compare across types as Excel sorts them: numbers, then text (case-insensitive), then
-booleans; a key only ever matches a value of its own type. Exact matching may use wildcards
-(``*`` any run, ``?`` one character, ``~`` escapes them) when the key is text. Approximate
-matching assumes sorted data, as Excel's does: ascending finds the last value <= the key and
-descending the last value >= the key, scanning until the order is broken (on sorted data the
-same answer as Excel's binary search). Blanks and error values in the vector never match.
+booleans. MATCH's, LOOKUP's and VLOOKUP's keys only ever match a value of their own type; XMATCH's
+and XLOOKUP's "next smaller/larger" and binary searches compare across types. Exact matching may
+use wildcards (``*`` any run, ``?`` one character, ``~`` escapes them) when the key is text.
+Approximate matching assumes sorted data, as Excel's does: ascending finds the last value <= the
+key and descending the last value >= the key, scanning until the order is broken (on sorted data
+the same answer as Excel's binary search; on unsorted data Excel's answers in the conformance
+workbooks). Blanks and error values in the vector never match.
 """
 
 from __future__ import annotations
@@ -202,22 +204,21 @@ class Finder:
         return found
 
     def _ascending(self, key) -> int:
-        """Excel's binary search: on sorted data the last value <= the key; on unsorted data
-        whatever the halving meets, as Excel answers. A probe on another type compares by the
-        type order (numbers < text < booleans); a blank or error probe moves to the nearest
-        value beside it. The answer must have the key's type: else the nearest one before."""
-        lo, hi, found = 0, len(self.keys) - 1, -1
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            probe = self._probe(mid, lo, hi)
-            if probe is None:  # only blanks and errors left between lo and hi
+        """The last value <= the key among the values of the key's type, scanning until one
+        equals it or one is larger (the first position never stops the scan). On sorted data
+        this is Excel's binary search's answer; on unsorted data it is what Excel answers in
+        the conformance workbooks (``LOOKUP(20,{"a",2.1,"b",4.1})`` is 4.1,
+        ``LOOKUP(4.1,{"b",4.1,"a",1.1})`` 4.1 too)."""
+        found = -1
+        for i, k in enumerate(self.keys):
+            if k is None or k[0] != key[0]:
+                continue
+            if k <= key:
+                found = i
+                if k == key and i > 0:
+                    break
+            elif i > 0:
                 break
-            if self.keys[probe] <= key:
-                found, lo = probe, max(probe, mid) + 1
-            else:
-                hi = min(probe, mid) - 1
-        while found >= 0 and (self.keys[found] is None or self.keys[found][0] != key[0]):
-            found -= 1
         return found
 
     def _probe(self, mid: int, lo: int, hi: int) -> int | None:
@@ -233,11 +234,14 @@ class Finder:
         return None
 
     def _descending(self, key) -> int:
-        """The last value >= the key, scanning while the data descends."""
+        """The first value equal to the key, else the last value >= the key, scanning until a
+        smaller one (``MATCH(0,{0,1,2},-1)`` is 1, ``MATCH(-1,{0,1,2},-1)`` 3, as Excel)."""
         found = -1
         for i, k in enumerate(self.keys):
             if k is None or k[0] != key[0]:
                 continue
+            if k == key:
+                return i
             if k < key:
                 break
             found = i
