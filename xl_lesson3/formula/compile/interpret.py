@@ -35,6 +35,7 @@ from xl_lesson3.formula.compile.reference_ops import (
     rects_of,
 )
 from xl_lesson3.formula.compile.reference_ops import read as read_rects
+from xl_lesson3.formula.compile.union_index import index_over_union, union_areas
 from xl_lesson3.formula.functions.core import registry
 from xl_lesson3.formula.functions.core.coercion import as_result
 from xl_lesson3.formula.functions.core.operators import (
@@ -310,6 +311,8 @@ def _reference_call(node: Call, ctx: UnitContext) -> Value | None:
         return reference_info(node, ctx, lower)
     if node.name in REFERENCE_FUNCTIONS:
         return read_rects(rects_of(node, ctx, lower), ctx)
+    if node.name == "INDEX" and node.args and (areas := union_areas(node.args[0])) is not None:
+        return index_over_union(node, areas, ctx, lower, lambda fn, args: _apply(fn, args, ctx))
     if node.name == "INDEX" and node.args:
         rects = rects_of(node, ctx, lower)
         return None if rects is None else read_rects(rects, ctx)
