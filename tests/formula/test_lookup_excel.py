@@ -4,17 +4,11 @@ rules checked on small cases whose answers follow from Excel's documented algori
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.formula.excel_saved import disagreements, needs_conformance
 from tests.formula.functions.cells import call, err, val
-from xl_lesson3.formula.evaluate.check import values_agree
-from xl_lesson3.formula.evaluate.recalc import evaluate_cells
-from xl_lesson3.workbook.address import RangeAddress
-from xl_lesson3.workbook.load import load_workbook
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 TEST_XLSX = "formulas/test__test_files__test.xlsx"
 NA, VALUE, REF = err("#N/A"), err("#VALUE!"), err("#REF!")
 
@@ -40,20 +34,12 @@ EXCEL_BLOCKS = [
 ]
 
 
-@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="../shared/conformance is absent")
+@needs_conformance
 @pytest.mark.parametrize(
     ("name", "cells"), [b[1:] for b in EXCEL_BLOCKS], ids=[b[0] for b in EXCEL_BLOCKS]
 )
 def test_excel_saved_values(name, cells):
-    model = load_workbook(CONFORMANCE / name, cached_values=True)
-    (rows,) = evaluate_cells(model, [cells])
-    flat = [value for row in rows for value in row]
-    wrong = [
-        f"{cell}: ours {value!r} Excel {model.cached_value(cell)!r}"
-        for cell, value in zip(RangeAddress.parse(cells).cells(), flat, strict=True)
-        if model.cell(cell) is not None or model.array_formula_covering(cell) is not None
-        if not values_agree(model.cached_value(cell), value)
-    ]
+    wrong = disagreements(name, cells)
     assert not wrong, "\n".join(wrong)
 
 

@@ -5,22 +5,21 @@ and against the values Excel saved in the conformance workbooks (skipped when ab
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import openpyxl
 import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 
+from tests.formula.excel_saved import disagreements, needs_conformance, saved_model
 from tests.formula.functions.cells import err, same
 from tests.libreoffice import recalculate
 from xl_lesson3.formula.evaluate.check import values_agree
 from xl_lesson3.formula.evaluate.recalc import evaluate_cells
 from xl_lesson3.formula.evaluate.tolerant import evaluate_all
-from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.load import load_workbook
 from xl_lesson3.workbook.model import CalcSettings, WorkbookModel
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 NA, VALUE = err("#N/A"), err("#VALUE!")
 
 DATA = {"A1": 1, "A2": "=A1*2", "A3": "text", "A4": True, "B1": "=SUM(A1:A2)"}
@@ -151,29 +150,23 @@ EXCEL_BLOCKS = [
 ]
 
 
-def _disagreements(model, values: dict[CellAddress, object]) -> list[str]:
-    return [
-        f"{cell}: ours {value!r} Excel {model.cached_value(cell)!r}"
-        for cell, value in values.items()
-        if not values_agree(model.cached_value(cell), value)
-    ]
-
-
-@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="../shared/conformance is absent")
+@needs_conformance
 @pytest.mark.parametrize(
     ("name", "cells"), [b[1:] for b in EXCEL_BLOCKS], ids=[b[0] for b in EXCEL_BLOCKS]
 )
 def test_excel_saved_values(name, cells):
-    model = load_workbook(CONFORMANCE / name, cached_values=True)
-    (rows,) = evaluate_cells(model, [cells])
-    addresses = RangeAddress.parse(cells).cells()
-    flat = [value for row in rows for value in row]
-    assert not _disagreements(model, dict(zip(addresses, flat, strict=True)))
+    wrong = disagreements(name, cells)
+    assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason="../shared/conformance is absent")
+@needs_conformance
 def test_excel_saved_values_circular():
-    book = CONFORMANCE / "formulas/test__test_files__circular.xlsx"
-    model = load_workbook(book, cached_values=True)
+    model = saved_model("formulas/test__test_files__circular.xlsx")
     assert not model.calc.iterate  # iterateCount is set, iterate is not: iteration is off
-    assert not _disagreements(model, evaluate_all(model))
+    values = evaluate_all(model)
+    wrong = [
+        f"{cell}: ours {value!r} Excel {model.cached_value(cell)!r}"
+        for cell, value in values.items()
+        if not values_agree(model.cached_value(cell), value)
+    ]
+    assert not wrong, "\n".join(wrong)
