@@ -14,6 +14,7 @@ import torch
 
 from xl_lesson3.formula.functions.core.registry import register
 from xl_lesson3.formula.functions.core.shapes import merge_errors
+from xl_lesson3.formula.functions.lookup.lookups import per_cell
 from xl_lesson3.formula.functions.math.rounding import _with_errors, numbers
 from xl_lesson3.formula.functions.statistics.descriptive import sample
 from xl_lesson3.formula.values import Block, ErrorCode
@@ -157,6 +158,9 @@ def rate(nper_, pmt_, pv_, fv_=None, type_=None, guess=None) -> Block:
 @register("NPV", min_args=2, max_args=255, category=CATEGORY)
 def npv(rate_: Block, *values: Block) -> Block:
     """NPV(rate, value1, ...): Σ value_i / (1+rate)^i, i = 1, 2, … over the counted numbers."""
+    lifted = per_cell(npv, [rate_, *values], scalar=(0,), trigger=(0,))
+    if lifted is not None:  # an array of rates: one NPV per rate, as Excel lifts it
+        return lifted
     flows, include, _count, err = sample(values)
     (r,), r_err = numbers(rate_)
     r = r.flatten(-2)[..., :1]  # (b, run, 1): a one-cell rate
@@ -172,9 +176,15 @@ def irr(values: Block, guess: Block | None = None) -> Block:
     """IRR(values, [guess=0.1]): the rate at which the NPV of the flows (from period 0) is 0;
     #NUM! without both a positive and a negative flow, or when Newton's method fails.
     """
+    lifted = per_cell(irr, [values, guess], scalar=(1,), trigger=(1,))
+    if lifted is not None:  # an array of guesses: one IRR per guess, as Excel lifts it
+        return lifted
     flows, include, _count, err = sample((values,))
-    flows = torch.where(include, flows.detach(), 0.0)
     (g,), g_err = numbers(guess or Block.scalar(0.1))
+    # constant flows with a guess per cell of a run: one set of flows per cell
+    lead = torch.broadcast_shapes(flows.shape[:-1], g.shape[:-2])
+    flows = torch.where(include, flows.detach(), 0.0).expand(*lead, flows.shape[-1])
+    include = include.expand(*lead, include.shape[-1])
     position = torch.cumsum(include.to(flows.dtype), dim=-1) - 1
 
     def npv_at(r):
