@@ -31,6 +31,13 @@ EXCEL_BLOCKS = [
     ("match-descending-exact-first", "pycel/tests__fixtures__lookup.xlsx", "Lookup!B32:J33"),
     ("lookup-2d-result", "pycel/tests__fixtures__lookup.xlsx", "Lookup!B28:J30"),
     ("index-row-zero-past-columns", "pycel/tests__fixtures__lookup.xlsx", "Index!C26:J33"),
+    ("irr-array-guess", TEST_XLSX, "FINANCIAL!AH27:AW27"),
+    ("npv-array-rate", TEST_XLSX, "FINANCIAL!AH33:AW33"),
+    ("irr-run-of-guesses", TEST_XLSX, "FINANCIAL!S26:U27"),
+    ("day-past-year-9999", TEST_XLSX, "'DATE & TIME'!T6:T6"),
+    ("datedif-boolean-start", TEST_XLSX, "'DATE & TIME'!X4:X4"),
+    ("isoweeknum-boolean", TEST_XLSX, "'DATE & TIME'!Y12:Y12"),
+    ("weeknum-serial-one", TEST_XLSX, "'DATE & TIME'!T23:T23"),
 ]
 
 
