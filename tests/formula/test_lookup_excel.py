@@ -38,6 +38,8 @@ EXCEL_BLOCKS = [
     ("datedif-boolean-start", TEST_XLSX, "'DATE & TIME'!X4:X4"),
     ("isoweeknum-boolean", TEST_XLSX, "'DATE & TIME'!Y12:Y12"),
     ("weeknum-serial-one", TEST_XLSX, "'DATE & TIME'!T23:T23"),
+    ("countifs-decimal-criterion", TEST_XLSX, "STATISTICAL!R25:R25"),
+    ("maxifs-decimal-criterion", TEST_XLSX, "STATISTICAL!R64:R64"),
 ]
 
 
