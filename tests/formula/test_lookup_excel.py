@@ -8,6 +8,8 @@ import pytest
 
 from tests.formula.excel_saved import disagreements, needs_conformance
 from tests.formula.functions.cells import call, err, val
+from xl_lesson3.formula.parse.ast import A1Ref, Coord, ErrorLiteral, ExternalRef, NameRef
+from xl_lesson3.formula.parse.references import parse_reference
 
 TEST_XLSX = "formulas/test__test_files__test.xlsx"
 NA, VALUE, REF = err("#N/A"), err("#VALUE!"), err("#REF!")
@@ -40,6 +42,12 @@ EXCEL_BLOCKS = [
     ("weeknum-serial-one", TEST_XLSX, "'DATE & TIME'!T23:T23"),
     ("countifs-decimal-criterion", TEST_XLSX, "STATISTICAL!R25:R25"),
     ("maxifs-decimal-criterion", TEST_XLSX, "STATISTICAL!R64:R64"),
+    ("external-link-saved-values", TEST_XLSX, "CORE!B17:B18"),
+    ("external-link-through-a-name", TEST_XLSX, "CORE!O13:O13"),
+    ("external-link-missing", TEST_XLSX, "CORE!P16:P18"),
+    ("sheet-name-with-bang", "formulas/test__test_files__full-range.xlsx", "DATA!B5:B5"),
+    ("range-chain-with-a-name", TEST_XLSX, "CORE!D9:E9"),
+    ("rows-of-a-union-intersection", TEST_XLSX, "LOOKUP!V15:V15"),
 ]
 
 
@@ -100,3 +108,25 @@ def test_lookup_rules(args, expected):
 def test_match_descending_stops_at_an_equal_value():
     assert call("MATCH", val(0), val([[0, 1, 2, 3]]), val(-1)) == 1.0
     assert call("MATCH", val(-1), val([[0, 1, 2, 3]]), val(-1)) == 4.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "'!\"'!A1",
+            A1Ref('!"', Coord(1, False), Coord(1, False), Coord(1, False), Coord(1, False)),
+        ),
+        ("[2]!Rate", ExternalRef(2, NameRef(None, "Rate"))),
+        (
+            "'[1]My Sheet'!$B$2",
+            ExternalRef(
+                1, A1Ref("My Sheet", Coord(2, True), Coord(2, True), Coord(2, True), Coord(2, True))
+            ),
+        ),
+        ("A2:'[2]Other'!A2", ErrorLiteral("#VALUE!")),
+    ],
+    ids=["quoted-bang", "external-name", "external-quoted-sheet", "range-into-other-book"],
+)
+def test_parse_references(text, expected):
+    assert parse_reference(text) == expected

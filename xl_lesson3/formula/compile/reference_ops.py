@@ -464,6 +464,17 @@ def intersect(rects: Rects, ctx) -> Rects:
     return _rects(rects.sheet, row, column, row, column, err)
 
 
+def _is_union(node: Node) -> bool:
+    """A union, or an intersection with one (which is a union of intersections)."""
+    if isinstance(node, Binary) and node.op == ",":
+        return True
+    return (
+        isinstance(node, Binary)
+        and node.op == " "
+        and (_is_union(node.left) or _is_union(node.right))
+    )
+
+
 def is_single_cell(rects: Rects) -> bool:
     return bool(((rects.r1 == rects.r2) & (rects.c1 == rects.c2)).all())
 
@@ -479,7 +490,7 @@ def positions(name: str, node: Call, ctx, lower: Lower):
         raise UnsupportedFunctionError(
             located(ctx.where, f"{name} takes {takes}, got {len(node.args)}")
         )
-    if isinstance(node.args[0], Binary) and node.args[0].op == ",":
+    if _is_union(node.args[0]):
         return Block.error(ErrorCode.REF)  # a union has no single shape or position
     rects = rects_of(node.args[0], ctx, lower)
     if rects is None:
