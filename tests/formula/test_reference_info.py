@@ -1,4 +1,4 @@
-"""Reference information (ISREF, AREAS, ISFORMULA, CELL), IS* inside array formulas and
+"""Reference information (ISREF, AREAS, ISFORMULA, CELL), SUBTOTAL, IS* inside array formulas and
 circular references without iteration: against LibreOffice (one workbook, recalculated once)
 and against the values Excel saved in the conformance workbooks (skipped when absent)."""
 
@@ -44,6 +44,10 @@ CASES = [
     ("cell-type-text", '=CELL("type",Data!A3)', ""),
     ("cell-type-number", '=CELL("type",Data!A1)', ""),
     ("cell-type-blank", '=CELL("type",Data!C9)', ""),
+    ("subtotal-sum", "=SUBTOTAL(9,Data!A1:A3)", ""),  # A4 is TRUE: LibreOffice would add it
+    ("subtotal-counta", "=SUBTOTAL(3,Data!A1:A4,Data!B1)", ""),
+    ("subtotal-average-hidden-form", "=SUBTOTAL(101,Data!A1:A2)", ""),
+    ("subtotal-bad-number", "=SUBTOTAL(12,Data!A1:A2)", ""),
 ]
 
 
@@ -147,6 +151,8 @@ EXCEL_BLOCKS = [
     ("iserr-padded", "formulas/test__test_files__test.xlsx", "INFORMATION!AH7:AW7"),
     ("islogical-padded", "formulas/test__test_files__test.xlsx", "INFORMATION!AO11:AW11"),
     ("cell-contents", "pycel/tests__fixtures__information.xlsx", "Information!B22:K22"),
+    ("subtotal-totals-row", "pycel/tests__fixtures__excelcompiler.xlsx", "sref!F4:F4"),
+    ("sum-table-totals", "pycel/tests__fixtures__excelcompiler.xlsx", "sref!B4:B7"),
 ]
 
 
