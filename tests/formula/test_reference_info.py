@@ -44,6 +44,11 @@ CASES = [
     ("cell-type-text", '=CELL("type",Data!A3)', ""),
     ("cell-type-number", '=CELL("type",Data!A1)', ""),
     ("cell-type-blank", '=CELL("type",Data!C9)', ""),
+    # Implicit intersection of a scalar argument in a plain formula: the cell in its own row
+    ("abs-intersects-row", "=ABS(Data!D1:D40)", ""),
+    ("len-intersects-row", "=LEN(Data!D1:D40)", ""),
+    ("abs-2d-no-cell", "=ABS(Data!D1:E40)", ""),
+    ("abs-inside-sumproduct", "=SUMPRODUCT(ABS(Data!D1:D3))", ""),
     ("subtotal-sum", "=SUBTOTAL(9,Data!A1:A3)", ""),  # A4 is TRUE: LibreOffice would add it
     ("subtotal-counta", "=SUBTOTAL(3,Data!A1:A4,Data!B1)", ""),
     ("subtotal-average-hidden-form", "=SUBTOTAL(101,Data!A1:A2)", ""),
@@ -64,6 +69,8 @@ def book(tmp_path_factory):
     data.title = "Data"
     for cell, value in DATA.items():
         data[cell] = value
+    for row in range(1, 41):
+        data[f"D{row}"] = -row
     calc = wb.create_sheet("Calc")
     for row, (_, formula, block) in enumerate(CASES, start=1):
         if block:

@@ -244,7 +244,8 @@ def lower(node: Node, ctx: UnitContext) -> Value:
         fused = _fused(node, spec, ctx)  # IF(x<0,0,x) and friends: fewer ops per call
         if fused is not None:
             return fused
-        args = [lower(arg, _arg_context(spec, i, ctx)) for i, arg in enumerate(node.args)]
+        lower_arg = lower_operand if spec.name in SCALAR_ARGUMENTS else lower
+        args = [lower_arg(arg, _arg_context(spec, i, ctx)) for i, arg in enumerate(node.args)]
         if spec.lazy:
             return _apply_lazy(spec.impl, args, ctx)
         return _apply(spec.impl, args, ctx)
@@ -267,6 +268,22 @@ ARRAY_ARGUMENTS: dict[str, frozenset[int] | None] = {
     "VLOOKUP": frozenset({1}), "HLOOKUP": frozenset({1}),
 }  # fmt: skip
 OWN_CATEGORY = "xl-lesson3"
+
+# Functions all of whose arguments Excel takes as single values: in a plain (not array) formula
+# a multi-cell reference among them is implicitly intersected like an operator's operand
+# (``=ABS(B2:B4)`` in row 3 is ABS(B3)); in an array formula they work cell by cell.
+_SCALAR_NAMES = """ABS ACOS ACOSH ACOT ACOTH ASIN ASINH ATAN ATAN2 ATANH CEILING CEILING.MATH COMBIN COS COSH
+    COT COTH CSC CSCH DEGREES EVEN EXP FACT FACTDOUBLE FLOOR FLOOR.MATH INT LN LOG LOG10 MOD
+    MROUND ODD PERMUT POWER QUOTIENT RADIANS ROUND ROUNDDOWN ROUNDUP SEC SECH SIGN SIN SINH SQRT
+    SQRTPI TAN TANH TRUNC DATE DATEDIF DATEVALUE DAY DAYS EDATE EOMONTH HOUR ISOWEEKNUM MINUTE
+    MONTH SECOND TIME TIMEVALUE WEEKDAY WEEKNUM YEAR YEARFRAC BIN2DEC BIN2HEX BIN2OCT BITAND
+    BITLSHIFT BITOR BITRSHIFT BITXOR CONVERT DEC2BIN DEC2HEX DEC2OCT DELTA ERF ERF.PRECISE ERFC
+    GESTEP HEX2BIN HEX2DEC HEX2OCT OCT2BIN OCT2DEC OCT2HEX FISHER FISHERINV GAMMA GAMMALN GAUSS
+    NORM.DIST NORM.INV NORM.S.DIST NORM.S.INV PHI STANDARDIZE FV IPMT NPER PMT PPMT PV RATE
+    ISBLANK ISERR ISERROR ISEVEN ISLOGICAL ISNA ISNONTEXT ISNUMBER ISODD ISTEXT CHAR CLEAN CODE
+    EXACT FIND FIXED LEFT LEN LOWER MID NUMBERVALUE PROPER REPLACE REPT RIGHT SEARCH SUBSTITUTE
+    TEXT TRIM UNICHAR UNICODE UPPER VALUE"""
+SCALAR_ARGUMENTS = frozenset(_SCALAR_NAMES.split())
 
 
 def _fused(node: Call, spec, ctx: UnitContext) -> Value | None:
