@@ -183,3 +183,12 @@ def test_excel_saved_values_circular():
         if not values_agree(model.cached_value(cell), value)
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def test_type_of_a_function_value_is_128():
+    # Excel's saved value for TYPE(_xleta.SUM): formulas' test.xlsx INFORMATION!S24
+    from xl_lesson3.formula.functions.core.function_values import FunctionValue
+    from xl_lesson3.formula.functions.core.registry import lookup
+
+    value = lookup("TYPE").impl(FunctionValue("SUM", lambda *args: args[0]))
+    assert value.num.item() == 128.0
