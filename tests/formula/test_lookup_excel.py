@@ -48,6 +48,7 @@ EXCEL_BLOCKS = [
     ("sheet-name-with-bang", "formulas/test__test_files__full-range.xlsx", "DATA!B5:B5"),
     ("range-chain-with-a-name", TEST_XLSX, "CORE!D9:E9"),
     ("rows-of-a-union-intersection", TEST_XLSX, "LOOKUP!V15:V15"),
+    ("sort-more-orders-than-keys", TEST_XLSX, "LOOKUP!AR117:AT122"),
     ("sumproduct-mismatch-error-first", TEST_XLSX, "'MATH & TRIG'!R75:AF75"),
 ]
 
