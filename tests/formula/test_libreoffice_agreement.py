@@ -74,6 +74,9 @@ def test_corpus_covers_every_spreadsheet_function():
     from tests.formula import test_lookup_libreoffice as lookups
 
     texts += [case.formula for case in lookups.CASES]  # look-ups: their own LibreOffice test
+    from tests.formula import test_reference_info as information
+
+    texts += [formula for _, formula, _ in information.CASES]  # ISREF, CELL, SUBTOTAL, ...
     for text in texts:
         used |= {node.name for node in walk(parse_formula(text)) if isinstance(node, Call)}
     ours_only = {
