@@ -14,9 +14,11 @@ import posixpath
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree import ElementTree
+from xml.etree.ElementTree import Element
 
+from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.formula.scalars import ErrorCode, ExcelError, is_error_text
+from xl_lesson3.workbook.safexml import parse_xml
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -47,26 +49,34 @@ def _read(path: str) -> dict[int, ExternalBook]:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile):
         return {}
-    with archive:
-        names = set(archive.namelist())
-        if "xl/workbook.xml" not in names or "xl/_rels/workbook.xml.rels" not in names:
-            return {}
-        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-        targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_PKG}Relationship")}
-        books: dict[int, ExternalBook] = {}
-        refs = workbook.find(f"{_MAIN}externalReferences")
-        for number, ref in enumerate([] if refs is None else list(refs), start=1):
-            target = targets.get(ref.get(f"{_REL}id"), "")
-            part = posixpath.normpath(posixpath.join("xl", target.lstrip("/")))
-            if target.startswith("/"):
-                part = target.lstrip("/")
-            if part in names:
-                books[number] = _book(ElementTree.fromstring(archive.read(part)))
-        return books
+    try:
+        with archive:
+            return _books(archive)
+    except WorkbookIOError:  # unsafe XML: no saved copies (the references show #REF!)
+        return {}
 
 
-def _book(root: ElementTree.Element) -> ExternalBook:
+def _books(archive: zipfile.ZipFile) -> dict[int, ExternalBook]:
+    """Book number → its saved copy, read from the parts of the open `archive`."""
+    names = set(archive.namelist())
+    if "xl/workbook.xml" not in names or "xl/_rels/workbook.xml.rels" not in names:
+        return {}
+    workbook = parse_xml(archive.read("xl/workbook.xml"), "xl/workbook.xml")
+    rels = parse_xml(archive.read("xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_PKG}Relationship")}
+    books: dict[int, ExternalBook] = {}
+    refs = workbook.find(f"{_MAIN}externalReferences")
+    for number, ref in enumerate([] if refs is None else list(refs), start=1):
+        target = targets.get(ref.get(f"{_REL}id"), "")
+        part = posixpath.normpath(posixpath.join("xl", target.lstrip("/")))
+        if target.startswith("/"):
+            part = target.lstrip("/")
+        if part in names:
+            books[number] = _book(parse_xml(archive.read(part), part))
+    return books
+
+
+def _book(root: Element) -> ExternalBook:
     book = root.find(f"{_MAIN}externalBook")
     if book is None:
         return ExternalBook(())
@@ -94,7 +104,7 @@ def _coordinates(ref: str) -> tuple[int, int]:
     return row, column_index_from_string(letters)
 
 
-def _value(cell: ElementTree.Element) -> object:
+def _value(cell: Element) -> object:
     """A cached cell: number, text (t="str"/"s" inline), boolean or error."""
     node = cell.find(f"{_MAIN}v")
     text = None if node is None else node.text or ""
