@@ -29,6 +29,7 @@ CASES = {
     "TRANSPOSE": "=SUMPRODUCT(TRANSPOSE(C1:C3),TRANSPOSE(A1:A3))",
     "SUM": "=SUM(C1:C3,C1)",
     "AVERAGE": "=AVERAGE(C1:C3)",
+    "SUBTOTAL": "=SUBTOTAL(109,C1:C3)",
     "MAX": "=MAX(C1:C3)",
     "MIN": "=MIN(C1:C3)",
     "SUMSQ": "=SUMSQ(C1:C3)",

@@ -88,6 +88,9 @@ def test_corpus_covers_every_spreadsheet_function():
         test_text_libreoffice,
     ):  # each category's own batched LibreOffice test
         texts += [case.formula for case in module.CASES]
+    from tests.formula import test_reference_info as information
+
+    texts += [formula for _, formula, _ in information.CASES]  # ISREF, CELL, SUBTOTAL, ...
     for text in texts:
         used |= {node.name for node in walk(parse_formula(text)) if isinstance(node, Call)}
     ours_only = {name for name in supported_names() if lookup(name).category == "xl-lesson3"}

@@ -125,7 +125,6 @@ def test_parse_references(text, expected):
         ("=(1", "expected ')'", 3),
         ("=1 2", "intersection operator", 2),
         ("=SUM((A1,1))", "union operator", 8),
-        ("=[1]Sheet1!A1", "other workbooks", 1),
         ("=Sheet2!A1:Sheet3!B2", "one sheet", 1),
         ("={1,A1}", "array constants", 6),
         ("=Table1[[A],[B]]", "unions of table columns", 1),

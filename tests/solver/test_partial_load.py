@@ -41,7 +41,9 @@ def test_solve_reads_one_sheet_and_the_write_back_updates_the_others(make_workbo
     assert result.values[CellAddress.parse("Fit!A1")] == pytest.approx(3.0, abs=1e-6)
     written = load_workbook(write_solution(result, tmp_path / "out.xlsx"), cached_values=True)
     assert not written.partial
-    assert written.cell(CellAddress.parse("Report!A1")).value == pytest.approx(6.0, abs=2e-6)  # 2 * 3
+    assert written.cell(CellAddress.parse("Report!A1")).value == pytest.approx(
+        6.0, abs=2e-6
+    )  # 2 * 3
 
 
 def test_an_unknown_sheet_is_reported_as_before(make_workbook):

@@ -21,6 +21,7 @@ class ErrorCode(IntEnum):
     NAME = 5
     NUM = 6
     NA = 7
+    GETTING_DATA = 8  # Excel's "still computing" (also marks a circular reference's cells)
 
     @property
     def text(self) -> str:
@@ -40,6 +41,7 @@ ERROR_TEXT = {
     ErrorCode.NAME: "#NAME?",
     ErrorCode.NUM: "#NUM!",
     ErrorCode.NA: "#N/A",
+    ErrorCode.GETTING_DATA: "#GETTING_DATA",
 }
 _TEXT_TO_ERROR = {text: code for code, text in ERROR_TEXT.items() if text}
 

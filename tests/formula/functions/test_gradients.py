@@ -66,6 +66,7 @@ CASES = {
     "SUM": (_fn("SUM"), [_any(), _any((2, 1, 1, 1))]),
     "SUMSQ": (_fn("SUMSQ"), [_any()]),
     "AVERAGE": (_fn("AVERAGE"), [_any(), _any()]),
+    "SUBTOTAL": (_lookup_case("SUBTOTAL", _const([[9.0]]), None), [_any()]),
     "MAX": (_fn("MAX"), [_any(), _any()]),
     "MIN": (_fn("MIN"), [_any()]),
     "SUMPRODUCT": (_fn("SUMPRODUCT"), [_any(), _any(), _any()]),

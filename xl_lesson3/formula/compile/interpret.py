@@ -28,6 +28,7 @@ from xl_lesson3.formula.compile.lambdas import (
     lower_if,
     refuse_variables,
 )
+from xl_lesson3.formula.compile.reference_info import REFERENCE_INFO_FUNCTIONS, reference_info
 from xl_lesson3.formula.compile.reference_ops import (
     POSITION_FUNCTIONS,
     RANGE_OPERATORS,
@@ -40,6 +41,7 @@ from xl_lesson3.formula.compile.reference_ops import (
     rects_of,
 )
 from xl_lesson3.formula.compile.reference_ops import read as read_rects
+from xl_lesson3.formula.compile.union_index import index_over_union, union_areas
 from xl_lesson3.formula.functions.core import registry
 from xl_lesson3.formula.functions.core.coercion import as_result
 from xl_lesson3.formula.functions.core.function_values import FunctionValue
@@ -167,6 +169,8 @@ def lower_unit(ctx: UnitContext) -> Value:
     body = ctx.unit.body
     if is_reference_node(body) and not ctx.unit.is_array:
         value = _intersected(body, ctx)
+    elif ctx.unit.is_array and isinstance(body, Call) and body.name in PADDED_IN_ARRAYS:
+        value = _padded_call(body, ctx)
     else:
         value = lower(body, ctx)
     if isinstance(value, FunctionValue):  # Excel shows #CALC! for a cell holding a function
@@ -174,6 +178,30 @@ def lower_unit(ctx: UnitContext) -> Value:
     if isinstance(body, BoundRef) and not ctx.unit.is_array:
         value = _apply(lambda b: implicit_intersection(b, body, ctx), [value], ctx)
     return _apply(lambda b: fit_output(b, ctx.unit), [value], ctx)
+
+
+# Excel fills an array formula's block cell by cell: past the end of a smaller argument a cell
+# sees #N/A. Most functions pass that #N/A on (what `fit_output`'s padding shows), but these
+# answer it: ``{=ISNA(A1:A3)}`` over four cells ends in TRUE, ``{=ISNUMBER(A1:A3)}`` in FALSE.
+PADDED_IN_ARRAYS = frozenset(
+    {"ISBLANK", "ISERR", "ISERROR", "ISLOGICAL", "ISNA", "ISNONTEXT", "ISNUMBER", "ISTEXT"}
+)
+
+
+def _padded_call(node: Call, ctx: UnitContext) -> Value:
+    """`node` (one of PADDED_IN_ARRAYS) with each argument padded with #N/A to the block."""
+    spec = registry.lookup(node.name, ctx.where)
+    spec.check_arity(len(node.args), ctx.where)
+    rows, cols = ctx.unit.cell_shape
+
+    def pad(block: Block) -> Block:
+        r, c = block.shape
+        if (r == 1 or r >= rows) and (c == 1 or c >= cols):
+            return block
+        return _pad_na(block, max(r, rows) if r != 1 else 1, max(c, cols) if c != 1 else 1)
+
+    args = [_apply(pad, [lower(arg, ctx)], ctx) for arg in node.args]
+    return _apply(spec.impl, args, ctx)
 
 
 def lower_operand(node: Node, ctx: UnitContext) -> Value:
@@ -237,7 +265,8 @@ def lower(node: Node, ctx: UnitContext) -> Value:
         fused = _fused(node, spec, ctx)  # IF(x<0,0,x) and friends: fewer ops per call
         if fused is not None:
             return fused
-        args = [lower(arg, _arg_context(spec, i, ctx)) for i, arg in enumerate(node.args)]
+        lower_arg = lower_operand if spec.name in SCALAR_ARGUMENTS else lower
+        args = [lower_arg(arg, _arg_context(spec, i, ctx)) for i, arg in enumerate(node.args)]
         if spec.takes_functions:
             refuse_variables(spec.name, args, ctx)
         elif any(isinstance(arg, FunctionValue) for arg in args):
@@ -267,6 +296,22 @@ ARRAY_ARGUMENTS: dict[str, frozenset[int] | None] = {
     "VLOOKUP": frozenset({1}), "HLOOKUP": frozenset({1}),
 }  # fmt: skip
 OWN_CATEGORY = "xl-lesson3"
+
+# Functions all of whose arguments Excel takes as single values: in a plain (not array) formula
+# a multi-cell reference among them is implicitly intersected like an operator's operand
+# (``=ABS(B2:B4)`` in row 3 is ABS(B3)); in an array formula they work cell by cell.
+_SCALAR_NAMES = """ABS ACOS ACOSH ACOT ACOTH ASIN ASINH ATAN ATAN2 ATANH CEILING CEILING.MATH COMBIN COS COSH
+    COT COTH CSC CSCH DEGREES EVEN EXP FACT FACTDOUBLE FLOOR FLOOR.MATH INT LN LOG LOG10 MOD
+    MROUND ODD PERMUT POWER QUOTIENT RADIANS ROUND ROUNDDOWN ROUNDUP SEC SECH SIGN SIN SINH SQRT
+    SQRTPI TAN TANH TRUNC DATE DATEDIF DATEVALUE DAY DAYS EDATE EOMONTH HOUR ISOWEEKNUM MINUTE
+    MONTH SECOND TIME TIMEVALUE WEEKDAY WEEKNUM YEAR YEARFRAC BIN2DEC BIN2HEX BIN2OCT BITAND
+    BITLSHIFT BITOR BITRSHIFT BITXOR CONVERT DEC2BIN DEC2HEX DEC2OCT DELTA ERF ERF.PRECISE ERFC
+    GESTEP HEX2BIN HEX2DEC HEX2OCT OCT2BIN OCT2DEC OCT2HEX FISHER FISHERINV GAMMA GAMMALN GAUSS
+    NORM.DIST NORM.INV NORM.S.DIST NORM.S.INV PHI STANDARDIZE FV IPMT NPER PMT PPMT PV RATE
+    ISBLANK ISERR ISERROR ISEVEN ISLOGICAL ISNA ISNONTEXT ISNUMBER ISODD ISTEXT CHAR CLEAN CODE
+    EXACT FIND FIXED LEFT LEN LOWER MID NUMBERVALUE PROPER REPLACE REPT RIGHT SEARCH SUBSTITUTE
+    TEXT TRIM UNICHAR UNICODE UPPER VALUE"""
+SCALAR_ARGUMENTS = frozenset(_SCALAR_NAMES.split())
 
 
 def _fused(node: Call, spec, ctx: UnitContext) -> Value | None:
@@ -307,8 +352,12 @@ def _reference_call(node: Call, ctx: UnitContext) -> Value | None:
     """Calls that work on references rather than values (see `reference_ops`), else None."""
     if node.name in POSITION_FUNCTIONS:
         return positions(node.name, node, ctx, lower)
+    if node.name in REFERENCE_INFO_FUNCTIONS:
+        return reference_info(node, ctx, lower)
     if node.name in REFERENCE_FUNCTIONS:
         return read_rects(rects_of(node, ctx, lower), ctx)
+    if node.name == "INDEX" and node.args and (areas := union_areas(node.args[0])) is not None:
+        return index_over_union(node, areas, ctx, lower, lambda fn, args: _apply(fn, args, ctx))
     if node.name == "INDEX" and node.args:
         rects = rects_of(node, ctx, lower)
         return None if rects is None else read_rects(rects, ctx)

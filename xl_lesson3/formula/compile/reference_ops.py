@@ -241,7 +241,9 @@ def _index(node: Call, ctx, lower: Lower) -> Rects | None:
     height, width = base.r2 - base.r1 + 1, base.c2 - base.c1 + 1
     row, e1 = position_numbers(values[0], ctx, "INDEX's row") if values[0] else (0, 0)
     col, e2 = position_numbers(values[1], ctx, "INDEX's column") if values[1] else (None, 0)
+    two_d = None
     if col is None:  # one number: the position along a single row or column
+        two_d = (height > 1) & (width > 1)  # ... and none in a 2-D reference: #REF! (Excel)
         row, col = (
             np.where(height == 1, 1, row),
             np.where(height == 1, row, np.where(width == 1, 1, 0)),
@@ -250,6 +252,8 @@ def _index(node: Call, ctx, lower: Lower) -> Rects | None:
     err = _first_error(base.err, e1, e2)
     bad_value = (row < 0) | (col < 0)
     bad_ref = (row > height) | (col > width)
+    if two_d is not None:
+        bad_ref = bad_ref | two_d
     err = np.where(err != 0, err, np.where(bad_value, np.int8(ErrorCode.VALUE),
                                            np.where(bad_ref, np.int8(ErrorCode.REF), 0)))  # fmt: skip
     r1 = np.where(row == 0, base.r1, base.r1 + row - 1)
@@ -460,6 +464,17 @@ def intersect(rects: Rects, ctx) -> Rects:
     return _rects(rects.sheet, row, column, row, column, err)
 
 
+def _is_union(node: Node) -> bool:
+    """A union, or an intersection with one (which is a union of intersections)."""
+    if isinstance(node, Binary) and node.op == ",":
+        return True
+    return (
+        isinstance(node, Binary)
+        and node.op == " "
+        and (_is_union(node.left) or _is_union(node.right))
+    )
+
+
 def is_single_cell(rects: Rects) -> bool:
     return bool(((rects.r1 == rects.r2) & (rects.c1 == rects.c2)).all())
 
@@ -475,7 +490,7 @@ def positions(name: str, node: Call, ctx, lower: Lower):
         raise UnsupportedFunctionError(
             located(ctx.where, f"{name} takes {takes}, got {len(node.args)}")
         )
-    if isinstance(node.args[0], Binary) and node.args[0].op == ",":
+    if _is_union(node.args[0]):
         return Block.error(ErrorCode.REF)  # a union has no single shape or position
     rects = rects_of(node.args[0], ctx, lower)
     if rects is None:

@@ -7,10 +7,12 @@ other cell is computed exactly as `evaluate` computes it, with the same plan and
 
 Circular references: with Excel's iterative calculation on (``<calcPr iterate="1">``), a cycle's
 cells are recomputed in passes, in cell order, from blank, until no value moves by more than
-``iterateDelta`` or ``iterateCount`` passes are done, as Excel does. With it off, Excel warns and
-shows what its last pass left; we compute the same passes and accept the values only when they
-settle exactly (a cycle that the data never follows, ``IF(FALSE, B1, 1)`` in B1's chain, or a
-cell that is only itself, which Excel shows as 0); otherwise the cells are reported circular.
+``iterateDelta`` or ``iterateCount`` passes are done, as Excel does. With it off, Excel warns,
+leaves the cells of a cycle the data really follows at 0 and does not calculate the cells that
+read them (they show 0 too); a cycle the data never follows (``IF(FALSE, B1, 1)`` in B1's chain)
+is calculated as usual. To tell the two apart the cycle's cells start as #GETTING_DATA and are
+computed in passes: a cell still holding it after the passes reads the cycle (OR and arithmetic
+read every argument, IF only the branch it takes, an array formula every cell of its ranges).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from xl_lesson3.errors import UnsupportedFunctionError, XlLesson3Error
-from xl_lesson3.formula.compile.interpret import Dynamic, UnitContext, lower_unit
+from xl_lesson3.formula.compile.interpret import Dynamic, UnitContext, fit_output, lower_unit
 from xl_lesson3.formula.evaluate.grid import ValueGrid
 from xl_lesson3.formula.evaluate.recalc import MAX_REPLANS, ReadTracker, grid_resolver
 from xl_lesson3.formula.evaluate.volatile import volatile_scope
@@ -32,6 +34,8 @@ from xl_lesson3.formula.functions.text.strings import character_set_scope
 from xl_lesson3.formula.parse.ast import value_refs
 from xl_lesson3.formula.plan.discover import one_line
 from xl_lesson3.formula.plan.units import Plan, Unit, build_plan
+from xl_lesson3.formula.scalars import ErrorCode
+from xl_lesson3.formula.values import Block
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
@@ -98,6 +102,9 @@ class _Runner:
         self.partial: dict[int, list[CellAddress]] = {}  # runs with some failed cells
         self.cell_failed: dict[CellAddress, Uncomputable] = {}
         self.cyclic = {i: group for group in plan.cycles for i in group}
+        # Cells Excel leaves uncalculated (0): a followed cycle with iteration off, and what
+        # reads it. Unit index → the rectangles of it that are left at 0.
+        self.uncalculated: dict[int, list[RangeAddress]] = {}
 
     def run(self) -> None:
         for unit in self.plan.units:
@@ -105,9 +112,15 @@ class _Runner:
                 continue
             group = self.cyclic.get(unit.index)
             if group is None:
-                self._run(unit)
-            else:
+                stale = self._stale_cells(unit)
+                if len(stale) == len(unit.output.cells()):
+                    self._leave_at_zero(unit, [unit.output])
+                elif self._run(unit) and stale:
+                    self._leave_at_zero(unit, [RangeAddress.from_cell(cell) for cell in stale])
+            elif self.plan.model.calc.iterate:
                 self._iterate(group)
+            else:
+                self._circular(group)
 
     def _run(self, unit: Unit, inside: frozenset[int] = frozenset()) -> bool:
         """Compute one unit into the grid; False (and a recorded reason) when it cannot be.
@@ -220,6 +233,93 @@ class _Runner:
                 "circular reference",
             )
 
+    def _circular(self, group: tuple[int, ...]) -> None:
+        """A cycle with iteration off (see the module docstring): the cells that read it are
+        left at 0; the rest of the group, which the data does not close, is calculated."""
+        units = [self.plan.units[i] for i in group]
+        inside = frozenset(group)
+        for unit in units:
+            self.grid.write(unit.output, _constant(unit, ErrorCode.GETTING_DATA))
+        for _ in range(len(units) + EXTRA_PASSES):
+            for unit in units:
+                if not self._run(unit, inside):
+                    self._fail_group(units)
+                    return
+                if unit.is_array:
+                    self._taint_array(unit)
+        for unit in units:
+            followed = self._sentinel_cells(unit)
+            if followed:
+                self._leave_at_zero(unit, followed)
+        rest = [unit for unit in units if unit.index not in self.uncalculated]
+        if not rest:
+            return
+        before = self._snapshot(rest)
+        for unit in rest:
+            self._run(unit, inside)
+        if not np.array_equal(before, self._snapshot(rest)):
+            names = " → ".join(str(unit.anchor) for unit in rest)
+            for unit in rest:
+                self.tracker.done.discard(unit.index)
+                self.failed[unit.index] = Uncomputable(
+                    f"{unit.anchor}: circular reference ({names}); iterative calculation is off",
+                    "circular reference",
+                )
+
+    def _sentinel(self, rng: RangeAddress) -> np.ndarray:
+        """Which cells of `rng` hold the cycle's marker: (R, C) bool."""
+        region = (slice(rng.min_row, rng.max_row + 1), slice(rng.min_col, rng.max_col + 1))
+        return self.grid.sheets[rng.sheet].err[region] == ErrorCode.GETTING_DATA
+
+    def _sentinel_cells(self, unit: Unit) -> list[RangeAddress]:
+        found = self._sentinel(unit.output)
+        if found.all():
+            return [unit.output]
+        cells = unit.output.cells()
+        return [RangeAddress.from_cell(cells[i]) for i in np.flatnonzero(found.ravel())]
+
+    def _taint_array(self, unit: Unit) -> None:
+        """An array formula's cell reads the cells at its place in ranges of the block's shape
+        (and every cell of other ranges), whatever its IFs decide: it holds the cycle's marker
+        when one of those does."""
+        out = unit.output
+        mask = np.zeros(out.shape, dtype=bool)
+        for rng in unit.reads:
+            marked = self._sentinel(rng)
+            if marked.shape == out.shape:
+                mask |= marked
+            elif marked.any():
+                mask[:] = True
+        if mask.any():
+            region = (slice(out.min_row, out.max_row + 1), slice(out.min_col, out.max_col + 1))
+            sheet = self.grid.sheets[out.sheet]
+            sheet.err[region] = np.where(mask, np.int8(ErrorCode.GETTING_DATA), sheet.err[region])
+
+    def _leave_at_zero(self, unit: Unit, cells: list[RangeAddress]) -> None:
+        """Excel's uncalculated cells (see `uncalculated`): 0 in the grid, done."""
+        for rng in cells:
+            shaped = unit if rng == unit.output else Unit(unit.index, unit.body, rng, False)
+            self.grid.write(rng, _constant(shaped, 0))
+        self.uncalculated.setdefault(unit.index, []).extend(cells)
+        self.tracker.done.add(unit.index)
+
+    def _stale_cells(self, unit: Unit) -> list[CellAddress]:
+        """The unit's cells that read a cell Excel left uncalculated."""
+        if not any(dep in self.uncalculated for dep in unit.deps):
+            return []
+        stale_areas = [rng for dep in unit.deps for rng in self.uncalculated.get(dep, ())]
+        if unit.is_array:
+            hit = any(_overlap(r, a) for r in unit.reads for a in stale_areas)
+            return unit.output.cells() if hit else []
+        refs = value_refs(unit.body)
+        col = unit.output.min_col
+        return [
+            cell
+            for row in unit.rows
+            if any(_overlap(ref.at(row, col), area) for ref in refs for area in stale_areas)
+            for cell in [CellAddress(unit.output.sheet, row, col)]
+        ]
+
     def _fail_group(self, units: list[Unit]) -> None:
         """One unit of a circular group failed: the others cannot be computed either."""
         first = next(unit for unit in units if unit.index in self.failed)
@@ -239,7 +339,8 @@ class _Runner:
             out = unit.output
             sheet = self.grid.sheets[out.sheet]
             region = (slice(out.min_row, out.max_row + 1), slice(out.min_col, out.max_col + 1))
-            parts.append(np.nan_to_num(sheet.num[region], nan=0.0).ravel())
+            num = np.where(sheet.err[region] == 0, sheet.num[region], 0.0)  # junk under errors
+            parts.append(np.nan_to_num(num, nan=0.0).ravel())
             parts.append(sheet.err[region].astype(np.float64).ravel() * 1e9)
         return np.concatenate(parts)
 
@@ -257,6 +358,23 @@ class _Runner:
                 for cell, value in zip(cells, self.grid.values(unit.output), strict=True):
                     found[cell] = self.cell_failed.get(cell, value)
         return found
+
+
+def _overlap(a: RangeAddress, b: RangeAddress) -> bool:
+    return (
+        a.sheet == b.sheet
+        and a.min_row <= b.max_row
+        and b.min_row <= a.max_row
+        and a.min_col <= b.max_col
+        and b.min_col <= a.max_col
+    )
+
+
+def _constant(unit: Unit, value: float | ErrorCode) -> Block:
+    """`value` in every cell of the unit's output, shaped as `lower_unit` shapes results."""
+    if isinstance(value, ErrorCode):
+        return fit_output(Block.error(value), unit)
+    return fit_output(Block.scalar(float(value)), unit)
 
 
 def _uncomputable(unit: Unit, exc: XlLesson3Error) -> Uncomputable:

@@ -146,6 +146,16 @@ class NameRef(Node):
 
 
 @dataclass(frozen=True)
+class ExternalRef(Node):
+    """A reference into another workbook, ``[1]Sheet1!A1`` or ``[2]!Name``: the number of the
+    book among the file's external links and the reference inside it (an A1Ref or NameRef).
+    Binding replaces it with the values Excel saved for it (`plan.external`)."""
+
+    book: int
+    ref: Node
+
+
+@dataclass(frozen=True)
 class StructRef(Node):
     """A structured reference: ``Table1[[#This Row],[A]:[B]]``, ``[@Age]`` (table None).
 
@@ -221,7 +231,7 @@ def children(node: Node) -> tuple[Node, ...]:
 
 
 # Functions that read where a reference is, never its cells: ROW(B7) in B7 is not circular.
-POSITION_ONLY = frozenset({"ROW", "COLUMN", "ROWS", "COLUMNS"})
+POSITION_ONLY = frozenset({"ROW", "COLUMN", "ROWS", "COLUMNS", "ISREF", "AREAS", "ISFORMULA"})
 
 
 def value_refs(node: Node) -> list[BoundRef]:

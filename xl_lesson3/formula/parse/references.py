@@ -17,6 +17,7 @@ from xl_lesson3.formula.parse.ast import (
     Binary,
     Coord,
     ErrorLiteral,
+    ExternalRef,
     NameRef,
     Node,
     SheetSpan,
@@ -28,22 +29,27 @@ _CELL = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)(\d+)$")
 _COLUMN = re.compile(r"^(\$?)([A-Za-z]{1,3})$")
 _ROW = re.compile(r"^(\$?)(\d+)$")
 _NAME = re.compile(r"^[A-Za-z_\\][A-Za-z0-9_.\\?]*$")
-_EXTERNAL = re.compile(r"^'?\[\d+\]")
+_EXTERNAL = re.compile(r"^('?)\[(\d+)\]")
+_EXTERNAL_INSIDE = re.compile(r":'?\[\d+\][^\[\]]*!")
 
 SPECIAL_ITEMS = ("all", "data", "headers", "totals", "this row")
 
 
 def parse_reference(text: str) -> Node:
     """Parse one reference operand; raises FormulaSyntaxError for what Excel would reject."""
-    if _EXTERNAL.match(text):
-        raise FormulaSyntaxError(f"{text}: references to other workbooks are not supported")
+    external = _EXTERNAL.match(text)
+    if external:
+        return _external(text, external)
+    if _EXTERNAL_INSIDE.search(text):  # A2:'[2]Sheet'!A2: a range from here into another book
+        return ErrorLiteral("#VALUE!")
     if "#REF!" in text.upper():
         return ErrorLiteral("#REF!")
     if "[" in text:
         return _parse_structured(text)
     if text.count(":") > 1 and "'" not in text and text.count("!") <= 1:
         return _range_chain(text)
-    first_bang, last_bang = text.find("!"), text.rfind("!")
+    bangs = _unquoted_bangs(text)  # a quoted sheet name may hold "!" itself: '!"'!A1
+    first_bang, last_bang = (bangs[0], bangs[-1]) if bangs else (-1, -1)
     if first_bang != last_bang:  # Sheet2!A1:Sheet2!B2
         colon = text.rfind(":", first_bang, last_bang)
         sheet, first = split_sheet(text[:colon])
@@ -68,11 +74,35 @@ def parse_reference(text: str) -> Node:
     raise FormulaSyntaxError(f"{text}: not a valid reference")
 
 
+def _external(text: str, match: re.Match) -> Node:
+    """``[1]Sheet1!$A$1``, ``'[2]My Sheet'!A1``, ``[2]!Name``: book number and inner reference."""
+    rest = match.group(1) + text[match.end() :]  # '[2]My Sheet'!A1 → 'My Sheet'!A1
+    if rest.startswith("!"):  # a name defined in the other book
+        return ExternalRef(int(match.group(2)), NameRef(None, rest[1:]))
+    return ExternalRef(int(match.group(2)), parse_reference(rest))
+
+
+def _unquoted_bangs(text: str) -> list[int]:
+    """Positions of the ``!`` outside quoted sheet names (``''`` is a quote inside one)."""
+    found, quoted = [], False
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted  # '' inside a name toggles twice: still quoted
+        elif ch == "!" and not quoted:
+            found.append(i)
+    return found
+
+
 def _range_chain(text: str) -> Node:
-    """``C14:E14:G13:I14``: the range operator between cells, i.e. their bounding rectangle."""
+    """``C14:E14:G13:I14``: the range operator between cells (or names), i.e. their bounding
+    rectangle."""
     sheet, body = split_sheet(text) if "!" in text else (None, text)
     pieces = body.split(":")
-    nodes = [_parse_a1(sheet, piece, None) for piece in pieces]
+    # a piece may be a defined name: B2:E5:f spans B2:E5 and the range named f
+    nodes = [
+        _parse_a1(sheet, piece, None) or (NameRef(sheet, piece) if _NAME.match(piece) else None)
+        for piece in pieces
+    ]
     if any(node is None for node in nodes):
         raise FormulaSyntaxError(f"{text}: not a valid reference")
     node: Node = nodes[0]

@@ -29,6 +29,7 @@ from xl_lesson3.formula.parse.ast import (
     Call,
     Coord,
     ErrorLiteral,
+    ExternalRef,
     NameRef,
     Node,
     SheetSpan,
@@ -37,6 +38,7 @@ from xl_lesson3.formula.parse.ast import (
     Unary,
 )
 from xl_lesson3.formula.parse.parser import parse_formula
+from xl_lesson3.formula.plan.external import bind_external
 from xl_lesson3.workbook.address import CellAddress, quote_sheet
 from xl_lesson3.workbook.model import Table, WorkbookModel
 
@@ -72,6 +74,8 @@ def _bind(node: Node, ctx: _Context) -> Node:
         return _bind_name(node, ctx)
     if isinstance(node, SheetSpan):
         return _bind_span(node, ctx)
+    if isinstance(node, ExternalRef):
+        return bind_external(node, ctx.model)
     if isinstance(node, Call) and node.name == "LET":
         return _bind_let(node, ctx)
     if isinstance(node, Call) and node.name == "LAMBDA":

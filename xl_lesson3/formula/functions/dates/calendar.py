@@ -83,7 +83,7 @@ def serial_of(year: torch.Tensor, month: torch.Tensor, day: torch.Tensor) -> tor
 
 
 def _bad_serial(serial: torch.Tensor) -> torch.Tensor:
-    return (serial < 0) | (serial > MAX_SERIAL + 1)
+    return (serial < 0) | (serial >= MAX_SERIAL + 1)  # 9999-12-31 23:59:59 is the last
 
 
 def _result(values: torch.Tensor, err, bad: torch.Tensor) -> Block:
@@ -260,13 +260,15 @@ def timevalue(time_text: Block) -> Block:
     return map_cells(one, time_text)
 
 
-def _dates(*values) -> list | ExcelError:
+def _dates(*values, booleans: bool = False) -> list | ExcelError:
     """Cell values as whole serials (text dates read), or the first error; booleans are
-    #VALUE! here, as in Excel's former Analysis ToolPak date functions.
+    #VALUE! here, as in Excel's former Analysis ToolPak date functions, unless `booleans`
+    (DATEDIF and ISOWEEKNUM read TRUE as 1: Excel's saved values in formulas' test.xlsx).
     """
     out = []
     for value in values:
-        number = value_error() if isinstance(value, bool) else as_number(value)
+        refused = isinstance(value, bool) and not booleans
+        number = value_error() if refused else as_number(value)
         if isinstance(number, ExcelError):
             return number
         if number < 0 or number > MAX_SERIAL:
@@ -276,7 +278,7 @@ def _dates(*values) -> list | ExcelError:
 
 
 def _datedif(start, end, unit) -> object:
-    serials = _dates(start, end)
+    serials = _dates(start, end, booleans=True)
     if isinstance(serials, ExcelError):
         return serials
     s, e = serials
@@ -454,7 +456,7 @@ def isoweeknum(date_: Block) -> Block:
     """ISOWEEKNUM(date): the ISO 8601 week number."""
 
     def one(value):
-        serials = _dates(value)
+        serials = _dates(value, booleans=True)
         if isinstance(serials, ExcelError):
             return serials
         return float(_excel_day(serials[0]).isocalendar()[1])
@@ -491,9 +493,10 @@ def weeknum(serial_number: Block, return_type: Block | None = None) -> Block:
         starts = {1: 6, 17: 6, 2: 0, 11: 0, 12: 1, 13: 2, 14: 3, 15: 4, 16: 5}
         if kind not in starts:
             return num_error()
-        jan1 = dt.date(day.year, 1, 1)
-        offset = (jan1.weekday() - starts[kind]) % 7
-        return float((day - jan1).days + offset) // 7 + 1
+        # January 1st of Excel's year (serial 1 is 1900-01-01, which Excel takes for a Sunday)
+        jan1 = serial_from_ymd(ymd_from_serial(serials[0])[0], 1, 1)
+        offset = (_excel_day(jan1).weekday() - starts[kind]) % 7
+        return float(serials[0] - jan1 + offset) // 7 + 1
 
     return map_cells(one, serial_number, return_type or Block.scalar(1))
 

@@ -135,7 +135,12 @@ def error_type(error_val: Block) -> Block:
 
 @register("TYPE", min_args=1, max_args=1, category=CATEGORY, differentiable=False)
 def type_(value: Block) -> Block:
-    """TYPE(value): 1 number (and blank), 2 text, 4 boolean, 16 error, 64 array."""
+    """TYPE(value): 1 number (and blank), 2 text, 4 boolean, 16 error, 64 array, 128 a function
+    value (a LAMBDA or ``_xleta.SUM``)."""
+    from xl_lesson3.formula.functions.core.function_values import is_function_value
+
+    if is_function_value(value):
+        return Block.scalar(128.0)
     like = value.num
     if not value.is_scalar:
         return Block(torch.full((1, 1, 1, 1), 64.0, dtype=like.dtype, device=like.device))

@@ -87,8 +87,11 @@ def sort(array: Block, sort_index=None, sort_order=None, by_col=None) -> Block:
     """SORT(array, [sort_index=1], [sort_order=1], [by_col=FALSE]): rows (columns) ordered by
     one column (row); numbers before text before booleans, blanks last; stable."""
     values = _batch0(array)
-    index = int(_numbers(sort_index, 1.0)[0].reshape(-1)[0])
-    order = _numbers(sort_order, 1.0)[0].reshape(-1)[0]
+    indexes = _numbers(sort_index, 1.0)[0].reshape(-1)
+    orders = _numbers(sort_order, 1.0)[0].reshape(-1)
+    if len(orders) > 1 and len(orders) != len(indexes):  # an order for a key not given
+        return _error(ErrorCode.VALUE, array)
+    index, order = int(indexes[0]), orders[0]
     columns = bool(_numbers(by_col, 0.0)[0].reshape(-1)[0])
     lines = values.T if columns else values
     if not 1 <= index <= lines.shape[1] or order not in (1, -1):

@@ -169,19 +169,35 @@ _XMATCH_MODES = {0: EXACT, -1: NEXT_SMALLER, 1: NEXT_LARGER, 2: WILDCARD}
 
 
 def _xmodes(match_mode: Block | None, search_mode: Block | None):
-    """XLOOKUP/XMATCH modes per (B, N), whether to search last-to-first, and an error or None."""
+    """XLOOKUP/XMATCH modes per (B, N), whether to search last-to-first, and an error or None.
+
+    Modes are rounded down (a search mode of -1.1 is -2, a binary search, as Excel answers);
+    wildcards cannot be searched by halving (#VALUE!)."""
     modes, err1 = _numbers(match_mode, 0.0)
     search, err2 = _numbers(search_mode, 1.0)
-    mode, direction = modes[..., 0, 0].astype(int), search[..., 0, 0].astype(int)
+    mode, direction = (
+        np.floor(modes[..., 0, 0]).astype(int),
+        np.floor(search[..., 0, 0]).astype(int),
+    )
     if err1.any() or err2.any() or not np.isin(mode, list(_XMATCH_MODES)).all():
         return None, False, ErrorCode.VALUE
     if not np.isin(direction, (1, -1, 2, -2)).all():
         return None, False, ErrorCode.VALUE
+    if ((np.abs(direction) == 2) & (mode == 2)).any():
+        return None, False, ErrorCode.VALUE
     mapped = np.vectorize(_XMATCH_MODES.get)(mode)
-    # An exact binary search halves the data as Excel does: unsorted data may miss the key.
-    mapped = np.where((direction == 2) & (mode == 0), BINARY_ASCENDING, mapped)
-    mapped = np.where((direction == -2) & (mode == 0), BINARY_DESCENDING, mapped)
+    # A binary search halves the data as Excel does: unsorted data may miss the key.
+    mapped = np.where(direction == 2, mapped + BINARY_ASCENDING, mapped)
+    mapped = np.where(direction == -2, mapped + BINARY_DESCENDING, mapped)
     return mapped, bool((direction == -1).any()), None
+
+
+def _mode_error(lookup_value: Block, code: ErrorCode) -> Block:
+    """A bad mode's error, except where the lookup value is an error itself (that comes first)."""
+    keys = cell_values(lookup_value)
+    key_err = _key_errors(keys)
+    err = np.where(key_err != 0, key_err, np.int8(code))
+    return Block(torch.zeros(err.shape, dtype=lookup_value.num.dtype), err=torch.as_tensor(err))
 
 
 def _cell(block: Block, row: int, col: int) -> Block:
@@ -244,7 +260,7 @@ def xmatch(
         return _error_block(ErrorCode.VALUE, lookup_value)
     modes, reverse, error = _xmodes(match_mode, search_mode)
     if error is not None:
-        return _error_block(error, lookup_value)
+        return _mode_error(lookup_value, error)
     keys = cell_values(lookup_value)
     return _result(find(keys, vector[0], modes, reverse), keys, lookup_value)
 
@@ -257,7 +273,8 @@ def _bool_arg(block: Block | None, default: bool) -> tuple[np.ndarray, np.ndarra
 def _table_lookup(lookup_value, table, index, range_lookup, vertical: bool) -> Block:
     """VLOOKUP (vertical) and HLOOKUP: match in the first column (row), pick from column (row)
     `index`."""
-    lookup_value, index = align(lookup_value, index)  # arrays of both: Excel's broadcast
+    if lookup_value.shape != (1, 1) and index is not None and index.shape != (1, 1):
+        index = _cell(index, 0, 0)  # arrays of both: Excel takes the index's first cell
     rows, cols = table.shape
     values = cell_values(table)
     vectors = values[..., :, 0] if vertical else values[..., 0, :]
@@ -317,6 +334,8 @@ def lookup(lookup_value: Block, lookup_vector: Block, result_vector: Block | Non
     else:
         source = result_vector
         length = result_vector.shape[0] * result_vector.shape[1]
+        if 1 not in result_vector.shape:  # a result "vector" of several rows and columns
+            return _error_block(ErrorCode.NA, lookup_value)
 
         def flat_of(p):
             return p
@@ -353,7 +372,7 @@ def xlookup(
     vectors, horizontal = vector
     modes, reverse, error = _xmodes(match_mode, search_mode)
     if error is not None:
-        return _error_block(error, lookup_value)
+        return _mode_error(lookup_value, error)
     length = vectors.shape[-1]
     r_rows, r_cols = return_array.shape
     if (r_cols if horizontal else r_rows) != length:
@@ -392,8 +411,12 @@ def index(array: Block, row_num: Block, column_num: Block | None = None, area=No
     """INDEX(array, row, [column]) on values (a reference's INDEX is `reference_ops`): the
     value at (row, column), a whole row/column for 0, #REF! outside. Gradients flow to it."""
     if area is not None:
-        area_n, _ = _numbers(area, 1.0)
-        if (area_n != 1).any():
+        area_n, area_err = _numbers(area, 1.0)
+        if area_err.any():
+            return _error_block(
+                ErrorCode(int(area_err.reshape(-1)[area_err.reshape(-1) != 0][0])), array
+            )
+        if (np.trunc(area_n) != 1).any():
             return _error_block(ErrorCode.REF, array)
     rows, cols = array.shape
     row, row_err = _numbers(row_num, 0.0)
@@ -420,7 +443,7 @@ def index(array: Block, row_num: Block, column_num: Block | None = None, area=No
         flat = r_idx * cols + c_idx
         return take(array, flat, np.broadcast_to(err[..., :1, :1], flat.shape))
     if (row == 0).any() or (col == 0).any():
-        err = np.where((row == 0) | (col == 0), np.int8(ErrorCode.VALUE), err)
+        err = np.where(((row == 0) | (col == 0)) & (err == 0), np.int8(ErrorCode.VALUE), err)
     r = np.clip(row.astype(np.int64) - 1, 0, rows - 1)
     c = np.clip(col.astype(np.int64) - 1, 0, cols - 1)
     return take(array, r * cols + c, err.astype(np.int8))

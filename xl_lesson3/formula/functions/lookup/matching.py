@@ -1,11 +1,13 @@
 """Excel's matching rules for look-ups, on cell values as plain Python data.
 
 Look-ups compare across types as Excel sorts them: numbers, then text (case-insensitive), then
-booleans; a key only ever matches a value of its own type. Exact matching may use wildcards
-(``*`` any run, ``?`` one character, ``~`` escapes them) when the key is text. Approximate
-matching assumes sorted data, as Excel's does: ascending finds the last value <= the key and
-descending the last value >= the key, scanning until the order is broken (on sorted data the
-same answer as Excel's binary search). Blanks and error values in the vector never match.
+booleans. MATCH's, LOOKUP's and VLOOKUP's keys only ever match a value of their own type; XMATCH's
+and XLOOKUP's "next smaller/larger" and binary searches compare across types. Exact matching may
+use wildcards (``*`` any run, ``?`` one character, ``~`` escapes them) when the key is text.
+Approximate matching assumes sorted data, as Excel's does: ascending finds the last value <= the
+key and descending the last value >= the key, scanning until the order is broken (on sorted data
+the same answer as Excel's binary search; on unsorted data Excel's answers in the conformance
+workbooks). Blanks and error values in the vector never match.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from xl_lesson3.formula.values import Block
 EXACT, WILDCARD = 0, 2
 APPROX_ASCENDING, APPROX_DESCENDING = 1, -1
 NEXT_SMALLER, NEXT_LARGER = 3, 4
-BINARY_ASCENDING, BINARY_DESCENDING = 5, 6  # exact keys found by halving (XMATCH's 2 and -2)
+# Added to EXACT, NEXT_SMALLER or NEXT_LARGER: found by halving (XMATCH's search modes 2, -2)
+BINARY_ASCENDING, BINARY_DESCENDING = 10, 20
+# XMATCH's and XLOOKUP's blank key sorts after everything: "next smaller" finds the largest
+# value of any type, "next larger" nothing (Excel's answers in formulas' test.xlsx, LOOKUP!W171:W197)
+_TOP = (9, 0.0)
 
 _BOOL, _TEXT, _BLANK = int(Kind.BOOL), int(Kind.TEXT), int(Kind.BLANK)
 
@@ -138,13 +144,18 @@ class Finder:
 
     def find(self, value) -> int:
         """The 0-based position of `value`, or -1."""
+        if self.mode >= BINARY_ASCENDING:
+            key = _TOP if value is None else sort_key(value)
+            if key is None:
+                return -1
+            return self._binary(key, self.mode % 10, self.mode >= BINARY_DESCENDING)
+        if value is None and self.mode in (NEXT_SMALLER, NEXT_LARGER):
+            return self._nearest(_TOP, larger=self.mode == NEXT_LARGER)
         if value is None and self.mode not in (EXACT, WILDCARD):
-            value = 0.0  # a blank key is 0 to an approximate match
+            value = 0.0  # a blank key is 0 to MATCH's approximate match
         key = sort_key(value)
         if key is None:
             return -1
-        if self.mode in (BINARY_ASCENDING, BINARY_DESCENDING):
-            return self._binary_exact(key, self.mode == BINARY_DESCENDING)
         if self.mode in (EXACT, WILDCARD):
             if self.mode == WILDCARD and key[0] == 1:
                 # Wildcard matching compares the text itself (no case folding: "ß" is not "ss")
@@ -170,39 +181,44 @@ class Finder:
                 return i
         return -1
 
-    def _binary_exact(self, key, descending: bool) -> int:
-        """Halve towards the key (by Excel's type order); -1 unless a probe equals it."""
-        lo, hi = 0, len(self.keys) - 1
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            probe = self._probe(mid, lo, hi)
-            if probe is None:
-                return -1
-            if self.keys[probe] == key:
-                return probe
-            if (self.keys[probe] < key) != descending:
-                lo = max(probe, mid) + 1
-            else:
-                hi = min(probe, mid) - 1
-        return -1
-
-    def _ascending(self, key) -> int:
-        """Excel's binary search: on sorted data the last value <= the key; on unsorted data
-        whatever the halving meets, as Excel answers. A probe on another type compares by the
-        type order (numbers < text < booleans); a blank or error probe moves to the nearest
-        value beside it. The answer must have the key's type: else the nearest one before."""
+    def _binary(self, key, mode: int, descending: bool) -> int:
+        """XMATCH's binary search (search modes 2 and -2): halve towards the key, comparing across
+        types in Excel's order; an equal probe answers at once, else the last probe beyond the
+        key on the side `mode` asks for (none for an exact match). Unsorted data gives what the
+        halving meets, as in Excel."""
         lo, hi, found = 0, len(self.keys) - 1, -1
         while lo <= hi:
             mid = (lo + hi) // 2
             probe = self._probe(mid, lo, hi)
-            if probe is None:  # only blanks and errors left between lo and hi
+            if probe is None:
                 break
-            if self.keys[probe] <= key:
-                found, lo = probe, max(probe, mid) + 1
+            value = self.keys[probe]
+            if value == key:
+                return probe
+            if value < key:
+                found = probe if mode == NEXT_SMALLER else found
+                lo, hi = (lo, min(probe, mid) - 1) if descending else (max(probe, mid) + 1, hi)
             else:
-                hi = min(probe, mid) - 1
-        while found >= 0 and (self.keys[found] is None or self.keys[found][0] != key[0]):
-            found -= 1
+                found = probe if mode == NEXT_LARGER else found
+                lo, hi = (max(probe, mid) + 1, hi) if descending else (lo, min(probe, mid) - 1)
+        return found
+
+    def _ascending(self, key) -> int:
+        """The last value <= the key among the values of the key's type, scanning until one
+        equals it or one is larger (the first position never stops the scan). On sorted data
+        this is Excel's binary search's answer; on unsorted data it is what Excel answers in
+        the conformance workbooks (``LOOKUP(20,{"a",2.1,"b",4.1})`` is 4.1,
+        ``LOOKUP(4.1,{"b",4.1,"a",1.1})`` 4.1 too)."""
+        found = -1
+        for i, k in enumerate(self.keys):
+            if k is None or k[0] != key[0]:
+                continue
+            if k <= key:
+                found = i
+                if k == key and i > 0:
+                    break
+            elif i > 0:
+                break
         return found
 
     def _probe(self, mid: int, lo: int, hi: int) -> int | None:
@@ -218,25 +234,30 @@ class Finder:
         return None
 
     def _descending(self, key) -> int:
-        """The last value >= the key, scanning while the data descends."""
+        """The first value equal to the key, else the last value >= the key, scanning until a
+        smaller one (``MATCH(0,{0,1,2},-1)`` is 1, ``MATCH(-1,{0,1,2},-1)`` 3, as Excel)."""
         found = -1
         for i, k in enumerate(self.keys):
             if k is None or k[0] != key[0]:
                 continue
+            if k == key:
+                return i
             if k < key:
                 break
             found = i
         return found
 
     def _nearest(self, key, larger: bool) -> int:
+        """The closest value beyond the key, across types in Excel's order (a text key's next
+        smaller is the largest number when no smaller text is there)."""
         best, best_i = None, -1
         order = range(len(self.keys) - 1, -1, -1) if self.reverse else range(len(self.keys))
         for i in order:
             k = self.keys[i]
-            if k is None or k[0] != key[0]:
+            if k is None:
                 continue
-            beyond = (k[1] > key[1]) if larger else (k[1] < key[1])
-            closer = best is None or ((k[1] < best) if larger else (k[1] > best))
+            beyond = (k > key) if larger else (k < key)
+            closer = best is None or ((k < best) if larger else (k > best))
             if beyond and closer:
-                best, best_i = k[1], i
+                best, best_i = k, i
         return best_i

@@ -153,11 +153,26 @@ def sumproduct(*arrays: Block) -> Block:
     """
     shape = arrays[0].shape
     if any(array.shape != shape for array in arrays):
-        return Block.error(ErrorCode.VALUE, dtype=arrays[0].num.dtype, device=arrays[0].num.device)
+        return _mismatch(arrays)
     if is_plain(*arrays):
         return Block(_sum_of_products([array.num for array in arrays]))
     parts = [coerce(array, SUMPRODUCT_ENTRIES) for array in arrays]
     return Block(_sum_of_products([part.num for part in parts]), err=_errors(parts))
+
+
+def _mismatch(arrays: tuple[Block, ...]) -> Block:
+    """Arrays of different shapes: the first error value in them (argument by argument, row by
+    row), else #VALUE! (Excel's saved values, formulas' test.xlsx 'MATH & TRIG'!AE75:AF75)."""
+    like = arrays[0].num
+    code = torch.zeros((1, 1, 1, 1), dtype=torch.int8, device=like.device)
+    for array in arrays:
+        if array.err is None:
+            continue
+        cells = array.err.expand(*array.err.shape[:2], *array.shape).flatten(-2)  # (b, n, k)
+        first = cells.gather(-1, (cells != 0).to(torch.int8).argmax(-1, keepdim=True))
+        code = torch.where(code != 0, code, first[..., None])
+    code = torch.where(code != 0, code, torch.tensor(int(ErrorCode.VALUE), dtype=torch.int8))
+    return Block(torch.zeros(code.shape, dtype=like.dtype, device=like.device), err=code)
 
 
 def _sum_of_products(nums: list[torch.Tensor]) -> torch.Tensor:

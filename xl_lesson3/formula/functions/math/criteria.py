@@ -138,7 +138,8 @@ def _mask_one(cells: _RangeCells, crit: Criterion) -> torch.Tensor:
     if crit.error is not None:
         equal = cells.err == crit.error
     elif crit.number is not None:
-        return _numeric(cells, torch.tensor(crit.number), torch.tensor(_OP_CODE[crit.op]))
+        number = torch.tensor(crit.number, dtype=torch.float64)
+        return _numeric(cells, number, torch.tensor(_OP_CODE[crit.op]))
     elif crit.boolean is not None:
         return _ordered(cells, Kind.BOOL, cells.num - float(crit.boolean), crit.op)
     elif crit.op in ("=", "<>"):
@@ -194,7 +195,9 @@ def criteria_mask(range_block: Block, criteria_block: Block) -> torch.Tensor:
     ]
     mask = None
     if any(numeric):
-        numbers = torch.tensor([c.number if f else 0.0 for c, f in zip(parsed, numeric)])
+        numbers = torch.tensor(  # float64: a float32 2.3 would not equal the cell's 2.3
+            [c.number if f else 0.0 for c, f in zip(parsed, numeric)], dtype=torch.float64
+        )
         codes = torch.tensor([_OP_CODE[c.op] if f else -1 for c, f in zip(parsed, numeric)])
         mask = _numeric(cells, numbers.view(1, n, 1, 1), codes.view(1, n, 1, 1))
     if any(plain_text):
