@@ -3,7 +3,8 @@
 The first question an analyst has about a workbook of their own is whether its functions are
 there; `check` answers it for a whole workbook, this answers it for names. For each function:
 its folder in `formula/functions/` (where a bug's owner is), Excel's category, its arity, and
-whether the solver can train through it (differentiable) or treats it as piecewise constant.
+whether the solver can train through it (differentiable), treats it as piecewise constant, or
+refuses it on the changing cells because it is smooth but computed without gradients (scipy).
 Exit 1 when a named function is not supported, so scripts can test for it.
 """
 
@@ -70,8 +71,16 @@ def _row(spec, registry) -> dict:
         "min_args": spec.min_args,
         "max_args": spec.max_args,
         "differentiable": spec.differentiable,
+        "gradient_free": spec.gradient_free,
         "summary": spec.summary,
     }
+
+
+_GRADIENT = {  # (differentiable, gradient_free) → what the solver sees
+    (True, False): "differentiable",
+    (False, False): "constant gradient",
+    (False, True): "no gradient",
+}
 
 
 def _print_table(rows: dict[str, dict], grouped: bool) -> None:
@@ -83,5 +92,5 @@ def _print_table(rows: dict[str, dict], grouped: bool) -> None:
         if grouped and row["folder"] != folder:
             folder = row["folder"]
             print(f"\n{folder}/")
-        gradient = "differentiable" if row["differentiable"] else "constant gradient"
+        gradient = _GRADIENT[(row["differentiable"], row["gradient_free"])]
         print(f"  {row['name']:<26} {gradient:<17} {row['summary']}")

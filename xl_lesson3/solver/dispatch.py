@@ -46,6 +46,8 @@ def run_engine(
     run: EngineRun | None = None
     if engine == "grg" and constraints.integer:
         engine = "simplex" if linear.is_linear(ctx) else "evolutionary"
+    if engine in ("grg", "simplex"):
+        _refuse_gradient_free(ctx, engine)
     if engine == "simplex":
         if not linear.is_linear(ctx):
             run = EngineRun(
@@ -77,6 +79,18 @@ def run_engine(
         if run is None:
             run = _gradient(ctx, options, method, lr, callback)
     return build_result(ctx, options, run, engine, device, started)
+
+
+def _refuse_gradient_free(ctx, engine: str) -> None:
+    """A smooth function computed outside autograd would look flat to the gradient and linear
+    engines (a false zero derivative): say so, naming the cell, instead of stopping at once."""
+    calls = ctx.program.gradient_free_calls
+    if calls:
+        more = f" (and {len(calls) - 1} more)" if len(calls) > 1 else ""
+        raise SolverModelError(
+            f"{calls[0]}{more}: computed without gradients, so the {engine.upper()} engine cannot "
+            "train through it (the changing cells reach it); use --engine evolutionary"
+        )
 
 
 def _gradient(ctx, options: Options, method: str | None, lr: float | None, callback) -> EngineRun:

@@ -111,6 +111,8 @@ class UnitContext:
     # Inside a LAMBDA's call: its parameters' values (innermost last), and how deep calls nest.
     bindings: tuple[tuple[str, object], ...] = ()
     depth: int = 0
+    # Told of every call of a `gradient_free` function on the changing cells (see the registry).
+    on_gradient_free: Callable[[str], None] | None = None
 
     @property
     def where(self) -> str:
@@ -267,6 +269,12 @@ def lower(node: Node, ctx: UnitContext) -> Value:
             return fused
         lower_arg = lower_operand if spec.name in SCALAR_ARGUMENTS else lower
         args = [lower_arg(arg, _arg_context(spec, i, ctx)) for i, arg in enumerate(node.args)]
+        if (
+            spec.gradient_free
+            and ctx.on_gradient_free
+            and any(isinstance(a, Dynamic) for a in args)
+        ):
+            ctx.on_gradient_free(f"{ctx.where}: {spec.name}")
         if spec.takes_functions:
             refuse_variables(spec.name, args, ctx)
         elif any(isinstance(arg, FunctionValue) for arg in args):

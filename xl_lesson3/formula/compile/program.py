@@ -43,6 +43,8 @@ class CompiledProgram:
     ``variables[i]`` is the cell that ``params[:, i]`` sets; ``initial`` holds the workbook's
     current values of those cells. Error values reaching a result read as NaN. ``op_count`` is
     the number of torch operations one call runs (it does not grow with the number of rows).
+    ``gradient_free_calls``: ``"Sheet!A1: T.DIST"`` for each call on the changing cells of a
+    function computed outside autograd; gradient methods must refuse a program that has any.
     """
 
     objective: CellAddress
@@ -54,6 +56,7 @@ class CompiledProgram:
     plan: Plan = field(repr=False)
     _steps: list[tuple[int, Dynamic]] = field(repr=False)
     _extractors: dict[CellAddress, Extractor] = field(repr=False)
+    gradient_free_calls: tuple[str, ...] = ()
 
     @property
     def depends_on_variables(self) -> bool:
@@ -133,9 +136,13 @@ def _compile(model, objective, variables, outputs, device, dtype) -> CompiledPro
     run_units([u for u in plan.units if u.index not in dynamic], grid, model=model)
     sources = DynamicSources(grid, variables, [u for u in plan.units if u.index in dynamic])
     steps = []
+    gradient_free: list[str] = []
     for unit in plan.units:
         if unit.index in dynamic:
-            ctx = UnitContext(unit, sources.resolve, dtype, device, model=model)
+            ctx = UnitContext(
+                unit, sources.resolve, dtype, device, model=model,
+                on_gradient_free=gradient_free.append,
+            )  # fmt: skip
             value = lower_unit(ctx)
             if isinstance(value, Block):  # reads variables only through unused branches
                 value = _constant_step(to_target(value, dtype, device))
@@ -148,8 +155,9 @@ def _compile(model, objective, variables, outputs, device, dtype) -> CompiledPro
         for cell in (objective, *outputs)
     }
     program = CompiledProgram(
-        objective, variables, initial, 0, dtype, device, plan, steps, extractors
-    )
+        objective, variables, initial, 0, dtype, device, plan, steps, extractors,
+        tuple(dict.fromkeys(gradient_free)),
+    )  # fmt: skip
     with torch.no_grad():
         env, program.op_count = count_ops(program.run, initial.unsqueeze(0))
     _check_objective(program, env, grid, dynamic)

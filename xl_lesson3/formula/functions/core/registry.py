@@ -21,6 +21,9 @@ Impl = Callable[..., object]
 class FunctionSpec:
     """What the engine knows about one function.
 
+    ``gradient_free``: smooth in Excel, but computed outside autograd (scipy, Python loops), so
+    a gradient method would see a false zero gradient; the compiled program lists such calls on
+    the changing cells and the gradient engines refuse them (`CompiledProgram.gradient_free_calls`).
     ``lazy``: the implementation receives argument *thunks* rather than values (IF, IFERROR),
     so it can decide what to evaluate. ``array_result``: may return a block larger than 1×1
     (MMULT, TRANSPOSE, elementwise functions over ranges), which matters for spills and array
@@ -35,6 +38,7 @@ class FunctionSpec:
     category: str
     aliases: tuple[str, ...] = ()
     differentiable: bool = True
+    gradient_free: bool = False
     lazy: bool = False
     array_result: bool = False
     takes_functions: bool = False
@@ -66,6 +70,7 @@ def register(
     category: str,
     aliases: tuple[str, ...] = (),
     differentiable: bool = True,
+    gradient_free: bool = False,
     lazy: bool = False,
     array_result: bool = False,
     takes_functions: bool = False,
@@ -80,7 +85,8 @@ def register(
             max_args=max_args,
             category=category,
             aliases=tuple(a.upper() for a in aliases),
-            differentiable=differentiable,
+            differentiable=differentiable and not gradient_free,
+            gradient_free=gradient_free,
             lazy=lazy,
             array_result=array_result,
             takes_functions=takes_functions,

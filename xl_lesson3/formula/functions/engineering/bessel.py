@@ -244,7 +244,7 @@ def _argument(cell: Cell) -> float | ExcelError:
 
 def _register(name: str, fn, scipy_fn, positive_x: bool, overflows: bool) -> None:
     @register(
-        name, min_args=2, max_args=2, category=CATEGORY, differentiable=False, array_result=True
+        name, min_args=2, max_args=2, category=CATEGORY, gradient_free=True, array_result=True
     )
     def function(x: Block, n: Block) -> Block:
         def one(x_cell: Cell, n_cell: Cell) -> Cell:

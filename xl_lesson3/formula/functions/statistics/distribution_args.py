@@ -39,6 +39,7 @@ def register_distribution(name: str, min_args: int, max_args: int, aliases: tupl
         category=CATEGORY,
         aliases=aliases,
         differentiable=False,
+        gradient_free=True,
         array_result=True,
     )
 
