@@ -152,13 +152,16 @@ def test_sumproduct_with_variables_on_both_sides(make_workbook):
     [
         ({"s!C1": "=A1*2", "s!C2": "=A1+1"}, lambda x: (3 * x + 1) / 2),
         ({"s!C1": "=A1*2", "s!C2": "text"}, lambda x: 2 * x),  # text in a range is skipped
+        ({"s!C1": "=A1*2", "s!C3": 5.0}, lambda x: 2 * x),  # a blank (C2) is skipped too
+        # An error in the range reaches the average (NaN in the compiled result): 1/0 at x = 0.
+        ({"s!C1": "=A1*2", "s!C2": "=1/A1"}, lambda x: math.nan if x == 0 else (2 * x + 1 / x) / 2),
     ],
-    ids=["plain", "text-skipped"],
+    ids=["plain", "text-skipped", "blank-skipped", "error-reaches"],
 )
 def test_average_of_a_dynamic_range(make_workbook, cells, expected):
     model = load_workbook(make_workbook({"s!A1": 1.0, **cells, "s!B1": "=AVERAGE(C1:C2)"}))
     program = compile_program(model, B1, [A1])
-    xs = [0.5, -3.0]
+    xs = [0.5, -3.0, 0.0]
     assert program(torch.tensor(xs, dtype=torch.float64)[:, None]).tolist() == pytest.approx(
-        [expected(x) for x in xs]
+        [expected(x) for x in xs], nan_ok=True
     )

@@ -13,7 +13,7 @@ and lowered to the torch ops a hand-written model would use:
 - ``SUMPRODUCT(row, weights)`` where one side is the same for every restart and the other the
   same for every row (inputs against a parameter row, the linear layer) → one matrix product
   ``(batch, K) @ (K, rows)``, not a broadcast batched dot product.
-- ``AVERAGE(range)`` of plain numbers → one sum and a division by the (known) cell count.
+- ``AVERAGE(range)`` of plain numbers → one ``mean`` (every cell counts: no count to take).
 - ``IF(a<b, t, f)`` with any comparison → ``torch.where`` on the comparison's boolean mask:
   no round trip through a float TRUE/FALSE and back (``lt → to(float) → ne → where``).
 
@@ -176,14 +176,25 @@ def _dot(node: Call, spec: FunctionSpec) -> Fused:
         return last[1]
 
     def dot(left: Block, right: Block) -> Block:
-        if is_plain(left, right) and left.shape == right.shape:
-            (b1, n1), (b2, n2) = left.num.shape[:2], right.num.shape[:2]
-            k = left.shape[0] * left.shape[1]
-            if b1 == 1 and n2 == 1 and left.num.dtype == right.num.dtype:
-                product = right.num.reshape(b2, k) @ per_row_t(left.num)
+        a, b = left.num, right.num
+        if (
+            left.err is None
+            and right.err is None
+            and left.kind is None
+            and right.kind is None
+            and left.text is None
+            and right.text is None
+            and a.ndim == 4
+            and b.ndim == 4
+            and a.shape[2:] == b.shape[2:]
+            and a.dtype == b.dtype
+        ):
+            (b1, n1, rows, cols), (b2, n2) = a.shape, b.shape[:2]
+            if b1 == 1 and n2 == 1:
+                product = b.reshape(b2, rows * cols) @ per_row_t(a)
                 return Block(product.view(b2, n1, 1, 1))
-            if b2 == 1 and n1 == 1 and left.num.dtype == right.num.dtype:
-                product = left.num.reshape(b1, k) @ per_row_t(right.num)
+            if b2 == 1 and n1 == 1:
+                product = a.reshape(b1, rows * cols) @ per_row_t(b)
                 return Block(product.view(b1, n2, 1, 1))
         return general(left, right)
 
@@ -196,8 +207,8 @@ def _mean(node: Call, spec: FunctionSpec) -> Fused:
 
     def mean(values: Block) -> Block:
         if is_plain(values):
-            rows, cols = values.shape
-            return Block(values.num.sum(dim=(-2, -1), keepdim=True) / (rows * cols))
+            # mean is sum / count in one op (one autograd node fewer): every cell counts
+            return Block(values.num.mean(dim=(-2, -1), keepdim=True))
         return general(values)
 
     return mean, node.args

@@ -174,7 +174,11 @@ class _Gather:
         cells = block.num.shape[1:]
 
         def reshaped(t: torch.Tensor | None) -> torch.Tensor | None:
-            return None if t is None else t.expand(t.shape[0], *cells).reshape(-1, *self.shape)
+            if t is None:
+                return None
+            if t.shape[1:] != cells:  # a mask broadcast over the run: spell it out first
+                t = t.expand(t.shape[0], *cells)
+            return t.reshape(-1, *self.shape)
 
         return Block(
             reshaped(block.num),

@@ -179,7 +179,32 @@ def lower_unit(ctx: UnitContext) -> Value:
         value = Block.error(ErrorCode.VALUE)
     if isinstance(body, BoundRef) and not ctx.unit.is_array:
         value = _apply(lambda b: implicit_intersection(b, body, ctx), [value], ctx)
-    return _apply(lambda b: fit_output(b, ctx.unit), [value], ctx)
+    return _apply(_fitter(ctx.unit), [value], ctx)
+
+
+def _fitter(unit: Unit) -> Callable[[Block], Block]:
+    """`fit_output` for `unit`, with its shape checks for the common case done once here: a run
+    of single cells whose value is already a mask-free ``(b, n, 1, 1)`` block passes as it is
+    (what `fit_output` returns for it). This runs once per unit per solver evaluation."""
+    if unit.is_array:
+        return lambda block: fit_output(block, unit)
+    n = unit.length
+
+    def fit(block: Block) -> Block:
+        num = block.num
+        if (
+            block.kind is None
+            and block.text is None
+            and not block.from_reference
+            and num.ndim == 4
+            and num.shape[1] == n
+            and num.shape[2] == 1
+            and num.shape[3] == 1
+        ):
+            return block
+        return fit_output(block, unit)
+
+    return fit
 
 
 # Excel fills an array formula's block cell by cell: past the end of a smaller argument a cell
@@ -326,18 +351,26 @@ def _fused(node: Call, spec, ctx: UnitContext) -> Value | None:
     """The call lowered through `fusion` when it fuses, else None.
 
     A multi-cell reference among the parts of a plain (non-array) argument is left to the general
-    path: there Excel's implicit intersection decides what each operand reads.
+    path: there Excel's implicit intersection decides what each operand reads. Parts that are the
+    call's own arguments (``AVERAGE(V6:V717)``) are read as the general path reads them, whole,
+    unless the function takes single values (`SCALAR_ARGUMENTS`). A function value among the
+    parts goes to the general path too (it answers #VALUE! or refuses).
     """
     fused = fuse_call(node, spec)
     if fused is None:
         return None
     fn, parts = fused
     part_ctx = _arg_context(spec, 0, ctx)
-    if not (part_ctx.in_array or ctx.unit.is_array) and any(
-        _multi_cell_reference(part) for part in parts
-    ):
+    whole_arguments = parts is node.args and spec.name not in SCALAR_ARGUMENTS
+    if (
+        not (part_ctx.in_array or ctx.unit.is_array or whole_arguments)
+        and any(_multi_cell_reference(part) for part in parts)
+    ):  # fmt: skip
         return None
-    return _apply(fn, [lower(part, part_ctx) for part in parts], ctx)
+    lowered = [lower(part, part_ctx) for part in parts]
+    if any(isinstance(part, FunctionValue) for part in lowered):
+        return None
+    return _apply(fn, lowered, ctx)
 
 
 def _multi_cell_reference(node: Node) -> bool:

@@ -13,6 +13,7 @@ batch as their first dimension, constants carry 1 and broadcast.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,7 +86,7 @@ class CompiledProgram:
     def _check(self, params: torch.Tensor) -> torch.Tensor:
         if (  # the solver's calls: nothing to convert, and no op to record in the graph
             isinstance(params, torch.Tensor)
-            and params.dim() == 2
+            and params.ndim == 2
             and params.shape[1] == len(self.variables)
             and params.dtype == self.dtype
             and params.device == self.device
@@ -225,8 +226,9 @@ def _extractor(plan, grid, variables, dynamic, cell, dtype, device) -> Extractor
 
         def from_unit(env: Env) -> torch.Tensor:
             block = env.outputs[index]
-            if block.err is None and block.num.shape[0] == env.batch and block.num[0].numel() == 1:
-                return block.num.view(env.batch)  # a single cell for every restart: one view
+            num = block.num
+            if block.err is None and num.shape[0] == env.batch and math.prod(num.shape[1:]) == 1:
+                return num.view(env.batch)  # a single cell for every restart: one view
             shape = (env.batch, *block.num.shape[1:])
             values = block.num.expand(shape).reshape(env.batch, -1)[:, flat]
             if block.err is None:
