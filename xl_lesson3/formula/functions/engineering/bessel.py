@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 
-from scipy import special
-
 from xl_lesson3.formula.functions.core.cellwise import (
     Cell,
     as_number,
@@ -24,6 +22,7 @@ from xl_lesson3.formula.functions.core.cellwise import (
     num_error,
     value_error,
 )
+from xl_lesson3.formula.functions.core.lazy_scipy import special
 from xl_lesson3.formula.functions.core.registry import register
 from xl_lesson3.formula.values import Block, ExcelError
 
@@ -267,7 +266,7 @@ def _register(name: str, fn, scipy_fn, positive_x: bool, overflows: bool) -> Non
     function.__name__ = name.lower()
 
 
-_register("BESSELJ", bessel_j, special.jv, positive_x=False, overflows=False)
-_register("BESSELY", bessel_y, special.yv, positive_x=True, overflows=False)
-_register("BESSELI", bessel_i, special.iv, positive_x=False, overflows=True)
-_register("BESSELK", bessel_k, special.kv, positive_x=True, overflows=False)
+_register("BESSELJ", bessel_j, lambda n, x: special.jv(n, x), positive_x=False, overflows=False)
+_register("BESSELY", bessel_y, lambda n, x: special.yv(n, x), positive_x=True, overflows=False)
+_register("BESSELI", bessel_i, lambda n, x: special.iv(n, x), positive_x=False, overflows=True)
+_register("BESSELK", bessel_k, lambda n, x: special.kv(n, x), positive_x=True, overflows=False)

@@ -10,9 +10,9 @@ successes) gives 1 (the whole CDF), not #NUM!; an all-zero call gives 1.
 from __future__ import annotations
 
 import torch
-from scipy import stats
 
 from xl_lesson3.formula.functions.core.coercion import RANGE_NUMBERS, coerce
+from xl_lesson3.formula.functions.core.lazy_scipy import stats
 from xl_lesson3.formula.functions.core.shapes import first_error, merge_errors
 from xl_lesson3.formula.functions.math.rounding import numbers
 from xl_lesson3.formula.functions.statistics.distribution_args import (

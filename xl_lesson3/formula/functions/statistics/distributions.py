@@ -9,8 +9,8 @@ Elementwise in every argument; out-of-domain parameters are #NUM! as Excel docum
 from __future__ import annotations
 
 import torch
-from scipy import special, stats
 
+from xl_lesson3.formula.functions.core.lazy_scipy import special, stats
 from xl_lesson3.formula.functions.core.shapes import merge_errors
 from xl_lesson3.formula.functions.math.rounding import numbers
 from xl_lesson3.formula.functions.statistics.distribution_args import (

@@ -15,9 +15,9 @@ as if it held no number, so ``T.TEST({#NULL!, #NUM!}, …)`` is #NUM!.
 from __future__ import annotations
 
 import torch
-from scipy import stats
 
 from xl_lesson3.formula.functions.core.coercion import RANGE_NUMBERS, coerce
+from xl_lesson3.formula.functions.core.lazy_scipy import stats
 from xl_lesson3.formula.functions.core.shapes import merge_errors
 from xl_lesson3.formula.functions.math.rounding import numbers
 from xl_lesson3.formula.functions.statistics.distribution_args import (

@@ -11,8 +11,8 @@ keep their digits (CHISQ.DIST.RT(60, 3) = 5.88e-13 as in Excel).
 from __future__ import annotations
 
 import torch
-from scipy import stats
 
+from xl_lesson3.formula.functions.core.lazy_scipy import stats
 from xl_lesson3.formula.functions.core.shapes import merge_errors
 from xl_lesson3.formula.functions.math.rounding import numbers
 from xl_lesson3.formula.functions.statistics.distribution_args import (
