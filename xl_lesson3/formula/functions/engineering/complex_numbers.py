@@ -12,6 +12,7 @@ mixed ``i``/``j`` suffixes #VALUE! in IMSUM/IMPRODUCT but #NUM! in IMDIV/IMSUB.
 from __future__ import annotations
 
 import cmath
+import functools
 import math
 from collections.abc import Callable
 
@@ -26,7 +27,7 @@ from xl_lesson3.formula.functions.core.cellwise import (
     num_error,
     value_error,
 )
-from xl_lesson3.formula.functions.core.registry import register
+from xl_lesson3.formula.functions.core.registry import register, register_cellwise
 from xl_lesson3.formula.functions.engineering.complex_text import (
     Parsed,
     common_suffix,
@@ -41,16 +42,7 @@ LN10 = math.log(10.0)
 LN2 = math.log(2.0)
 
 
-def _reg(name: str, min_args: int, max_args: int | None, aliases: tuple[str, ...] = ()):
-    return register(
-        name,
-        min_args=min_args,
-        max_args=max_args,
-        category=CATEGORY,
-        aliases=aliases,
-        differentiable=False,
-        array_result=True,
-    )
+_reg = functools.partial(register_cellwise, category=CATEGORY)
 
 
 def _number_part(cell: Cell) -> float | ExcelError:
