@@ -1,10 +1,11 @@
 """Write a solution back into the workbook file, changing nothing but what the solution changed.
 
 The output is the input file with the changing cells' new values and the new cached values of
-the formula cells that depend on them. Which formula cells those are is decided by recalculating
-the workbook twice with the engine, before and after, and keeping the cells whose value moved:
-cells that do not depend on the changing cells keep their bytes, even where the engine's last
-digit would differ from Excel's. (When a formula elsewhere uses a function the engine lacks,
+the formula cells that depend on them. Which formula cells those are is decided with the engine:
+the workbook is recalculated once, the units that depend on the changing cells (on the plan's
+dependency graph) again with the new values, and the cells whose value moved are kept
+(`evaluate.changes`): cells that do not depend on the changing cells keep their bytes, even where
+the engine's last digit would differ from Excel's. (When a formula elsewhere uses a function the engine lacks,
 only the objective's own precedents are recalculated and the file asks Excel to recalculate the
 rest on opening.) The patch goes through `patch_workbook`, which copies every other
 zip part byte for byte and replaces the destination atomically; a failed (diverged, no better
@@ -13,13 +14,13 @@ point) solution is never written.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
 from xl_lesson3.errors import BadInputError, SolverError, WorkbookIOError, located
+from xl_lesson3.formula.evaluate.changeset import ChangeSet
 from xl_lesson3.solver.api import SolveResult
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.model import WorkbookModel
@@ -35,43 +36,25 @@ def backup_path(src: Path) -> Path:
     return src.with_name(f"{src.stem}.bak{src.suffix}")
 
 
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return type(a) is type(b) and a == b or (_is_num(a) and _is_num(b) and a == b)
-
-
-def _is_num(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def changed_cells(
     workbook: WorkbookModel, values: Mapping[CellAddress, float], objective: CellAddress
-) -> tuple[dict[CellAddress, object], bool]:
+) -> tuple[ChangeSet, bool]:
     """Changing cells with their new values, plus the formula cells whose value they change.
 
-    Returns (cells, complete). Normally every formula cell of the workbook is recalculated
-    (complete). When some formula elsewhere cannot be recalculated by the engine (an unsupported
-    function in a cell the model does not use), only the cells the objective depends on are, and
-    `complete` is False: other dependents keep their old cached values until Excel recalculates.
+    Returns (cells, complete); `cells` is a Mapping cell → value held in column blocks (see
+    `ChangeSet`). Normally every formula of the workbook is planned and recalculated once, and
+    the units that depend on the changing cells again with the new values (complete; see
+    `evaluate.changes`). When some formula cannot be planned (an unsupported function in a
+    cell the model does not use), only the cells the objective depends on are, and `complete`
+    is False: other dependents keep their old cached values until Excel recalculates.
     """
-    from xl_lesson3.formula.evaluate.recalc import evaluate_cells, evaluate_workbook, plan_for
+    from xl_lesson3.formula.evaluate.changes import recalculate_changes
+    from xl_lesson3.formula.evaluate.recalc import formula_targets
 
     try:
-        before = evaluate_workbook(workbook)
-        after = evaluate_workbook(workbook, overrides=dict(values))
-        complete = True
+        return recalculate_changes(workbook, values, formula_targets(workbook)), True
     except BadInputError:
-        plan = plan_for(workbook, [objective])
-        cells = [cell for unit in plan.units for cell in unit.output.cells()]
-        before = dict(zip(cells, evaluate_cells(workbook, cells)))
-        after = dict(zip(cells, evaluate_cells(workbook, cells, overrides=dict(values))))
-        complete = False
-    changed: dict[CellAddress, object] = dict(values)
-    for address, value in after.items():
-        if address not in before or not _same(before[address], value):
-            changed[address] = value
-    return changed, complete
+        return recalculate_changes(workbook, values, [objective]), False
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -98,7 +98,7 @@ def evaluate_targets(
     overrides: Mapping[CellAddress, Any] | None = None,
 ) -> tuple[Plan, ValueGrid]:
     """Plan `targets`, compute them into a fresh grid; replan while OFFSET/INDIRECT teach reads."""
-    plan, grid, _ = _evaluate_learning(model, targets, overrides)
+    plan, grid, _ = evaluate_learning(model, targets, overrides)
     return plan, grid
 
 
@@ -118,11 +118,17 @@ def plan_with_computed_reads(
         for node in walk(unit.body)
     ):
         return plan
-    reads = _evaluate_learning(model, targets, None)[2]
+    reads = evaluate_learning(model, targets, None)[2]
     return build_plan(model, targets, functions=registry, extra_reads=reads)
 
 
-def _evaluate_learning(model, targets, overrides):
+def evaluate_learning(
+    model: WorkbookModel,
+    targets: Sequence[CellAddress | RangeAddress],
+    overrides: Mapping[CellAddress, Any] | None,
+) -> tuple[Plan, ValueGrid, dict[CellAddress, list[RangeAddress]]]:
+    """`evaluate_targets`, also returning every rectangle each formula cell read through
+    OFFSET/INDIRECT in the final pass (`ReadTracker.seen`)."""
     extra: dict[CellAddress, list[RangeAddress]] = {}
     for _ in range(MAX_REPLANS):
         plan = build_plan(model, targets, functions=registry, extra_reads=extra)
@@ -152,20 +158,24 @@ def evaluate_workbook(
     Returns each formula cell's value (array formulas: every cell of the block) as a Python
     value: float, str, bool, None or `ExcelError`.
     """
-    targets = [
+    plan, grid = evaluate_targets(model, formula_targets(model), overrides)
+    results: dict[CellAddress, Any] = {}
+    for unit in plan.units:
+        results.update(zip(output_cells(model, unit), grid.values(unit.output), strict=True))
+    return results
+
+
+def formula_targets(model: WorkbookModel) -> list[RangeAddress]:
+    """Every formula column of the model as one range each: what a full recalculation plans."""
+    return [
         RangeAddress(sheet, column.rows[0], col, column.rows[-1], col)
         for sheet in model.sheet_names
         for col in model.formula_columns(sheet)
         if (column := model.formula_column(sheet, col)) is not None
     ]
-    plan, grid = evaluate_targets(model, targets, overrides)
-    results: dict[CellAddress, Any] = {}
-    for unit in plan.units:
-        results.update(zip(_output_cells(model, unit), grid.values(unit.output), strict=True))
-    return results
 
 
-def _output_cells(model: WorkbookModel, unit: Unit) -> list[CellAddress]:
+def output_cells(model: WorkbookModel, unit: Unit) -> list[CellAddress]:
     """The unit's cells in output order; a run's are the model's own address objects."""
     out = unit.output
     if unit.is_array:
