@@ -15,7 +15,9 @@ point) solution is never written.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -55,6 +57,77 @@ def changed_cells(
         return recalculate_changes(workbook, values, formula_targets(workbook)), True
     except BadInputError:
         return recalculate_changes(workbook, values, [objective]), False
+
+
+def solution_cells(result: SolveResult, src: Path) -> tuple[ChangeSet, bool]:
+    """`changed_cells` for a result, counting the sheets its model did not read.
+
+    A partial model (`WorkbookModel.partial`) holds the sheets the objective needs and every
+    sheet their formulas refer to, so its dependents are complete for those sheets; formulas
+    on the other sheets may still read the changing cells. Those sheets are scanned for
+    formulas (bytes, no parsing); when some hold any, they are read (with what they refer to)
+    into a second model, and its dependents on sheets the first model lacks are added.
+    """
+    workbook = result.workbook
+    cells, complete = changed_cells(workbook, result.values, result.objective)
+    if not workbook.partial:
+        return cells, complete
+    loaded = set(workbook.sheet_names)
+    others = sheets_with_formulas(src, loaded)
+    if not others:
+        return cells, complete
+    from xl_lesson3.workbook.load import load_workbook
+
+    rest = load_workbook(src, sheets=others)
+    if not any(rest.sheet_exists(cell.sheet) for cell in result.values):
+        return cells, complete  # their formulas do not reach the changing cells
+    from xl_lesson3.formula.evaluate.changes import recalculate_changes
+    from xl_lesson3.formula.evaluate.recalc import formula_targets
+
+    try:
+        more = recalculate_changes(rest, result.values, formula_targets(rest))
+    except BadInputError:  # only the objective's precedents are sure to plan: on the first
+        return cells, False
+    for sheet, rows, cols, values in more.blocks():
+        if sheet not in loaded:
+            cells.add(sheet, rows, cols, values)
+    return cells, complete
+
+
+# A formula element in worksheet XML, with or without a namespace prefix: <f>, <f t=..>, <x:f/>
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+_SCAN_CHUNK = 1 << 20
+
+
+def sheets_with_formulas(src: Path, skip: set[str]) -> list[str]:
+    """The worksheets of `src` (except `skip`) whose XML holds a formula element.
+
+    A byte scan, streamed: finding a formula that is not there (the tag inside a string,
+    which XML escapes, cannot happen) would only cost reading a sheet too many.
+    """
+    from xl_lesson3.workbook.xlsx_package import open_package
+
+    package = open_package(src)
+    with package.zip:
+        return [
+            sheet.name
+            for sheet in package.workbook().sheets
+            if sheet.name not in skip and _holds_formula(package.zip, sheet.part)
+        ]
+
+
+def _holds_formula(archive: zipfile.ZipFile, part: str) -> bool:
+    info = archive.getinfo(part)
+    tail, seen = b"", 0
+    with archive.open(info) as stream:
+        while chunk := stream.read(_SCAN_CHUNK):
+            seen += len(chunk)
+            if seen > info.file_size:
+                raise WorkbookIOError(f"{archive.filename}: part {part} is larger than it declares")
+            if _FORMULA_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-64:]
+    return False
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -125,16 +198,11 @@ def write_solution(
         raise SolverError(located(str(result.objective), f"{result.status}; nothing written"))
     dst, onto_src = destination(src, out, in_place)
     check_writable(dst, what="the solved workbook")
-    workbook = result.workbook
-    if workbook.partial:  # dependents on the sheets the solve did not need are recalculated too
-        from xl_lesson3.workbook.load import load_workbook
-
-        workbook = load_workbook(src)
-    cells, complete = changed_cells(workbook, result.values, result.objective)
+    cells, complete = solution_cells(result, src)
     from xl_lesson3.workbook.xlsx_patch import patch_workbook, plan_patch, write_atomically
 
-    plan_patch(src, cells)  # a sheet that cannot be patched is refused before the backup
     if onto_src and backup:
+        plan_patch(src, cells)  # a sheet that cannot be patched is refused before the backup
         copy = next_backup_path(src)
         check_writable(copy, what="the backup")
         with open(src, "rb") as original:

@@ -101,7 +101,9 @@ def _outside_used(model: WorkbookModel, cells: Iterable[CellAddress]) -> dict[Ce
 
 
 def _volatile(unit: Unit) -> bool:
-    return any(isinstance(node, Call) and node.name in VOLATILE_FUNCTIONS for node in walk(unit.body))
+    return any(
+        isinstance(node, Call) and node.name in VOLATILE_FUNCTIONS for node in walk(unit.body)
+    )
 
 
 def dependent_units(
