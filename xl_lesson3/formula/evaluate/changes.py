@@ -18,11 +18,11 @@ from Excel's). Two full recalculations compared cell by cell in Python dicts cos
 Evaluating only the dependents (rather than comparing two full recalculations on numpy arrays)
 was chosen because it also makes the question "does this cell depend on the changing cells"
 structural; the comparison in step 4 then keeps out the dependents whose value did not move
-(``IF(A1>0,1,0)``). Two cases fall back to two full recalculations compared cell by cell (the
-former write-back, kept in `two_recalculations`): a reached unit calls a volatile function
-(RAND must draw in the same order both times: here every unit is run again instead), and an
-OFFSET/INDIRECT whose computed reference moves, with the new values, onto a cell the plan's
-order did not put before it.
+(``IF(A1>0,1,0)``). A dependent calling RAND draws anew (as Excel's recalculation does); a RAND
+cell that does not depend on the changing cells is not recalculated, so it keeps its value. One
+case falls back to two full recalculations compared cell by cell (the former write-back, kept
+in `two_recalculations`): an OFFSET/INDIRECT whose computed reference moves, with the new
+values, onto a formula cell the plan's order did not put before it.
 """
 
 from __future__ import annotations
@@ -43,10 +43,9 @@ from xl_lesson3.formula.evaluate.recalc import (
     output_cells,
     run_units,
 )
-from xl_lesson3.formula.evaluate.volatile import VOLATILE_FUNCTIONS, volatile_scope
+from xl_lesson3.formula.evaluate.volatile import volatile_scope
 from xl_lesson3.formula.functions.text.strings import character_set_scope
-from xl_lesson3.formula.parse.ast import Call, walk
-from xl_lesson3.formula.plan.units import Plan, Unit
+from xl_lesson3.formula.plan.units import Plan
 from xl_lesson3.formula.scalars import Kind
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.model import WorkbookModel
@@ -72,8 +71,6 @@ def recalculate_changes(
     plan, grid, seen = evaluate_learning(model, targets, _outside_used(model, overrides))
     reached = dependent_units(plan, seen, overrides)
     units = [plan.units[i] for i in sorted(reached)]
-    if any(_volatile(unit) for unit in units):
-        return two_recalculations(model, overrides, targets)
     before = [_Snapshot.take(grid, unit.output) for unit in units]
     for address, value in overrides.items():
         grid.sheets[address.sheet].set(address.row, address.col, value)
@@ -98,12 +95,6 @@ def _outside_used(model: WorkbookModel, cells: Iterable[CellAddress]) -> dict[Ce
         if cell.row > used.max_row or cell.col > used.max_col:
             found[cell] = None
     return found
-
-
-def _volatile(unit: Unit) -> bool:
-    return any(
-        isinstance(node, Call) and node.name in VOLATILE_FUNCTIONS for node in walk(unit.body)
-    )
 
 
 def dependent_units(
