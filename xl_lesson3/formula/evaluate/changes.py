@@ -66,13 +66,13 @@ def recalculate_changes(
     Values are those `recalc.evaluate_workbook` gives (float, str, bool, None, `ExcelError`).
     Raises what planning `targets` raises (an unsupported function: BadInputError).
     """
-    overrides = {a: v for a, v in overrides.items() if model.sheet_exists(a.sheet)}
+    known = {a: v for a, v in overrides.items() if model.sheet_exists(a.sheet)}
     # The grid must hold every changing cell, blank ones past the used area too.
-    plan, grid, seen = evaluate_learning(model, targets, _outside_used(model, overrides))
-    reached = dependent_units(plan, seen, overrides)
+    plan, grid, seen = evaluate_learning(model, targets, _outside_used(model, known))
+    reached = dependent_units(plan, seen, known)
     units = [plan.units[i] for i in sorted(reached)]
     before = [_Snapshot.take(grid, unit.output) for unit in units]
-    for address, value in overrides.items():
+    for address, value in known.items():
         grid.sheets[address.sheet].set(address.row, address.col, value)
     tracker = ReadTracker(plan)
     tracker.done.update(i for i in range(len(plan.units)) if i not in reached)
