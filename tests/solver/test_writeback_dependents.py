@@ -20,10 +20,10 @@ import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 
 from tests import libreoffice
-from xl_lesson3.formula.evaluate.changeset import ChangeSet
 from xl_lesson3.formula.scalars import ExcelError
 from xl_lesson3.solver.writeback import changed_cells
 from xl_lesson3.workbook.address import CellAddress
+from xl_lesson3.workbook.changeset import ChangeSet
 from xl_lesson3.workbook.load import load_workbook
 from xl_lesson3.workbook.xlsx_patch import patch_workbook
 

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from xl_lesson3.errors import BadInputError, SolverError, WorkbookIOError, located
-from xl_lesson3.formula.evaluate.changeset import ChangeSet
 from xl_lesson3.solver.api import SolveResult
 from xl_lesson3.workbook.address import CellAddress
+from xl_lesson3.workbook.changeset import ChangeSet
 from xl_lesson3.workbook.model import WorkbookModel
 
 

@@ -32,6 +32,7 @@ from xml.etree.ElementTree import Element
 
 from xl_lesson3.errors import UnknownReferenceError, WorkbookIOError, located
 from xl_lesson3.workbook.address import CellAddress
+from xl_lesson3.workbook.changeset import cells_by_sheet
 from xl_lesson3.workbook.safexml import encoding_problem, parse_xml
 from xl_lesson3.workbook.tempfiles import remove_orphans, temp_path
 from xl_lesson3.workbook.xlsx_cells import patch_sheet_stream
@@ -142,12 +143,12 @@ def _plan(
     workbook_xml = package.read(workbook_part).decode("utf-8")
     sheets = _sheet_parts(package, workbook_part, workbook_xml)
     by_sheet: dict[str, tuple[str, dict[tuple[int, int], object]]] = {}
-    for address, value in values.items():
-        if address.sheet not in sheets:
+    for sheet, updates in cells_by_sheet(values).items():
+        if sheet not in sheets:
             known = ", ".join(sheets)
+            address = CellAddress(sheet, *next(iter(updates)))
             raise UnknownReferenceError(located(str(address), f"no such sheet (sheets: {known})"))
-        part = sheets[address.sheet]
-        by_sheet.setdefault(part, (address.sheet, {}))[1][(address.row, address.col)] = value
+        by_sheet[sheets[sheet]] = (sheet, updates)
     for part, (sheet, _) in by_sheet.items():
         with package.open(part) as stream:
             problem = encoding_problem(stream.read(256))

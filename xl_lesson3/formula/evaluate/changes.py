@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 
-from xl_lesson3.formula.evaluate.changeset import ChangeSet
 from xl_lesson3.formula.evaluate.grid import ValueGrid
 from xl_lesson3.formula.evaluate.recalc import (
     ReadTracker,
@@ -48,6 +47,7 @@ from xl_lesson3.formula.functions.text.strings import character_set_scope
 from xl_lesson3.formula.plan.units import Plan
 from xl_lesson3.formula.scalars import Kind
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
+from xl_lesson3.workbook.changeset import ChangeSet
 from xl_lesson3.workbook.model import WorkbookModel
 
 _NUMBER, _TEXT = int(Kind.NUMBER), int(Kind.TEXT)

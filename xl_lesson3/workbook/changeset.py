@@ -5,7 +5,7 @@ sheet that is 600k cells. Building a `CellAddress` and a dict entry for each cos
 second in Python, so `ChangeSet` keeps what the recalculation produced, blocks of (sheet, rows,
 columns, values), and makes address objects only when a caller iterates or looks one up. It is
 a `Mapping[CellAddress, object]` like the dict it replaces; `blocks()` gives the columnar form
-to a consumer that can use it (the patcher groups cells by sheet and row anyway).
+to a consumer that can use it, and `cells_by_sheet` the patcher's {(row, col): value} per sheet.
 """
 
 from __future__ import annotations
@@ -94,6 +94,20 @@ class ChangeSet(Mapping[CellAddress, Any]):
 
     def __repr__(self) -> str:
         return f"ChangeSet({self._count} cells in {len(self._blocks)} blocks)"
+
+
+def cells_by_sheet(cells: Mapping[CellAddress, Any]) -> dict[str, dict[tuple[int, int], Any]]:
+    """`cells` grouped by sheet as {(row, col): value}; a ChangeSet's without address objects."""
+    found: dict[str, dict[tuple[int, int], Any]] = {}
+    if isinstance(cells, ChangeSet):
+        for sheet, rows, cols, values in cells.blocks():
+            found.setdefault(sheet, {}).update(
+                zip(zip(rows.tolist(), cols.tolist()), values, strict=True)
+            )
+        return found
+    for address, value in cells.items():
+        found.setdefault(address.sheet, {})[(address.row, address.col)] = value
+    return found
 
 
 class _Items(ItemsView):
