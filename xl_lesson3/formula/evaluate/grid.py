@@ -167,7 +167,16 @@ class ValueGrid:
         return grid, *_clip(grid, rows, cols)
 
     def gather(self, sheet: str, rows: np.ndarray, cols: np.ndarray) -> Block:
-        """The cells at rows (n, R) × cols (C,) as a reference Block (1, n, R, C), float64."""
+        """The cells at rows (n, R) × cols (C,) as a reference Block (1, n, R, C), float64.
+
+        A reference that moves with the row over a run inside the grid (rows[i, j] = r0 + i + j,
+        columns side by side: nearly every reference of a copied formula) is read as slices,
+        copied; anything else (anchored rows, OFFSET's computed indices, cells past the grid)
+        by fancy indexing, several times slower on a 100k-row run.
+        """
+        grid = self.sheets[sheet]
+        if _is_window(grid, rows, cols):
+            return self._gather_window(grid, int(rows[0, 0]), rows.shape, int(cols[0]), len(cols))
         grid, r, c = self.indices(sheet, rows, cols)
         rc = (r[:, :, None], c[None, None, :])
         num = grid.num[rc]
@@ -180,13 +189,22 @@ class ValueGrid:
                 texts = grid.texts.get(col)
                 if texts is not None:
                     text[:, :, j] = texts[r]
-        return Block(
-            torch.from_numpy(num).unsqueeze(0),
-            err=torch.from_numpy(err).unsqueeze(0) if err.any() else None,
-            kind=torch.from_numpy(kind).unsqueeze(0) if kind.any() else None,
-            text=text,
-            from_reference=True,
-        )
+        return _reference_block(num, kind, err, text)
+
+    def _gather_window(self, grid: SheetGrid, r0: int, shape: tuple[int, int], c0: int, width: int):
+        n, height = shape
+        region = (slice(r0, r0 + n + height - 1), slice(c0, c0 + width))
+        num = _windows(grid.num[region], height)
+        kind = _windows(grid.kind[region], height)
+        err = _windows(grid.err[region], height)
+        text = None
+        if grid.texts and (kind == _TEXT).any():
+            text = np.full(num.shape, None, dtype=object)
+            for j in range(width):
+                texts = grid.texts.get(c0 + j)
+                if texts is not None:
+                    text[:, :, j] = _windows(texts[region[0], None], height)[:, :, 0]
+        return _reference_block(num, kind, err, text)
 
     def write(self, output: RangeAddress, block: Block) -> None:
         """Store a unit's result, already shaped to its output (`interpret.fit_output`), batch 1.
@@ -214,6 +232,40 @@ class ValueGrid:
             if texts is not None and is_text[:, j].any():
                 at = np.flatnonzero(is_text[:, j])
                 grid.text_column(col)[r0 + at] = [str(text) for text in texts[at, j]]
+
+
+def _reference_block(num, kind, err, text) -> Block:
+    return Block(
+        torch.from_numpy(num).unsqueeze(0),
+        err=torch.from_numpy(err).unsqueeze(0) if err.any() else None,
+        kind=torch.from_numpy(kind).unsqueeze(0) if kind.any() else None,
+        text=text,
+        from_reference=True,
+    )
+
+
+def _is_window(grid: SheetGrid, rows: np.ndarray, cols: np.ndarray) -> bool:
+    """Whether rows (n, R) are r0 + i + j and cols c0 + k, all inside the grid (no clipping)."""
+    n, height = rows.shape
+    if n < 2 or not len(cols) or not height:
+        return False
+    r0, c0 = int(rows[0, 0]), int(cols[0])
+    last_row, last_col = grid.num.shape[0] - 1, grid.num.shape[1] - 1
+    if r0 < 1 or c0 < 1 or r0 + n + height - 2 > last_row or c0 + len(cols) - 1 > last_col:
+        return False
+    steps = np.arange(max(n, len(cols), height))
+    return bool(
+        np.array_equal(cols, c0 + steps[: len(cols)])
+        and np.array_equal(rows, r0 + steps[:n, None] + steps[None, :height])
+    )
+
+
+def _windows(plane: np.ndarray, height: int) -> np.ndarray:
+    """(n + height - 1, C) rows → (n, height, C): row i's window starts at row i (a copy)."""
+    if height == 1:
+        return plane[:, None, :].copy()
+    view = np.lib.stride_tricks.sliding_window_view(plane, height, axis=0)  # (n, C, height)
+    return np.ascontiguousarray(view.transpose(0, 2, 1))
 
 
 def _clip(grid: SheetGrid, rows: np.ndarray, cols: np.ndarray):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -141,7 +142,7 @@ class _Column:
         self.rows = cells.rows
         self.cells = cells.cells
         self.needed = np.zeros(len(self.rows), dtype=bool)
-        self.starts = _segment_starts(owner.model, sheet, col, cells)  # (n_segments,) ascending
+        self.starts = segment_starts(owner.model, sheet, col, cells)  # (n_segments,) ascending
         self.bodies: dict[int, tuple[Node, list[BoundRef]]] = {}
 
     def claim(self, first_row: int, last_row: int) -> list[tuple[int, int, int]]:
@@ -188,6 +189,24 @@ class _Column:
             )
             for segment, lo, hi in self._pieces(needed)
         ]
+
+
+# Per model (by id, dropped when the model is collected): (sheet, col) → (column, starts).
+_STARTS: dict[int, dict[tuple[str, int], tuple[ColumnCells, np.ndarray]]] = {}
+
+
+def segment_starts(model: WorkbookModel, sheet: str, col: int, cells: ColumnCells) -> np.ndarray:
+    """`_segment_starts`, computed once per model and column: a solve plans its objective, and
+    the write-back then plans every formula, over the same columns (a 100k-row column's texts
+    cost ~0.1 s to compare). The model is immutable; the column object must be the same one."""
+    per_model = _STARTS.get(id(model))
+    if per_model is None:
+        per_model = _STARTS[id(model)] = {}
+        weakref.finalize(model, _STARTS.pop, id(model), None)
+    found = per_model.get((sheet, col))
+    if found is None or found[0] is not cells:
+        found = per_model[(sheet, col)] = (cells, _segment_starts(model, sheet, col, cells))
+    return found[1]
 
 
 def _segment_starts(model: WorkbookModel, sheet: str, col: int, cells: ColumnCells) -> np.ndarray:
