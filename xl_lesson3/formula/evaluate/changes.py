@@ -15,10 +15,12 @@ from Excel's). Two full recalculations compared cell by cell in Python dicts cos
 4. old and new are compared per unit on the grid's arrays, and Python values are made only for
    the cells that moved (a `ChangeSet`, columnar).
 
-Evaluating only the dependents (rather than comparing two full recalculations on numpy arrays)
-was chosen because it also makes the question "does this cell depend on the changing cells"
-structural; the comparison in step 4 then keeps out the dependents whose value did not move
-(``IF(A1>0,1,0)``). A dependent calling RAND draws anew (as Excel's recalculation does); a RAND
+Evaluating only the dependents was chosen over comparing two full recalculations on numpy
+arrays because it does less work (one full evaluation, not two: on a sheet where the changing
+cells feed a few columns of many, the second pass is a few units) and because it makes "does
+this cell depend on the changing cells" structural, so a cell outside the dependents can never
+be written; the comparison in step 4 then keeps out the dependents whose value did not move
+(``IF(A1>0,1,0)``). The per-unit numpy comparison is kept from the other option. A dependent calling RAND draws anew (as Excel's recalculation does); a RAND
 cell that does not depend on the changing cells is not recalculated, so it keeps its value. One
 case falls back to two full recalculations compared cell by cell (the former write-back, kept
 in `two_recalculations`): an OFFSET/INDIRECT whose computed reference moves, with the new
