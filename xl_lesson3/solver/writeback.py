@@ -102,8 +102,9 @@ _SCAN_CHUNK = 1 << 20
 def sheets_with_formulas(src: Path, skip: set[str]) -> list[str]:
     """The worksheets of `src` (except `skip`) whose XML holds a formula element.
 
-    A byte scan, streamed: finding a formula that is not there (the tag inside a string,
-    which XML escapes, cannot happen) would only cost reading a sheet too many.
+    A byte scan, streamed. Text that looks like a tag inside a cell is escaped (``&lt;f>``),
+    so only elements match; a false find (in an XML comment, say) would only cost reading a
+    sheet too many.
     """
     from xl_lesson3.workbook.xlsx_package import open_package
 

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_SEED = 0
-# The functions that draw or read the clock: a unit calling one gives new values each pass.
-VOLATILE_FUNCTIONS = frozenset({"RAND", "RANDBETWEEN", "RANDARRAY", "NOW", "TODAY"})
 
 
 @dataclass
