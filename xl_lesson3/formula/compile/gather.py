@@ -270,6 +270,9 @@ class _Gather:
                 return num if num.shape[1:] == shape else num.reshape(-1, *shape)
 
             return same
+        if self.sources == [PARAMS] and self.const_num is None and self.index is not None:
+            index = self.index  # parameters in another order: one index_select
+            return lambda env: env.params.index_select(1, index).view(-1, *shape)
         return lambda env: self.run(env).num.reshape(-1, *shape)
 
     def _same(self, env: Env) -> Block:
