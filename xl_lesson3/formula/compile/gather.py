@@ -250,16 +250,19 @@ class _Gather:
 
     def plain_reader(self, shape: tuple[int, ...] | None = None) -> Callable[[Env], torch.Tensor]:
         """`run`'s numbers alone, for sources known to hold no masks (see `resolve_plain`),
-        viewed as (batch, *shape) (default: (batch, n', R, C)); ``shape=()`` leaves an earlier
-        unit's output in its own shape (for a reduction over all its cells)."""
+        reshaped to (-1, *shape) (default: (batch, n', R, C); a shape whose size is a part of
+        the reference's merges restarts into the first dimension); ``shape=()`` leaves an
+        earlier unit's output in its own shape (for a reduction over all its cells)."""
         size, start = self.size, self.start
         source = self.sources[0] if self.sources else PARAMS
         if shape is None or (shape == () and (self.mode != "same" or source == PARAMS)):
             shape = self.shape
+        # reshape, not view: a shape that merges restarts with cells (a weight matrix of
+        # restarts x units rows) is a view of contiguous parameters, a copy of a narrowed part.
         if self.mode == "same" and source == PARAMS:
-            return lambda env: env.params.view(-1, *shape)
+            return lambda env: env.params.reshape(-1, *shape)
         if self.mode == "slice" and source == PARAMS:
-            return lambda env: env.params.narrow(1, start, size).view(-1, *shape)
+            return lambda env: env.params.narrow(1, start, size).reshape(-1, *shape)
         if self.mode == "same":
             index = source - 1
             if shape == ():
@@ -272,7 +275,7 @@ class _Gather:
             return same
         if self.sources == [PARAMS] and self.const_num is None and self.index is not None:
             index = self.index  # parameters in another order: one index_select
-            return lambda env: env.params.index_select(1, index).view(-1, *shape)
+            return lambda env: env.params.index_select(1, index).reshape(-1, *shape)
         return lambda env: self.run(env).num.reshape(-1, *shape)
 
     def _same(self, env: Env) -> Block:

@@ -69,6 +69,8 @@ def lower_plain(
     if not callable(value):
         return None  # reads no variable after all: the general lowering folds it
     n = unit.length
+    if _varies(unit.body, ctx) or n == 1:
+        return lambda env: Block(value(env))  # already (b, n, 1, 1)
 
     def run(env: Env) -> Block:
         num = value(env)
@@ -77,6 +79,25 @@ def lower_plain(
         return Block(num)
 
     return run
+
+
+def _varies(node: Node, ctx: UnitContext) -> bool:
+    """True when a single-cell reference moving with the row is among the operands of the
+    formula's cell-by-cell operators: its value is then (b, n, 1, 1) at every call."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, BoundRef):
+            one_cell = item.row1 == item.row2 and item.col1 == item.col2
+            if one_cell and ref_indices(item, ctx)[0].shape[0] == ctx.unit.length:
+                return True
+        elif isinstance(item, Unary):
+            stack.append(item.operand)
+        elif isinstance(item, Binary):
+            stack.extend((item.left, item.right))
+        elif isinstance(item, Call) and registry.lookup(item.name).name in ("IF", "MAX"):
+            stack.extend(item.args)
+    return False
 
 
 def _cell(node: Node, walk: _Walk) -> Value:

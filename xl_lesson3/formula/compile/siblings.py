@@ -134,11 +134,11 @@ def _plain_weights(weights, sources: DynamicSources, plain: set[int], transposed
     if isinstance(weights, Block):
         if weights.err is not None or weights.kind is not None or weights.text is not None:
             return None
-        return weights.num.reshape(-1, k) if transposed else weights.num.reshape(k, -1)
+        return weights.num.reshape(-1, k) if transposed else weights.num.reshape(k, -1)  # (k, K)
     if not sources.is_plain(weights, plain):
         return None
-    size = weights.size
-    return weights.plain_reader((size // k, k) if transposed else (size,))
+    cells = weights.size // k  # K
+    return weights.plain_reader((cells, k) if transposed else (cells,))
 
 
 def _runner(value) -> Callable:
@@ -202,7 +202,9 @@ class _SiblingProduct:
         n, k = self.rows, self.k
         cells = x.shape[-2] * x.shape[-1]  # K
         if not self.transposed and x.shape[0] == 1:  # (b·k, K) @ (K, n): one mm
-            hidden = w.reshape(-1, cells) @ self._inputs_t(x)
+            if w.ndim != 2 or w.shape[1] != cells:
+                w = w.reshape(-1, cells)
+            hidden = w @ self._inputs_t(x)
             return hidden.view(-1, k, n, 1, 1).unbind(1)
         x = x.reshape(n, cells) if x.shape[0] == 1 else x.reshape(x.shape[0], n, cells)
         if self.transposed:
