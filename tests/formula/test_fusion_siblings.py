@@ -218,3 +218,24 @@ def test_values_that_are_not_numbers_among_the_inputs(make_workbook, bad):
             assert math.isnan(float(found[cell][0]))
         else:
             assert float(found[cell][0]) == pytest.approx(value, rel=1e-13, abs=1e-15)
+
+
+def test_weights_partly_constant(make_workbook, monkeypatch):
+    """Only the first two units' weights change; the third row of the block stays constant."""
+    path = make_workbook(_sheet())
+    variables = ROW_MAJOR[:6]
+    fused = _compile(path, variables)
+    unfused = _compile(path, variables, fused=False, monkeypatch=monkeypatch)
+    params = torch.randn(3, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
+    values, grad = _value_and_grad(fused, params)
+    p = params.clone().requires_grad_(True)
+    third = torch.tensor([-0.3, 0.0, 0.3], dtype=torch.float64)  # row 3 as `_sheet` writes it
+    weights = torch.cat([p.view(3, 2, 3), third.expand(3, 1, 3)], dim=1)
+    expected = _expected(weights)
+    (expected_grad,) = torch.autograd.grad(expected.sum(), p)
+    assert torch.allclose(values, expected.detach(), rtol=1e-13, atol=1e-13)
+    assert torch.allclose(grad, expected_grad, rtol=1e-13, atol=1e-13)
+    unfused_values, unfused_grad = _value_and_grad(unfused, params)
+    assert torch.allclose(values, unfused_values, rtol=1e-13, atol=1e-13)
+    assert torch.allclose(grad, unfused_grad, rtol=1e-13, atol=1e-13)
+    assert _products(fused, params) == 1

@@ -134,6 +134,8 @@ def _binary(node: Binary, walk: _Walk) -> Value:
 
 
 def _call(node: Call, walk: _Walk) -> Value:
+    if not registry.is_supported(node.name):  # LAMBDA and the engine's own calls
+        raise _NotPlain
     name = registry.lookup(node.name, walk.ctx.where).name
     args = node.args
     if name == "IF" and len(args) == 3:

@@ -67,7 +67,7 @@ def _candidate(unit: Unit, ctx: UnitContext) -> _Candidate | None:
         return None
     if not all(isinstance(arg, BoundRef) for arg in body.args):
         return None
-    if registry.lookup(body.name, ctx.where).name != "SUMPRODUCT":
+    if not registry.is_supported(body.name) or registry.lookup(body.name).name != "SUMPRODUCT":
         return None
     indices = [ref_indices(arg, ctx) for arg in body.args]
     moving = [rows.shape[0] == unit.length for rows, _ in indices]
