@@ -98,6 +98,14 @@ class DynamicSources:
             return ctx.lift(gather).num
         if not self.is_plain(gather, plain):
             return None
+        source = gather.sources[0] if gather.sources else PARAMS
+        # A plain unit is a run: its output is (batch, length, 1, 1), known now.
+        if (
+            gather.mode == "same"
+            and source != PARAMS
+            and (any_layout or gather.shape == (self.sizes[source], 1, 1))
+        ):
+            return lambda env: env.outputs[source - 1].num
         return gather.plain_reader(() if any_layout else None)
 
     def is_plain(self, gather: _Gather, plain: set[int]) -> bool:

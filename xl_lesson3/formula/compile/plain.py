@@ -150,14 +150,24 @@ def _call(node: Call, walk: _Walk) -> Value:
         rows, _ = ref_indices(args[0], walk.ctx)
         if rows.shape[0] == 1:  # the same range for every cell: all cells, in any layout
             values = _reference(args[0], walk, in_array=True, any_layout=True)
-            dims = (1, 2, 3)
+            reduce = _reduce_all(torch.sum if name == "SUM" else torch.mean)
         else:
             values = _reference(args[0], walk, in_array=True)
-            dims = (-2, -1)
-        if name == "SUM":
-            return _map(lambda t: t.sum(dim=dims, keepdim=True), values)
-        return _map(lambda t: t.mean(dim=dims, keepdim=True), values)
+            fn = torch.sum if name == "SUM" else torch.mean
+            reduce = lambda t: fn(t, dim=(-2, -1), keepdim=True)
+        return _map(reduce, values)
     raise _NotPlain
+
+
+def _reduce_all(fn: Callable[..., torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """`fn` (sum or mean) over every cell of each restart: (b, ...) → (b, 1, 1, 1)."""
+
+    def reduce(t: torch.Tensor) -> torch.Tensor:
+        if t.shape[2] == 1 and t.shape[3] == 1:  # a run's column (b, n, 1, 1): one dimension
+            return fn(t, dim=1, keepdim=True)
+        return fn(t, dim=(1, 2, 3), keepdim=True)
+
+    return reduce
 
 
 def _if(node: Call, walk: _Walk) -> Value:
@@ -199,7 +209,7 @@ def _rows_dot(rows: torch.Tensor, weights: Value) -> Value:
 
     def dot(w: torch.Tensor) -> torch.Tensor:
         batch = w.shape[0]
-        return (w.reshape(batch, -1) @ rows_t).view(batch, n, 1, 1)
+        return torch.mm(w.reshape(batch, -1), rows_t).view(batch, n, 1, 1)
 
     return _map(dot, weights)
 

@@ -204,7 +204,7 @@ class _SiblingProduct:
         if not self.transposed and x.shape[0] == 1:  # (b·k, K) @ (K, n): one mm
             if w.ndim != 2 or w.shape[1] != cells:
                 w = w.reshape(-1, cells)
-            hidden = w @ self._inputs_t(x)
+            hidden = torch.mm(w, self._inputs_t(x))
             return hidden.view(-1, k, n, 1, 1).unbind(1)
         x = x.reshape(n, cells) if x.shape[0] == 1 else x.reshape(x.shape[0], n, cells)
         if self.transposed:
