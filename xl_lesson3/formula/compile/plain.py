@@ -178,8 +178,10 @@ def _if(node: Call, walk: _Walk) -> Value:
             below = BELOW_ZERO.get(walk.ctx.dtype)
             if below is None:
                 raise _NotPlain
-            value = _cell(x, walk)
-            return _map(lambda t: torch.threshold(t, below if op == "<" else 0.0, 0.0), value)
+            value, below = _cell(x, walk), below if op == "<" else 0.0
+            if callable(value):  # one closure, not two: this runs at every call
+                return lambda env: torch.threshold(value(env), below, 0.0)
+            return torch.threshold(value, below, 0.0)
     test = node.args[0]
     if not isinstance(test, Binary) or test.op not in TORCH_COMPARISONS:
         raise _NotPlain

@@ -13,7 +13,6 @@ batch as their first dimension, constants carry 1 and broadcast.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -87,7 +86,10 @@ class CompiledProgram:
 
     def __call__(self, params: torch.Tensor) -> torch.Tensor:
         """The objective for each row of `params`: (batch,)."""
-        return self._extractors[self.objective](self.run(params))
+        return self._objective(self.run(params))
+
+    def __post_init__(self) -> None:
+        self._objective = self._extractors[self.objective]  # looked up once, not per call
 
     def outputs(self, params: torch.Tensor) -> dict[CellAddress, torch.Tensor]:
         """The objective and every requested output cell for `params`: each (batch,)."""
@@ -273,8 +275,9 @@ def _extractor(plan, grid, variables, dynamic, cell, dtype, device) -> Extractor
         def from_unit(env: Env) -> torch.Tensor:
             block = env.outputs[index]
             num = block.num
-            if block.err is None and num.shape[0] == env.batch and math.prod(num.shape[1:]) == 1:
-                return num.view(env.batch)  # a single cell for every restart: one view
+            batch = env.params.shape[0]
+            if block.err is None and num.shape[0] == batch and num.numel() == batch:
+                return num.view(batch)  # a single cell for every restart: one view
             shape = (env.batch, *block.num.shape[1:])
             values = block.num.expand(shape).reshape(env.batch, -1)[:, flat]
             if block.err is None:
