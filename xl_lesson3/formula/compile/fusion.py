@@ -17,6 +17,10 @@ and lowered to the torch ops a hand-written model would use:
 - ``IF(a<b, t, f)`` with any comparison → ``torch.where`` on the comparison's boolean mask:
   no round trip through a float TRUE/FALSE and back (``lt → to(float) → ne → where``).
 
+Across units, `siblings` runs sibling ``SUMPRODUCT`` columns (k hidden units over the same
+input rows) as one matrix product, and `plain` lowers units that compile time proves hold plain
+numbers to bare tensor ops, with these same lowerings and no per-call checks.
+
 Every fused function checks its blocks when it runs: the fast path is taken only for plain
 numbers (no error, kind or text masks) of compatible shapes, and anything else goes through the
 library's own IF/MAX and comparison operators, so results, error values and gradients are the
