@@ -62,8 +62,8 @@ def run(config: BenchConfig) -> Section:
         "Both sides run with one torch thread and the same L-BFGS, random starts (seed 0) and "
         "stopping rule; ours recalculates every formula from the workbook and writes the solved "
         "copy, the script reads Excel's cached values and writes nothing. Times are the fastest "
-        f"of {REPEATS[config.mode]} alternating runs (wall time for the processes, CPU time for "
-        "the loops)."
+        f"of {REPEATS[config.mode]} alternating runs ({10 * REPEATS[config.mode]} for the "
+        "loop at 1 restart; wall time for the processes, CPU time for the loops)."
     )
     return section
 
@@ -160,8 +160,9 @@ def loop_ratio(config: BenchConfig, path: Path, restarts: int) -> dict:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        # A run at 1 restart is short: more of them for a steady minimum.
-        for _ in range(REPEATS[config.mode] * (3 if restarts == 1 else 1)):
+        # A run at 1 restart is short (~0.1 s) and a shared machine's bursts move it by ±0.1x:
+        # many more alternations for a steady minimum (30 in a quick run, about 8 s).
+        for _ in range(REPEATS[config.mode] * (10 if restarts == 1 else 1)):
             for name, objective in sides.items():
                 started = time.process_time()
                 result = fit_like_solve(objective, start, STEPS[config.mode])

@@ -17,6 +17,10 @@ and lowered to the torch ops a hand-written model would use:
 - ``IF(a<b, t, f)`` with any comparison → ``torch.where`` on the comparison's boolean mask:
   no round trip through a float TRUE/FALSE and back (``lt → to(float) → ne → where``).
 
+Across units, `siblings` runs sibling ``SUMPRODUCT`` columns (k hidden units over the same
+input rows) as one matrix product, and `plain` lowers units that compile time proves hold plain
+numbers to bare tensor ops, with these same lowerings and no per-call checks.
+
 Every fused function checks its blocks when it runs: the fast path is taken only for plain
 numbers (no error, kind or text masks) of compatible shapes, and anything else goes through the
 library's own IF/MAX and comparison operators, so results, error values and gradients are the
@@ -38,7 +42,7 @@ from xl_lesson3.formula.values import Block
 
 Fused = tuple[Callable[..., Block], tuple[Node, ...]]
 
-_TORCH_COMPARISONS = {
+TORCH_COMPARISONS = {
     "=": torch.eq,
     "<>": torch.ne,
     "<": torch.lt,
@@ -49,7 +53,7 @@ _TORCH_COMPARISONS = {
 _MIRRORED = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "<>": "<>"}
 # The largest negative float of each dtype: `threshold(x, t, 0)` keeps x where x > t, so with
 # this t it keeps exactly x >= 0 (-0.0 included), like IF(x<0,0,x), NaN passing through too.
-_BELOW_ZERO = {
+BELOW_ZERO = {
     torch.float64: math.nextafter(0.0, -1.0),
     torch.float32: -1.401298464324817e-45,
 }
@@ -70,35 +74,35 @@ def fuse_call(node: Call, spec: FunctionSpec) -> Fused | None:
     return None
 
 
-def _is_zero(node: Node) -> bool:
+def is_zero(node: Node) -> bool:
     return isinstance(node, Number) and node.value == 0
 
 
-def _against_zero(test: Node) -> tuple[str, Node] | None:
+def against_zero(test: Node) -> tuple[str, Node] | None:
     """``x OP 0`` (or ``0 OP x``, mirrored) as (OP, x); None for any other test."""
-    if not isinstance(test, Binary) or test.op not in _TORCH_COMPARISONS:
+    if not isinstance(test, Binary) or test.op not in TORCH_COMPARISONS:
         return None
-    if _is_zero(test.right) and not _is_zero(test.left):
+    if is_zero(test.right) and not is_zero(test.left):
         return test.op, test.left
-    if _is_zero(test.left) and not _is_zero(test.right):
+    if is_zero(test.left) and not is_zero(test.right):
         return _MIRRORED[test.op], test.right
     return None
 
 
 def _relu_if(node: Call) -> Fused | None:
     """IF(x<0,0,x) → threshold keeping x >= 0; IF(x<=0,0,x) → relu (see the module docstring)."""
-    found = _against_zero(node.args[0])
+    found = against_zero(node.args[0])
     if found is None:
         return None
     op, x = found
     then, otherwise = node.args[1], node.args[2]
-    if op not in ("<", "<=") or not _is_zero(then) or otherwise != x:
+    if op not in ("<", "<=") or not is_zero(then) or otherwise != x:
         return None
     general = _general_if(node)
 
     def relu_if(value: Block) -> Block:
-        if is_plain(value) and value.num.dtype in _BELOW_ZERO:
-            below = _BELOW_ZERO[value.num.dtype] if op == "<" else 0.0
+        if is_plain(value) and value.num.dtype in BELOW_ZERO:
+            below = BELOW_ZERO[value.num.dtype] if op == "<" else 0.0
             return Block(torch.threshold(value.num, below, 0.0))
         return general(value)
 
@@ -115,7 +119,7 @@ def _general_if(node: Call) -> Callable[[Block], Block]:
 
     def general(value: Block) -> Block:
         zero = Block(value.num.new_zeros((1, 1, 1, 1)))
-        left, right = (value, zero) if _is_zero(test.right) else (zero, value)
+        left, right = (value, zero) if is_zero(test.right) else (zero, value)
         return if_(compare(left, right), zero, value)
 
     return general
@@ -124,9 +128,9 @@ def _general_if(node: Call) -> Callable[[Block], Block]:
 def _compare_if(node: Call) -> Fused | None:
     """IF(a OP b, t, f) → where(a OP b, t, f) on the boolean mask, for plain numbers."""
     test = node.args[0]
-    if not isinstance(test, Binary) or test.op not in _TORCH_COMPARISONS:
+    if not isinstance(test, Binary) or test.op not in TORCH_COMPARISONS:
         return None
-    torch_test = _TORCH_COMPARISONS[test.op]
+    torch_test = TORCH_COMPARISONS[test.op]
     compare = BINARY_OPERATORS[test.op]
     from xl_lesson3.formula.functions.core.registry import lookup
 
@@ -145,13 +149,13 @@ def _compare_if(node: Call) -> Fused | None:
 def _relu_max(node: Call) -> Fused | None:
     """MAX(0,x) / MAX(x,0) on one cell → torch.maximum(x, 0)."""
     first, second = node.args
-    if _is_zero(first) == _is_zero(second):
+    if is_zero(first) == is_zero(second):
         return None
-    x = second if _is_zero(first) else first
+    x = second if is_zero(first) else first
     from xl_lesson3.formula.functions.core.registry import lookup
 
     max_ = lookup("MAX").impl
-    zero_first = _is_zero(first)
+    zero_first = is_zero(first)
 
     def relu_max(value: Block) -> Block:
         zero = Block(value.num.new_zeros((1, 1, 1, 1)))

@@ -21,6 +21,7 @@ from xl_lesson3.formula.compile.interpret import Dynamic, Env, UnitContext, ref_
 from xl_lesson3.formula.evaluate.grid import ValueGrid
 from xl_lesson3.formula.parse.ast import BoundRef
 from xl_lesson3.formula.plan.units import Unit
+from xl_lesson3.formula.scalars import Kind
 from xl_lesson3.formula.values import Block
 from xl_lesson3.workbook.address import CellAddress
 
@@ -66,6 +67,10 @@ class DynamicSources:
 
     def resolve(self, ref: BoundRef, ctx: UnitContext) -> Block | Dynamic:
         """The reference's block: a constant when it reads no dynamic cell, else a gather."""
+        value = self._reference(ref, ctx)
+        return value if isinstance(value, Block) else Dynamic(value.run)
+
+    def _reference(self, ref: BoundRef, ctx: UnitContext) -> Block | _Gather:
         rows, cols = ref_indices(ref, ctx)
         const = self.grid.gather(ref.sheet, rows, cols)
         ids_sheet = self.ids.get(ref.sheet)
@@ -76,7 +81,95 @@ class DynamicSources:
         if (ids < 0).all():
             return const
         positions = self.positions[ref.sheet][r[:, :, None], c[None, None, :]]
-        return Dynamic(_Gather.build(const, ids, positions, self.sizes, ctx).run)
+        return _Gather.build(const, ids, positions, self.sizes, ctx)
+
+    def resolve_plain(
+        self, ref: BoundRef, ctx: UnitContext, plain: set[int], any_layout: bool = False
+    ) -> torch.Tensor | Callable[[Env], torch.Tensor] | None:
+        """The reference's numbers alone, when compile time proves it holds nothing else: a
+        constant tensor (no error, text, blank or boolean among its cells), or a reader of
+        the parameters and of units in `plain` (whose outputs are numbers by construction).
+        None otherwise (the general `resolve` is then the one to use). `any_layout`: the cells
+        may come in another (batch-first, 4-D) shape, for a reduction over all of them."""
+        gather = self._reference(ref, ctx)
+        if isinstance(gather, Block):
+            if gather.err is not None or gather.kind is not None or gather.text is not None:
+                return None
+            return ctx.lift(gather).num
+        if not self.is_plain(gather, plain):
+            return None
+        source = gather.sources[0] if gather.sources else PARAMS
+        # A plain unit is a run: its output is (batch, length, 1, 1), known now.
+        if (
+            gather.mode == "same"
+            and source != PARAMS
+            and (any_layout or gather.shape == (self.sizes[source], 1, 1))
+        ):
+            return lambda env: env.outputs[source - 1].num
+        return gather.plain_reader(() if any_layout else None)
+
+    def is_plain(self, gather: _Gather, plain: set[int]) -> bool:
+        """True when `gather` reads only numbers: parameters, units in `plain`, and constant
+        cells without error, text, blank or boolean."""
+        return (
+            gather.const_err is None
+            and gather.const_kind is None
+            and gather.text is None
+            and all(source == PARAMS or source - 1 in plain for source in gather.sources)
+        )
+
+    def resolve_stacked(
+        self, parts: Sequence[tuple[BoundRef, UnitContext]]
+    ) -> tuple[Block | _Gather, bool] | None:
+        """Several anchored references of K cells each, one per sibling unit, read as one
+        (batch, 1, k, K) block, or (batch, 1, K, k) when that layout is a plain view of its
+        source (a parameter block whose units are columns): (value, transposed).
+
+        None when a reference moves with the row or holds text (the siblings stay apart).
+        """
+        ids, positions, nums, errs, kinds = [], [], [], [], []
+        sheet = parts[0][0].sheet
+        for ref, ctx in parts:
+            rows, cols = ref_indices(ref, ctx)
+            if rows.shape[0] != 1 or ref.sheet != sheet:
+                return None
+            grid, r, c = self.grid.indices(sheet, rows, cols)
+            rc = (r[:, :, None], c[None, None, :])
+            if (grid.kind[rc] == Kind.TEXT).any():
+                return None
+            nums.append(grid.num[rc].reshape(-1))
+            errs.append(grid.err[rc].reshape(-1))
+            kinds.append(grid.kind[rc].reshape(-1))
+            ids_sheet = self.ids.get(sheet)
+            if ids_sheet is None:
+                ids.append(np.full(nums[-1].shape, -1, dtype=np.int32))
+                positions.append(np.zeros(nums[-1].shape, dtype=np.int64))
+            else:
+                ids.append(ids_sheet[rc].reshape(-1))
+                positions.append(self.positions[sheet][rc].reshape(-1))
+        if len({len(n) for n in nums}) != 1:
+            return None
+        stacked = [np.stack(a) for a in (ids, positions, nums, errs, kinds)]  # each (k, K)
+        ctx = parts[0][1]
+        choice = None
+        for transposed in (False, True):
+            ids_t, pos_t, num, err, kind = (a.T if transposed else a for a in stacked)
+            const = Block(
+                torch.from_numpy(np.ascontiguousarray(num))[None, None],
+                err=torch.from_numpy(np.ascontiguousarray(err))[None, None] if err.any() else None,
+                kind=torch.from_numpy(np.ascontiguousarray(kind))[None, None]
+                if kind.any()
+                else None,
+                from_reference=True,
+            )
+            if (ids_t < 0).all():
+                return ctx.lift(const), transposed
+            gather = _Gather.build(const, ids_t[None], pos_t[None], self.sizes, ctx)
+            if choice is None or gather.mode != "general":
+                choice = (gather, transposed)
+            if gather.mode != "general":
+                break
+        return choice
 
 
 @dataclass
@@ -162,6 +255,36 @@ class _Gather:
         if self.const_kind is not None or any(b.kind is not None for b in blocks):
             kind = self._assemble(batch, self.const_kind, [b.kind for b in blocks], blocks)
         return Block(num, err=err, kind=kind, text=self.text, from_reference=True)
+
+    def plain_reader(self, shape: tuple[int, ...] | None = None) -> Callable[[Env], torch.Tensor]:
+        """`run`'s numbers alone, for sources known to hold no masks (see `resolve_plain`),
+        reshaped to (-1, *shape) (default: (batch, n', R, C); a shape whose size is a part of
+        the reference's merges restarts into the first dimension); ``shape=()`` leaves an
+        earlier unit's output in its own shape (for a reduction over all its cells)."""
+        size, start = self.size, self.start
+        source = self.sources[0] if self.sources else PARAMS
+        if shape is None or (shape == () and (self.mode != "same" or source == PARAMS)):
+            shape = self.shape
+        # reshape, not view: a shape that merges restarts with cells (a weight matrix of
+        # restarts x units rows) is a view of contiguous parameters, a copy of a narrowed part.
+        if self.mode == "same" and source == PARAMS:
+            return lambda env: env.params.reshape(-1, *shape)
+        if self.mode == "slice" and source == PARAMS:
+            return lambda env: env.params.narrow(1, start, size).reshape(-1, *shape)
+        if self.mode == "same":
+            index = source - 1
+            if shape == ():
+                return lambda env: env.outputs[index].num
+
+            def same(env: Env) -> torch.Tensor:
+                num = env.outputs[index].num
+                return num if num.shape[1:] == shape else num.reshape(-1, *shape)
+
+            return same
+        if self.sources == [PARAMS] and self.const_num is None and self.index is not None:
+            index = self.index  # parameters in another order: one index_select
+            return lambda env: env.params.index_select(1, index).reshape(-1, *shape)
+        return lambda env: self.run(env).num.reshape(-1, *shape)
 
     def _same(self, env: Env) -> Block:
         """Exactly one earlier unit's output, in order: its block, reshaped when the reference

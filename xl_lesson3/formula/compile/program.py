@@ -13,7 +13,6 @@ batch as their first dimension, constants carry 1 and broadcast.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,8 @@ import torch
 from xl_lesson3.errors import BadInputError, DeviceError, EvaluationError, located
 from xl_lesson3.formula.compile.gather import DynamicSources, count_ops
 from xl_lesson3.formula.compile.interpret import Dynamic, Env, UnitContext, lower_unit, to_target
+from xl_lesson3.formula.compile.plain import lower_plain
+from xl_lesson3.formula.compile.siblings import fuse_siblings, sibling_groups
 from xl_lesson3.formula.evaluate.grid import ValueGrid
 from xl_lesson3.formula.evaluate.recalc import plan_with_computed_reads, run_units
 from xl_lesson3.formula.evaluate.volatile import volatile_scope
@@ -35,6 +36,7 @@ from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.model import WorkbookModel
 
 Extractor = Callable[[Env], torch.Tensor]
+Step = tuple[int, Callable[[Env], Block] | None, Callable[[Env], None] | None]
 
 
 @dataclass
@@ -55,28 +57,39 @@ class CompiledProgram:
     dtype: torch.dtype
     device: torch.device
     plan: Plan = field(repr=False)
-    _steps: list[tuple[int, Dynamic]] = field(repr=False)
+    # (unit index, its run, None), or (first member, None, a group's runner writing all of
+    # its members' outputs); in plan order.
+    _steps: list[Step] = field(repr=False)
     _extractors: dict[CellAddress, Extractor] = field(repr=False)
     gradient_free_calls: tuple[str, ...] = ()
+    _dynamic: frozenset[int] = field(default=frozenset(), repr=False)  # units the params change
 
     @property
     def depends_on_variables(self) -> bool:
         """False when no path leads from the variables to the objective (it is a constant)."""
         position = self.plan.position(self.objective)
-        dynamic = {index for index, _ in self._steps}
-        return self.objective in self.variables or (position is not None and position[0] in dynamic)
+        return self.objective in self.variables or (
+            position is not None and position[0] in self._dynamic
+        )
 
     def run(self, params: torch.Tensor) -> Env:
         """Every dynamic unit's output for `params` (batch, n_vars)."""
         params = self._check(params)
         env = Env(params)
-        for index, step in self._steps:
-            env.outputs[index] = step.run(env)
+        outputs = env.outputs
+        for index, run, group in self._steps:
+            if run is not None:
+                outputs[index] = run(env)
+            else:
+                group(env)
         return env
 
     def __call__(self, params: torch.Tensor) -> torch.Tensor:
         """The objective for each row of `params`: (batch,)."""
-        return self._extractors[self.objective](self.run(params))
+        return self._objective(self.run(params))
+
+    def __post_init__(self) -> None:
+        self._objective = self._extractors[self.objective]  # looked up once, not per call
 
     def outputs(self, params: torch.Tensor) -> dict[CellAddress, torch.Tensor]:
         """The objective and every requested output cell for `params`: each (batch,)."""
@@ -136,18 +149,22 @@ def _compile(model, objective, variables, outputs, device, dtype) -> CompiledPro
     dynamic = _dynamic_units(plan, grid, variables)
     run_units([u for u in plan.units if u.index not in dynamic], grid, model=model)
     sources = DynamicSources(grid, variables, [u for u in plan.units if u.index in dynamic])
-    steps = []
+    steps: dict[int, Dynamic] = {}
     gradient_free: list[str] = []
+
+    def context(unit: Unit) -> UnitContext:
+        return UnitContext(
+            unit, sources.resolve, dtype, device, model=model,
+            on_gradient_free=gradient_free.append,
+        )  # fmt: skip
+
     for unit in plan.units:
         if unit.index in dynamic:
-            ctx = UnitContext(
-                unit, sources.resolve, dtype, device, model=model,
-                on_gradient_free=gradient_free.append,
-            )  # fmt: skip
-            value = lower_unit(ctx)
+            value = lower_unit(context(unit))
             if isinstance(value, Block):  # reads variables only through unused branches
                 value = _constant_step(to_target(value, dtype, device))
-            steps.append((unit.index, value))
+            steps[unit.index] = value
+    schedule = _schedule(plan, dynamic, steps, sources, context)
     initial = torch.tensor(
         [_initial_value(grid, cell) for cell in variables], dtype=dtype, device=device
     )
@@ -156,13 +173,44 @@ def _compile(model, objective, variables, outputs, device, dtype) -> CompiledPro
         for cell in (objective, *outputs)
     }
     program = CompiledProgram(
-        objective, variables, initial, 0, dtype, device, plan, steps, extractors,
-        tuple(dict.fromkeys(gradient_free)),
+        objective, variables, initial, 0, dtype, device, plan, schedule, extractors,
+        tuple(dict.fromkeys(gradient_free)), frozenset(dynamic),
     )  # fmt: skip
     with torch.no_grad():
         env, program.op_count = count_ops(program.run, initial.unsqueeze(0))
     _check_objective(program, env, grid, dynamic)
     return program
+
+
+def _schedule(plan, dynamic, steps, sources, context) -> list[Step]:
+    """The program's steps in plan order. Sibling SUMPRODUCT columns run as one (`siblings`):
+    the group's runner sits at its first member's place and writes every member's output.
+    Units proven to hold plain numbers run over bare tensors (`plain`)."""
+    grouped: set[int] = set()
+    plain: set[int] = set()
+    candidates = {g[0].unit.index: g for g in sibling_groups(plan.units, dynamic, context)}
+    schedule: list[Step] = []
+    for unit in plan.units:
+        index = unit.index
+        if index in candidates:
+            group = candidates[index]
+            members = [member.unit.index for member in group]
+            fallbacks = [steps[i].run for i in members]
+            fused = fuse_siblings(group, sources, context, fallbacks, plain)
+            if fused is not None:
+                runner, proven = fused
+                grouped.update(members)
+                if proven:
+                    plain.update(members)
+                schedule.append((index, None, runner))
+                continue
+        if index not in dynamic or index in grouped:
+            continue
+        run = lower_plain(context(unit), sources, plain)
+        if run is not None:
+            plain.add(index)
+        schedule.append((index, run or steps[index].run, None))
+    return schedule
 
 
 def _constant_step(block: Block) -> Dynamic:
@@ -227,8 +275,9 @@ def _extractor(plan, grid, variables, dynamic, cell, dtype, device) -> Extractor
         def from_unit(env: Env) -> torch.Tensor:
             block = env.outputs[index]
             num = block.num
-            if block.err is None and num.shape[0] == env.batch and math.prod(num.shape[1:]) == 1:
-                return num.view(env.batch)  # a single cell for every restart: one view
+            batch = env.params.shape[0]
+            if block.err is None and num.shape[0] == batch and num.numel() == batch:
+                return num.view(batch)  # a single cell for every restart: one view
             shape = (env.batch, *block.num.shape[1:])
             values = block.num.expand(shape).reshape(env.batch, -1)[:, flat]
             if block.err is None:
