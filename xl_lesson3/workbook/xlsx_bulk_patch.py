@@ -15,7 +15,6 @@ caller then streams the whole part through `SheetPatcher`.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping
 from xml.sax.saxutils import quoteattr
 
@@ -35,6 +34,7 @@ from xl_lesson3.workbook.xlsx_canonical import (
     F,
     NotCanonical,
     RowIndex,
+    blocks,
     cell_pattern,
     head_namespace,
     sheet_pieces,
@@ -65,14 +65,6 @@ class BulkPatcher:
     ) -> None:
         self.sheet, self.write = sheet, write
         self.targets = t = Targets(updates)
-        self.target_rows, first = np.unique(t.rows, return_index=True)  # (n_rows,)
-        self.first = np.append(first, t.n)  # targets of target row k: first[k] to first[k + 1]
-        cols = t.cols.tolist()
-        colsets = [tuple(cols[a:b]) for a, b in itertools.pairwise(self.first.tolist())]
-        ids: dict[tuple[int, ...], int] = {}
-        self.colset_of = np.array([ids.setdefault(c, len(ids)) for c in colsets], np.int64)
-        self.colsets = list(ids)
-        self.letters = [[get_column_letter(c).encode() for c in cs] for cs in self.colsets]
         self.texts: list[bytes] = [b""] * t.n  # numbers' texts (others: filled per cell)
         numeric = np.flatnonzero(t.numeric)
         if len(numeric) == t.n:
@@ -102,45 +94,35 @@ class BulkPatcher:
                 self.write(b"".join(self._piece(piece, last=kind == "last")))
 
     # -- pieces and blocks -----------------------------------------------------------------
-    def _piece(self, piece: bytes, *, last: bool) -> list[bytes]:
+    def _piece(self, piece: bytes, *, last: bool) -> list:
         """The pieces of the patched `piece` (whole rows; the last one when `last`)."""
+        t = self.targets
         rows = RowIndex(piece, self.last_row)
         if len(rows):
             self.last_row = int(rows.numbers[-1])
         self.arrays.add_from(piece)
         lo = self.next
-        hi = len(self.target_rows) if last else self._stop(self.last_row)
+        hi = len(t.target_rows) if last else self._stop(self.last_row)
         self.next = hi
         if lo == hi:
             return [piece]
-        wanted = self.target_rows[lo:hi]
-        pos = np.searchsorted(rows.numbers, wanted)  # existing row's index, or where it goes
-        exists = pos < len(rows)
-        exists[exists] = rows.numbers[pos[exists]] == wanted[exists]
-        ids = self.colset_of[lo:hi]
-        same = np.zeros(hi - lo, bool)  # target row k is in the same block as row k - 1
-        same[1:] = (exists[1:] == exists[:-1]) & np.where(
-            exists[1:], (pos[1:] == pos[:-1] + 1) & (ids[1:] == ids[:-1]), pos[1:] == pos[:-1]
-        )
-        edges = [*np.flatnonzero(~same).tolist(), hi - lo]
         view = memoryview(piece)
-        out: list[bytes] = []
+        out: list = []
         done = 0
-        for a, b in itertools.pairwise(edges):
-            at = int(pos[a])
+        for a, b, at, exists in blocks(rows, t.target_rows[lo:hi], t.colset_of[lo:hi]):
             start = rows.starts[at]
-            out.append(view[done:start].tobytes())
-            if exists[a]:
+            out.append(view[done:start])
+            if exists:
                 done = rows.starts[at + b - a]
                 out += self._block(view[start:done], rows, at, lo + a, lo + b)
             else:
                 done = start
                 out.append(self._delegate(b"", lo + a, lo + b))
-        out.append(view[done:].tobytes())
+        out.append(view[done:])
         return out
 
     def _stop(self, last_row: int) -> int:
-        return int(np.searchsorted(self.target_rows, last_row, side="right"))
+        return int(np.searchsorted(self.targets.target_rows, last_row, side="right"))
 
     def _block(self, segment: memoryview, rows: RowIndex, at: int, lo: int, hi: int) -> list[bytes]:
         """Target rows `lo` to `hi`, which are the piece's rows `at`, `at + 1`, ..."""
@@ -158,12 +140,12 @@ class BulkPatcher:
     def _quick(self, segment: memoryview, digits: list[bytes], lo: int, hi: int) -> list | None:
         """Target rows `lo` to `hi` (same columns) patched by slicing, or None when their
         target cells are not exactly there (`BlockCells`)."""
-        colset = int(self.colset_of[lo])
-        pattern = cell_pattern(self.colsets[colset])
-        cells = BlockCells(segment, pattern, STRIDE, self.letters[colset], digits)
+        colset = int(self.targets.colset_of[lo])
+        pattern = cell_pattern(self.targets.colsets[colset])
+        cells = BlockCells(segment, pattern, STRIDE, self.targets.letters[colset], digits)
         if not cells.exact:
             return None
-        return self._rebuild(cells, int(self.first[lo]), int(self.first[hi]))
+        return self._rebuild(cells, int(self.targets.first[lo]), int(self.targets.first[hi]))
 
     # -- cells -----------------------------------------------------------------------------
     def _rebuild(self, cells: BlockCells, lo: int, hi: int) -> list[bytes]:
@@ -220,12 +202,12 @@ class BulkPatcher:
     def _delegate(self, segment: bytes, lo: int, hi: int) -> bytes:
         """Target rows `lo` to `hi` set by `SheetPatcher` in `segment` (their rows, or b"" to
         create them), with the array formulas it would have seen before them."""
-        first, last = int(self.first[lo]), int(self.first[hi])
+        first, last = int(self.targets.first[lo]), int(self.targets.first[hi])
         head = b"<worksheet xmlns=" + quoteattr(self.ns).encode() + b"><sheetData>"
         tail = b"</sheetData></worksheet>"
         out: list[bytes] = []
         patcher = SheetPatcher(self.targets.updates(first, last), self.sheet, out.append)
-        patcher.array_ranges = self.arrays.before_row(int(self.target_rows[lo]))
+        patcher.array_ranges = self.arrays.before_row(int(self.targets.target_rows[lo]))
         patcher.feed(head + segment + tail)
         patcher.close()
         data = b"".join(out)

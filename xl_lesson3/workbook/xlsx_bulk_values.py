@@ -10,11 +10,13 @@ over millions of values). Its notation differs from ``repr`` only outside
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from operator import itemgetter
 
 import numpy as np
 import orjson
+from openpyxl.utils.cell import get_column_letter
 
 from xl_lesson3.workbook.xlsx_cells import number_text
 
@@ -41,6 +43,16 @@ class Targets:
         numbers, numeric = _numbers(self._values)
         self.numbers, self.numeric = numbers[self.order], numeric[self.order]  # (n,) each
         self.n = n
+        # Grouped by row: target row k holds targets first[k] to first[k + 1], in columns
+        # colsets[colset_of[k]] (a sheet has few distinct column sets), spelt letters[...].
+        self.target_rows, first = np.unique(self.rows, return_index=True)  # (n_rows,)
+        self.first = np.append(first, n)
+        cols = self.cols.tolist()
+        colsets = [tuple(cols[a:b]) for a, b in itertools.pairwise(self.first.tolist())]
+        ids: dict[tuple[int, ...], int] = {}
+        self.colset_of = np.array([ids.setdefault(c, len(ids)) for c in colsets], np.int64)
+        self.colsets = list(ids)
+        self.letters = [[get_column_letter(c).encode() for c in cs] for cs in self.colsets]
 
     def value(self, index: int) -> object:
         """The value of target `index` (in sorted order)."""

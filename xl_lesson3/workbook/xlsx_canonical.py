@@ -21,6 +21,7 @@ and the caller takes the general path, which handles any XML:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
@@ -169,6 +170,27 @@ class RowIndex:
 
     def __len__(self) -> int:
         return len(self.digits)
+
+
+def blocks(
+    rows: RowIndex, wanted: np.ndarray, colset_of: np.ndarray
+) -> Iterator[tuple[int, int, int, bool]]:
+    """Target rows `wanted` (ascending, with their column-set ids) grouped into runs:
+    (first, end) indices into `wanted`, the piece's row index `at` of the first, and whether
+    they exist. Existing rows run while they are consecutive in the piece and want the same
+    columns; missing rows run while they go at the same place (before row `at`)."""
+    pos = np.searchsorted(rows.numbers, wanted)  # the existing row's index, or where it goes
+    exists = pos < len(rows)
+    exists[exists] = rows.numbers[pos[exists]] == wanted[exists]
+    same = np.zeros(len(wanted), bool)  # wanted row k runs on from row k - 1
+    same[1:] = (exists[1:] == exists[:-1]) & np.where(
+        exists[1:],
+        (pos[1:] == pos[:-1] + 1) & (colset_of[1:] == colset_of[:-1]),
+        pos[1:] == pos[:-1],
+    )
+    edges = [*np.flatnonzero(~same).tolist(), len(wanted)]
+    for a, b in itertools.pairwise(edges):
+        yield a, b, int(pos[a]), bool(exists[a])
 
 
 def column_letters(cols: Iterable[int]) -> bytes:
