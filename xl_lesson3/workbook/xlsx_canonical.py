@@ -9,7 +9,7 @@ target cells, and Python steps once per block of rows. Used by the bulk patcher
 Regular expressions cannot tell a ``<row>`` in a comment from a real one, so a part is used here
 only after a cheap proof that it is in the form they read; anything else raises `NotCanonical`
 and the caller takes the general path, which handles any XML:
-- The bytes up to ``<sheetData>`` go through expat (namespace-aware, no DTD): ``<sheetData>`` is
+- The bytes up to ``<sheetData>`` go through `safexml.StreamParser` (namespace-aware, no DTD): ``<sheetData>`` is
   a child of the root, unprefixed, in the root's namespace, and no prefix is bound to that
   namespace, so every element of it inside the sheet data is spelt without a prefix.
 - The sheet data holds no ``<!`` (comments, CDATA), no ``<?`` (processing instructions) and no
@@ -25,11 +25,12 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from xml.parsers import expat
 
 import numpy as np
 from openpyxl.utils.cell import get_column_letter
 
+from xl_lesson3.errors import WorkbookIOError
+from xl_lesson3.workbook.safexml import StreamParser
 from xl_lesson3.workbook.xlsx_cells import cell_position
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
 
@@ -90,49 +91,47 @@ def _checked(piece: bytes) -> bytes:
     return piece
 
 
+class _Head:
+    """What the head's parse saw: the root's namespace declarations, the last start tag."""
+
+    def __init__(self) -> None:
+        self.decls: dict[str | None, str] = {}
+        self.last: tuple[str, int, int] | None = None  # name, depth, byte offset
+        self.depth = 0
+
+    def start(self, name: str, _attrs: dict[str, str], index: int) -> None:
+        self.depth += 1
+        self.last = (name, self.depth, index)
+
+    def end(self, _name: str, _index: int) -> None:
+        self.depth -= 1
+
+    def declare(self, prefix: str | None, uri: str) -> None:
+        if self.last is None:  # before the root's start: the root's own declarations
+            self.decls[prefix] = uri
+
+
 def head_namespace(head: bytes) -> str:
     """The namespace of the sheet data, proven from the part's head (see module docstring)."""
-    found: dict[str, object] = {"decls": {}, "last": None, "depth": 0}
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    if hasattr(parser, "SetReparseDeferralEnabled"):  # expat >= 2.6: report the last tag now
-        parser.SetReparseDeferralEnabled(False)
-
-    def refuse(*_: object) -> None:
-        raise NotCanonical
-
-    def start(name: str, _attrs: dict[str, str]) -> None:
-        found["depth"] = int(found["depth"]) + 1
-        found["last"] = (name, int(found["depth"]), parser.CurrentByteIndex)
-
-    def end(_name: str) -> None:
-        found["depth"] = int(found["depth"]) - 1
-
-    def declare(prefix: str | None, uri: str) -> None:
-        if found["last"] is None:  # before the root's start: the root's own declarations
-            found["decls"][prefix] = uri  # type: ignore[index]
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.StartNamespaceDeclHandler = declare
+    seen = _Head()
+    checker = StreamParser(seen.start, seen.end, where="head")  # DTDs and entities refused
+    checker.parser.StartNamespaceDeclHandler = seen.declare
+    if hasattr(checker.parser, "SetReparseDeferralEnabled"):  # expat 2.6: report the last tag
+        checker.parser.SetReparseDeferralEnabled(False)
     try:
-        parser.Parse(head, False)
-    except expat.ExpatError as exc:
-        raise NotCanonical from exc
-    last = found["last"]
-    if last is None:
+        checker.feed(head)
+    except WorkbookIOError as exc:
+        raise NotCanonical from exc  # the general path reports it
+    if seen.last is None:
         raise NotCanonical
-    name, depth, index = last
+    name, depth, index = seen.last
     ns, _, local = name.rpartition(" ")
-    decls = found["decls"]
     if (
         local != "sheetData"
         or depth != 2
         or index != len(head) - len(SHEET_DATA)
-        or decls.get(None) != ns  # type: ignore[union-attr]
-        or any(prefix and uri == ns for prefix, uri in decls.items())  # type: ignore[union-attr]
+        or seen.decls.get(None) != ns
+        or any(prefix and uri == ns for prefix, uri in seen.decls.items())
     ):
         raise NotCanonical
     return ns

@@ -32,6 +32,7 @@ from xml.etree.ElementTree import Element
 
 from xl_lesson3.errors import UnknownReferenceError, WorkbookIOError, located
 from xl_lesson3.workbook.address import CellAddress
+from xl_lesson3.workbook.background import WriteBehind, read_ahead
 from xl_lesson3.workbook.safexml import encoding_problem, parse_xml
 from xl_lesson3.workbook.tempfiles import remove_orphans, temp_path
 from xl_lesson3.workbook.xlsx_bulk_patch import patch_sheet_bulk
@@ -264,11 +265,16 @@ def _copy_package(src: Path, out: BinaryIO, plan: PatchPlan, general: frozenset[
                     chunks = iter(lambda: reader.read(_CHUNK), b"")
                     patch_sheet_stream(chunks, updates, sheet, writer.write)
                     continue
+                # Inflating, patching and deflating overlap: zlib runs without the GIL.
+                behind = WriteBehind(writer.write)
+                chunks = read_ahead(iter(lambda: reader.read(_BULK_CHUNK), b""))
                 try:
-                    chunks = iter(lambda: reader.read(_BULK_CHUNK), b"")
-                    patch_sheet_bulk(chunks, updates, sheet, writer.write)
+                    patch_sheet_bulk(chunks, updates, sheet, behind.write)
                 except NotCanonical as exc:
                     raise _PartNotCanonical(info.filename) from exc
+                finally:
+                    chunks.close()  # its thread reads `reader`: stop it before `reader` closes
+                    behind.close()
 
 
 def _set_level(entry: zipfile.ZipInfo, level: int) -> None:

@@ -5,7 +5,7 @@ target cells of each patched worksheet part (none of the patcher's state) and co
 stored text with what the values encode to; any difference is an error, raised while the new
 file is still a temporary file, so the destination is never replaced by a wrong workbook.
 Canonical parts are read back in bulk (`xlsx_verify_fast`); any other, and any part the bulk
-reader cannot prove, through an element reader on the same hardened expat.
+reader cannot prove, through an element reader on the same hardened parser.
 """
 
 from __future__ import annotations

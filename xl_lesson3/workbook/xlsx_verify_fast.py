@@ -25,6 +25,7 @@ import orjson
 from openpyxl.utils.cell import get_column_letter
 
 from xl_lesson3.errors import WorkbookIOError, located
+from xl_lesson3.workbook.background import read_ahead
 from xl_lesson3.workbook.safexml import StreamParser
 from xl_lesson3.workbook.xlsx_bulk_values import Targets
 from xl_lesson3.workbook.xlsx_canonical import (
@@ -76,11 +77,15 @@ def _checked_chunks(package: zipfile.ZipFile, part: str, where: str) -> Iterator
     checker.parser.StartElementHandler = None  # no Python call per element
     checker.parser.EndElementHandler = None
     with package.open(part) as stream:
-        while chunk := stream.read(CHUNK):
-            view = memoryview(chunk)
-            for at in range(0, len(chunk), _PARSE):
-                checker.feed(view[at : at + _PARSE])
-            yield chunk
+        chunks = read_ahead(iter(lambda: stream.read(CHUNK), b""))  # inflated on a thread
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                for at in range(0, len(chunk), _PARSE):
+                    checker.feed(view[at : at + _PARSE])
+                yield chunk
+        finally:
+            chunks.close()  # its thread reads `stream`: stop it before `stream` closes
     checker.close()
 
 
