@@ -63,19 +63,24 @@ def sheet_pieces(chunks: Iterable[bytes]) -> Iterator[tuple[str, bytes]]:
             raise NotCanonical
     else:
         raise NotCanonical  # no literal <sheetData> (prefixed, empty or absent)
-    for chunk in chunks:
-        buf += chunk
-        end = buf.find(SHEET_DATA_END)
-        if end >= 0:
+    while SHEET_DATA_END not in buf:  # one copy of each chunk: leftover + its whole rows
+        chunk = next(chunks, None)
+        if chunk is None:
             break
-        cut = buf.rfind(_ROW_END)
-        if cut >= 0:
-            yield "rows", _checked(buf[: cut + len(_ROW_END)])
-            buf = buf[cut + len(_ROW_END) :]
-    else:
-        end = buf.find(SHEET_DATA_END)
-        if end < 0:
-            raise NotCanonical
+        seam = buf[-len(SHEET_DATA_END) :] + chunk[: len(SHEET_DATA_END)]
+        if SHEET_DATA_END in chunk or SHEET_DATA_END in seam:
+            buf += chunk
+            break
+        cut = chunk.rfind(_ROW_END)
+        if cut < 0:
+            buf += chunk
+            continue
+        cut += len(_ROW_END)
+        yield "rows", _checked(b"".join((buf, memoryview(chunk)[:cut])))
+        buf = chunk[cut:]
+    end = buf.find(SHEET_DATA_END)
+    if end < 0:
+        raise NotCanonical
     yield "last", _checked(buf[:end])
     yield "tail", buf[end:]
     for chunk in chunks:

@@ -42,7 +42,7 @@ from xl_lesson3.workbook.xlsx_cells import stored_form
 from xl_lesson3.workbook.xlsx_fastscan import text_of
 
 CHUNK = 16 << 20  # bytes inflated at a time
-_PARSE = 1 << 20  # bytes given to expat at a time (its fastest size)
+_PARSE = 1 << 16  # bytes given to expat at a time (its fastest size here)
 ATTRS, F, V, IS = 3, 4, 5, 6  # groups of `_pattern` after LETTERS and DIGITS
 STRIDE = 7
 _T = re.compile(rb"""\st\s*=\s*(?:"([^"]*)"|'([^']*)')""")
