@@ -61,10 +61,15 @@ class BulkPatcher:
     """One worksheet part through the bulk path; see the module docstring."""
 
     def __init__(
-        self, updates: Mapping[tuple[int, int], object], sheet: str, write: Callable[[bytes], None]
+        self,
+        updates: Mapping[tuple[int, int], object],
+        sheet: str,
+        write: Callable[[bytes], None],
+        targets: Targets | None = None,
     ) -> None:
+        """`targets`: `Targets(updates)` when the caller has it already."""
         self.sheet, self.write = sheet, write
-        self.targets = t = Targets(updates)
+        self.targets = t = targets if targets is not None else Targets(updates)
         self.texts: list[bytes] = [b""] * t.n  # numbers' texts (others: filled per cell)
         numeric = np.flatnonzero(t.numeric)
         if len(numeric) == t.n:

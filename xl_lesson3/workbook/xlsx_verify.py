@@ -19,6 +19,7 @@ from openpyxl.utils.cell import get_column_letter
 
 from xl_lesson3.errors import WorkbookIOError, located
 from xl_lesson3.workbook.safexml import StreamParser
+from xl_lesson3.workbook.xlsx_bulk_values import Targets
 from xl_lesson3.workbook.xlsx_cells import cell_position, stored_form
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
 from xl_lesson3.workbook.xlsx_verify_fast import verify_sheet_bulk
@@ -99,11 +100,16 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 def verify_sheet(
-    package: zipfile.ZipFile, part: str, sheet: str, updates: Mapping[tuple[int, int], object]
+    package: zipfile.ZipFile,
+    part: str,
+    sheet: str,
+    updates: Mapping[tuple[int, int], object],
+    targets: Targets | None = None,
 ) -> None:
-    """Raise WorkbookIOError unless `part` of `package` stores every cell of `updates` as set."""
+    """Raise WorkbookIOError unless `part` of `package` stores every cell of `updates` as set.
+    `targets`: `xlsx_bulk_values.Targets(updates)` when the caller has it already."""
     try:
-        verify_sheet_bulk(package, part, sheet, updates)
+        verify_sheet_bulk(package, part, sheet, updates, targets)
         return
     except NotCanonical:
         pass  # not in the form the bulk reader reads: every element through expat

@@ -64,11 +64,17 @@ def _pattern(cols: tuple[int, ...]) -> re.Pattern[bytes]:
 
 
 def verify_sheet_bulk(
-    package: zipfile.ZipFile, part: str, sheet: str, updates: Mapping[tuple[int, int], object]
+    package: zipfile.ZipFile,
+    part: str,
+    sheet: str,
+    updates: Mapping[tuple[int, int], object],
+    targets: Targets | None = None,
 ) -> None:
     """Raise WorkbookIOError unless `part` stores every cell of `updates` as set; NotCanonical
-    when the part is not in the form read here (the caller uses the element reader)."""
-    _Check(Targets(updates), sheet).run(_checked_chunks(package, part, f"{sheet} (written)"))
+    when the part is not in the form read here (the caller uses the element reader).
+    `targets`: `Targets(updates)` when the caller has it already."""
+    targets = targets if targets is not None else Targets(updates)
+    _Check(targets, sheet).run(_checked_chunks(package, part, f"{sheet} (written)"))
 
 
 def _checked_chunks(package: zipfile.ZipFile, part: str, where: str) -> Iterator[bytes]:
