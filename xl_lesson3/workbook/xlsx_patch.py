@@ -325,12 +325,11 @@ def write_atomically(
     dst = Path(dst)
     try:
         remove_orphans(dst)
-        with _atomic_output(dst) as out:
+        with _atomic_output(dst) as (out, tmp):
             write(out)
             if verify is not None:
                 out.flush()
-                out.seek(0)
-                with zipfile.ZipFile(out) as written:
+                with zipfile.ZipFile(tmp) as written:  # by name: a checker process opens it too
                     verify(written)
     except zipfile.BadZipFile as exc:
         raise WorkbookIOError(
@@ -341,8 +340,9 @@ def write_atomically(
 
 
 @contextmanager
-def _atomic_output(dst: Path) -> Iterator[BinaryIO]:
-    """A binary file that replaces `dst` only when the block finishes without an error."""
+def _atomic_output(dst: Path) -> Iterator[tuple[BinaryIO, Path]]:
+    """A binary file (and its path) that replaces `dst` only when the block finishes without
+    an error."""
     if not dst.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"folder {dst.parent} does not exist")
     if dst.is_dir():
@@ -354,7 +354,7 @@ def _atomic_output(dst: Path) -> Iterator[BinaryIO]:
     fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
     try:
         with os.fdopen(fd, "w+b") as out:
-            yield out
+            yield out, tmp
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, dst)

@@ -4,7 +4,8 @@
 three Python calls per XML element (~50 s for a 100k-row sheet). Here the written part is read
 back as follows, and only cells that differ take a Python step:
 - every byte goes through expat (namespace-aware, DTD and entities refused, no Python callback):
-  the part is well-formed XML;
+  the part is well-formed XML. expat holds the GIL, so it runs in a process of its own
+  (`xml_wellformed`), on the other core, while this one compares; here when none can start;
 - `xlsx_canonical` proves the part canonical and, per block of target rows, finds each target
   cell exactly once under its row (else `NotCanonical`: the element reader decides);
 - numbers: every target cell has no ``t`` (or ``t="n"``) and its ``<v>`` texts, parsed at once,
@@ -16,9 +17,12 @@ another double, or not as a number, fails.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -40,6 +44,9 @@ from xl_lesson3.workbook.xlsx_canonical import (
 )
 from xl_lesson3.workbook.xlsx_cells import stored_form
 from xl_lesson3.workbook.xlsx_fastscan import text_of
+from xl_lesson3.workbook.xml_wellformed import NOT_WELL_FORMED
+
+_SCRIPT = Path(__file__).with_name("xml_wellformed.py")
 
 CHUNK = 16 << 20  # bytes inflated at a time
 _PARSE = 1 << 16  # bytes given to expat at a time (its fastest size here)
@@ -74,25 +81,63 @@ def verify_sheet_bulk(
     when the part is not in the form read here (the caller uses the element reader).
     `targets`: `Targets(updates)` when the caller has it already."""
     targets = targets if targets is not None else Targets(updates)
-    _Check(targets, sheet).run(_checked_chunks(package, part, f"{sheet} (written)"))
+    where = f"{sheet} (written)"
+    process = _start_check(package, part)  # expat on the other core, when it can start
+    try:
+        _Check(targets, sheet).run(_chunks(package, part, where, parse=process is None))
+    except BaseException:
+        if process is not None:
+            process.kill()
+            process.communicate()
+        raise
+    if process is not None:
+        _end_check(process, package, part, where)
 
 
-def _checked_chunks(package: zipfile.ZipFile, part: str, where: str) -> Iterator[bytes]:
-    """The part's bytes, each chunk parsed by expat first (handlers only for the refusals)."""
+def _start_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None:
+    """`xml_wellformed` on `part` in a process of its own, or None where none can start."""
+    if not isinstance(package.filename, str) or not sys.executable:
+        return None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", str(_SCRIPT), package.filename, part],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console
+        )
+    except OSError:
+        return None
+
+
+def _end_check(process: subprocess.Popen, package: zipfile.ZipFile, part: str, where: str) -> None:
+    _, err = process.communicate()
+    if process.returncode == NOT_WELL_FORMED:
+        raise WorkbookIOError(located(where, err.decode("utf-8", "replace").strip()))
+    if process.returncode != 0:  # the process failed, not the check: check here instead
+        for _ in _chunks(package, part, where, parse=True):
+            pass
+
+
+def _chunks(package: zipfile.ZipFile, part: str, where: str, *, parse: bool) -> Iterator[bytes]:
+    """The part's bytes; with `parse`, each chunk parsed by expat first (handlers only for the
+    refusals: no Python call per element)."""
     checker = StreamParser(_ignore, _ignore, where=where)
-    checker.parser.StartElementHandler = None  # no Python call per element
+    checker.parser.StartElementHandler = None
     checker.parser.EndElementHandler = None
     with package.open(part) as stream:
         chunks = read_ahead(iter(lambda: stream.read(CHUNK), b""))  # inflated on a thread
         try:
             for chunk in chunks:
-                view = memoryview(chunk)
-                for at in range(0, len(chunk), _PARSE):
-                    checker.feed(view[at : at + _PARSE])
+                if parse:
+                    view = memoryview(chunk)
+                    for at in range(0, len(chunk), _PARSE):
+                        checker.feed(view[at : at + _PARSE])
                 yield chunk
         finally:
             chunks.close()  # its thread reads `stream`: stop it before `stream` closes
-    checker.close()
+    if parse:
+        checker.close()
 
 
 def _ignore(*_: object) -> None:
