@@ -322,3 +322,20 @@ def test_numbers_are_compared_as_doubles(tmp_path, text, same):
         else:
             with pytest.raises(WorkbookIOError, match="S!A5: write-back check failed"):
                 verify_sheet_bulk(package, part, "S", updates)
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["expat-here", "expat-in-a-process"])
+def test_damaged_xml_is_found_here_or_in_the_checker_process(tmp_path, monkeypatch, in_process):
+    from xl_lesson3.workbook import xlsx_verify_fast
+
+    if not in_process:
+        monkeypatch.setattr(xlsx_verify_fast, "PROCESS_MIN_BYTES", 0)
+    src, out, values = _written_big(tmp_path)
+    part, updates = _sheet_and_updates(src, values)
+    with zipfile.ZipFile(out) as package:
+        verify_sheet_bulk(package, part, "S", updates)
+    with (
+        _corrupted(out, tmp_path, b"<row ", b"<row <") as package,
+        pytest.raises(WorkbookIOError, match=r"S \(written\): damaged XML"),
+    ):
+        verify_sheet_bulk(package, part, "S", updates)

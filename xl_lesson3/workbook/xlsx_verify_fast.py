@@ -47,6 +47,7 @@ from xl_lesson3.workbook.xlsx_fastscan import text_of
 from xl_lesson3.workbook.xml_wellformed import NOT_WELL_FORMED
 
 _SCRIPT = Path(__file__).with_name("xml_wellformed.py")
+PROCESS_MIN_BYTES = 4 << 20  # parts this big are checked by expat in a process of their own
 
 CHUNK = 16 << 20  # bytes inflated at a time
 _PARSE = 1 << 16  # bytes given to expat at a time (its fastest size here)
@@ -85,6 +86,10 @@ def verify_sheet_bulk(
     process = _start_check(package, part)  # expat on the other core, when it can start
     try:
         _Check(targets, sheet).run(_chunks(package, part, where, parse=process is None))
+    except NotCanonical:
+        if process is not None:  # damaged XML is the better answer, when it is the reason
+            _end_check(process, package, part, where, fallback=False)
+        raise
     except BaseException:
         if process is not None:
             process.kill()
@@ -98,6 +103,8 @@ def _start_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None
     """`xml_wellformed` on `part` in a process of its own, or None where none can start."""
     if not isinstance(package.filename, str) or not sys.executable:
         return None
+    if package.getinfo(part).file_size < PROCESS_MIN_BYTES:
+        return None  # starting a process costs more than parsing here
     try:
         return subprocess.Popen(
             [sys.executable, "-I", str(_SCRIPT), package.filename, part],
@@ -110,11 +117,20 @@ def _start_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None
         return None
 
 
-def _end_check(process: subprocess.Popen, package: zipfile.ZipFile, part: str, where: str) -> None:
+def _end_check(
+    process: subprocess.Popen,
+    package: zipfile.ZipFile,
+    part: str,
+    where: str,
+    *,
+    fallback: bool = True,
+) -> None:
+    """Wait for the checker process; raise what it found. When it failed to run, check here
+    (with `fallback`; otherwise the caller's element reader will)."""
     _, err = process.communicate()
     if process.returncode == NOT_WELL_FORMED:
         raise WorkbookIOError(located(where, err.decode("utf-8", "replace").strip()))
-    if process.returncode != 0:  # the process failed, not the check: check here instead
+    if process.returncode != 0 and fallback:
         for _ in _chunks(package, part, where, parse=True):
             pass
 
