@@ -16,6 +16,7 @@ another double, or not as a number, fails.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -105,6 +106,8 @@ def _start_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None
         return None
     if package.getinfo(part).file_size < PROCESS_MIN_BYTES:
         return None  # starting a process costs more than parsing here
+    if not _core_free():
+        return None  # both would share one core: parsing here is cheaper
     try:
         return subprocess.Popen(
             [sys.executable, "-I", str(_SCRIPT), package.filename, part],
@@ -115,6 +118,14 @@ def _start_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None
         )
     except OSError:
         return None
+
+
+def _core_free() -> bool:
+    """Whether another core is likely idle now (1-minute load average below the cores - 1)."""
+    cores = os.cpu_count() or 1
+    if not hasattr(os, "getloadavg"):  # Windows
+        return cores >= 2
+    return os.getloadavg()[0] <= cores - 1
 
 
 def _end_check(
