@@ -15,7 +15,7 @@ from xl_lesson3.workbook.safexml import parse_xml
 
 PACKAGE = Path(__file__).resolve().parents[2] / "xl_lesson3"
 # The modules that wrap a parser with the DTD and entity refusals everything else goes through.
-HARDENED_PARSERS = {"safexml.py", "xml_safe.py"}
+HARDENED_PARSERS = {"safexml.py", "xml_safe.py", "xml_wellformed.py"}
 # Parses of XML we generate ourselves (the add-in's manifest), not of users' files.
 OWN_XML = {"addin/manifest.py"}
 BARE_PARSE = re.compile(r"ElementTree\.(fromstring|parse|iterparse|XMLParser)\(|minidom\.|expat\.")

@@ -1,10 +1,11 @@
 """Read back the cells a write-back changed, from the new file, before it replaces anything.
 
 A write-back that reports success must have written what it says. This module re-reads the
-target cells of each patched worksheet part with an independent streaming reader (the same
-hardened expat, none of the patcher's state) and compares type and stored text with what the
-values encode to; any difference is an error, raised while the new file is still a temporary
-file, so the destination is never replaced by a wrong workbook.
+target cells of each patched worksheet part (none of the patcher's state) and compares type and
+stored text with what the values encode to; any difference is an error, raised while the new
+file is still a temporary file, so the destination is never replaced by a wrong workbook.
+Canonical parts are read back in bulk (`xlsx_verify_fast`); any other, and any part the bulk
+reader cannot prove, through an element reader on the same hardened parser.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from openpyxl.utils.cell import get_column_letter
 
 from xl_lesson3.errors import WorkbookIOError, located
 from xl_lesson3.workbook.safexml import StreamParser
+from xl_lesson3.workbook.xlsx_bulk_values import Targets
 from xl_lesson3.workbook.xlsx_cells import cell_position, stored_form
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
-from xl_lesson3.workbook.xlsx_verify_fast import read_targets
+from xl_lesson3.workbook.xlsx_verify_fast import verify_sheet_bulk
 
 CHUNK = 1 << 20
 
@@ -88,9 +90,6 @@ class _CellReader:
         if self.text is not None:
             self.text.append(text)
 
-    def new_cell(self) -> _ReadCell:
-        return _ReadCell()
-
     def in_array(self, row: int, col: int) -> bool:
         return any(r1 <= row <= r2 and c1 <= col <= c2 for r1, c1, r2, c2 in self.arrays)
 
@@ -101,22 +100,26 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 def verify_sheet(
-    package: zipfile.ZipFile, part: str, sheet: str, updates: Mapping[tuple[int, int], object]
+    package: zipfile.ZipFile,
+    part: str,
+    sheet: str,
+    updates: Mapping[tuple[int, int], object],
+    targets: Targets | None = None,
 ) -> None:
-    """Raise WorkbookIOError unless `part` of `package` stores every cell of `updates` as set."""
-    reader = _CellReader(set(updates))
+    """Raise WorkbookIOError unless `part` of `package` stores every cell of `updates` as set.
+    `targets`: `xlsx_bulk_values.Targets(updates)` when the caller has it already."""
     try:
-        if any(value is None or isinstance(value, str) and not value for value in updates.values()):
-            raise NotCanonical  # an empty <v/> and no <v> differ here: only expat tells them apart
-        read_targets(package, part, sheet, reader)
+        verify_sheet_bulk(package, part, sheet, updates, targets)
+        return
     except NotCanonical:
-        reader = _CellReader(set(updates))
-        parser = StreamParser(reader.start, reader.end, where=f"{sheet} (written)")
-        parser.parser.CharacterDataHandler = reader.data
-        with package.open(part) as stream:
-            for chunk in _chunks(stream):
-                parser.feed(chunk)
-        parser.close()
+        pass  # not in the form the bulk reader reads: every element through expat
+    reader = _CellReader(set(updates))
+    parser = StreamParser(reader.start, reader.end, where=f"{sheet} (written)")
+    parser.parser.CharacterDataHandler = reader.data
+    with package.open(part) as stream:
+        for chunk in _chunks(stream):
+            parser.feed(chunk)
+    parser.close()
     for (row, col), value in updates.items():
         where = f"{sheet}!{get_column_letter(col)}{row}"
         found = reader.cells.get((row, col))
