@@ -61,16 +61,24 @@ def formula_texts(bodies: list[bytes]) -> list[str]:
     split over all of them (NUL never occurs in XML text, so it can join them)."""
     if not bodies:
         return []
-    joined = b"\0".join(bodies).decode("utf-8")
-    if "&" in joined:
-        if "&#" in joined:
-            joined = _ENTITY.sub(_entity, joined)
+    return joined_texts(b"\0".join(bodies), "=")
+
+
+def joined_texts(joined: bytes, prefix: str = "") -> list[str]:
+    """NUL-separated raw element texts → their texts (UTF-8 decoded, entities replaced, line
+    ends normalised), each after `prefix`, in one pass over all of them."""
+    text = joined.decode("utf-8")
+    if "&" in text:
+        if "&#" in text:
+            text = _ENTITY.sub(_entity, text)
         else:  # named entities only: &amp; last, so "&amp;lt;" stays "&lt;"
             for entity in ("lt", "gt", "quot", "apos", "amp"):
-                joined = joined.replace(f"&{entity};", _NAMED[entity])
-    if "\r" in joined:
-        joined = joined.replace("\r\n", "\n").replace("\r", "\n")
-    return ("=" + joined.replace("\0", "\0=")).split("\0")
+                text = text.replace(f"&{entity};", _NAMED[entity])
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if prefix:
+        text = prefix + text.replace("\0", "\0" + prefix)
+    return text.split("\0")
 
 
 def _entity(match: re.Match) -> str:

@@ -1,0 +1,310 @@
+"""The first worksheet reader tried: `xlsx_tokens`' checked cell arrays turned into columns.
+
+The part is streamed once. Everything outside ``<sheetData>`` (the prolog, where a document type
+declaration would be refused, and the sheet's other elements) goes through expat; the body of
+``<sheetData>`` is cut at row ends into chunks that `xlsx_tokens` checks and tokenises with numpy.
+Per chunk, numbers are converted in one numpy call, shared strings looked up by array index, and
+the texts of plain formulas and inline strings decoded in one pass over their joined spans; only
+shared, array and data-table formulas, cells of rarer types and array members' cached values
+take a Python step each (`FormulaReader`, `typed_value`, as in the other readers). Raises
+`NotCanonical` (nothing kept) for a part this does not handle: `xlsx_sheet` then tries the regex
+reader, then the element reader.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from xl_lesson3.errors import WorkbookIOError
+from xl_lesson3.workbook.address import CellAddress
+from xl_lesson3.workbook.columns import ColumnCells
+from xl_lesson3.workbook.xlsx_fastscan import NotCanonical, attributes, joined_texts, text_of
+from xl_lesson3.workbook.xlsx_formulas import KEY_COLS, FormulaReader, SheetCells, typed_value
+from xl_lesson3.workbook.xlsx_package import Package, unescape_xstring
+from xl_lesson3.workbook.xlsx_tokens import Cells, Chunk, attributes_ok, tokenize
+from xl_lesson3.workbook.xml_safe import ExpatCheck
+
+CHUNK = 16 << 20  # bytes of <sheetData> tokenised at a time (cut at a row's end)
+MAX_NUMBER_TEXT = 64  # bytes; Excel writes at most 17 significant digits and an exponent
+_OPEN, _CLOSE, _ROW_END = b"<sheetData>", b"</sheetData>", b"</row>"
+NUMBER, SHARED, INLINE, OTHER = range(4)  # how a cell's value is stored, by its t attribute
+
+
+def read_sheet_columnar(
+    package: Package, part: str, sheet: str, strings: list[str], cached: bool
+) -> SheetCells:
+    """Read worksheet `part` as `sheet` (see `xlsx_sheet.read_sheet`), or raise NotCanonical."""
+    reader = _Reader(package, sheet, strings, cached)
+    for data in sheet_chunks(package, part):
+        reader.add(tokenize(data), data)
+    return reader.finish()
+
+
+def sheet_chunks(package: Package, part: str) -> Iterator[bytes]:
+    """The body of ``<sheetData>`` in pieces ending at a row's end; the rest of the part is
+    parsed by expat (refusing any document type declaration) as if ``<sheetData>`` were empty."""
+    xml_check = ExpatCheck(f"{package.path}: {part}")
+    head = b""
+    pieces = iter(package.raw_chunks(part))
+    for piece in pieces:  # the part up to <sheetData>, to expat
+        head += piece
+        start = head.find(_OPEN)
+        if start >= 0:
+            xml_check.feed(head[: start + len(_OPEN)])
+            if xml_check.last_start != "sheetData":
+                raise NotCanonical  # the text found was not the element
+            rest = head[start + len(_OPEN) :]
+            break
+        if len(head) > CHUNK:  # <sheetData/>, or a prefixed one: the other readers
+            raise NotCanonical
+    else:
+        raise NotCanonical
+    yield from _body(pieces, rest, xml_check)
+    xml_check.close()
+
+
+def _body(pieces: Iterator[bytes], first: bytes, xml_check: ExpatCheck) -> Iterator[bytes]:
+    """The body's pieces; ``</sheetData>`` and what follows it go to the XML check."""
+    held: list[bytes] = []
+    size = 0
+    for piece in itertools.chain([first], pieces):
+        tail = held[-1][-len(_CLOSE) :] if held else b""
+        held.append(piece)
+        size += len(piece)
+        if _CLOSE in tail + piece:
+            data = b"".join(held)
+            end = data.find(_CLOSE, max(0, size - len(piece) - len(_CLOSE)))
+            yield data[:end]
+            xml_check.feed(data[end:])
+            for after in pieces:
+                xml_check.feed(after)
+            return
+        if size >= CHUNK:
+            data = b"".join(held)
+            cut = data.rfind(_ROW_END) + len(_ROW_END)
+            if cut >= len(_ROW_END):
+                yield data[:cut]
+                data = data[cut:]
+            held, size = [data], len(data)
+    raise NotCanonical  # a truncated part
+
+
+class _Reader:
+    def __init__(self, package: Package, sheet: str, strings: list[str], cached: bool) -> None:
+        self.sheet, self.strings, self.cached = sheet, strings, cached
+        self.formulas = FormulaReader(package.path, sheet)
+        self.kinds: dict[bytes, tuple[str | None, bool]] = {}  # attributes → (t, has cm)
+        self.f_attrs: dict[bytes, dict[str, str]] = {}
+        self.values: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.formula_cells: list[tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]] = []
+        self.array_cached: dict[CellAddress, Any] = {}
+        self._string_array: np.ndarray | None = None
+
+    def _cell_kinds(self, cells: Cells) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+        """(storage code per cell, has cm= per cell, t attribute per distinct attribute text)."""
+        codes, cms, kinds = [], [], []
+        for text in cells.attrs.texts:
+            found = self.kinds.get(text)
+            if found is None:
+                parsed = attributes(text)
+                if not attributes_ok(text) or "r" in parsed:
+                    raise NotCanonical
+                kind = parsed.get("t")
+                found = self.kinds[text] = (None if kind == "n" else kind, "cm" in parsed)
+            kinds.append(found[0])
+            codes.append({None: NUMBER, "s": SHARED, "inlineStr": INLINE}.get(found[0], OTHER))
+            cms.append(found[1])
+        index = cells.attrs.index
+        return np.array(codes, np.int8)[index], np.array(cms, bool)[index], kinds
+
+    def add(self, cells: Cells, data: bytes) -> None:
+        if not cells.n:
+            return
+        code, cm, kinds = self._cell_kinds(cells)
+        rows, cols = cells.rows, cells.cols
+        is_formula, texts = self._formulas(cells, data, cm)
+        member = self._members(rows, cols)
+        if member is not None:
+            if bool((member & is_formula).any()):
+                i = int(np.flatnonzero(member & is_formula)[0])
+                where = self.formulas.where(int(rows[i]), int(cols[i]))
+                raise WorkbookIOError(f"{where}: a formula inside another array formula")
+            if self.cached:
+                for i in np.flatnonzero(member).tolist():
+                    value = self._value(cells, data, kinds, i)
+                    if value is not None:
+                        self.array_cached[CellAddress(self.sheet, int(rows[i]), int(cols[i]))] = (
+                            value
+                        )
+        f_idx = np.flatnonzero(is_formula)
+        f_values = np.empty(len(f_idx), object)
+        if self.cached:
+            f_values[:] = [self._value(cells, data, kinds, i) for i in f_idx.tolist()]
+        self.formula_cells.append((rows[f_idx], cols[f_idx], f_values, texts))
+        plain = ~is_formula if member is None else ~(is_formula | member)
+        self._plain(cells, data, code, kinds, plain)
+
+    def _formulas(self, cells: Cells, data: bytes, cm: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """(which cells hold a formula, their texts in file order)."""
+        has_text = cells.f_end > cells.f_start
+        plain = (cells.f_kind == 1) & has_text
+        texts = _spans(cells.chunk, cells.f_start[plain], cells.f_end[plain], "=")
+        other = cells.f_attr_cells
+        if not len(other):
+            return plain, texts
+        found = dict(zip(np.flatnonzero(plain).tolist(), texts, strict=True))
+        rows, cols = cells.rows, cells.cols
+        f_attrs = cells.f_attrs
+        for i, attr_index in zip(other.tolist(), f_attrs.index.tolist(), strict=True):
+            raw = f_attrs.texts[attr_index]
+            attrs = self.f_attrs.get(raw)
+            if attrs is None:
+                if not attributes_ok(raw):
+                    raise NotCanonical
+                attrs = self.f_attrs[raw] = attributes(raw)
+            body = data[cells.f_start[i] : cells.f_end[i]] if has_text[i] else b""
+            text = self.formulas.text(
+                int(rows[i]), int(cols[i]), attrs, text_of(body) if body else None, bool(cm[i])
+            )
+            if text is not None:
+                found[i] = text
+        is_formula = np.zeros(cells.n, bool)
+        is_formula[list(found)] = True
+        return is_formula, [found[i] for i in np.flatnonzero(is_formula).tolist()]
+
+    def _members(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+        formulas = self.formulas
+        if not formulas.blocks:
+            return None
+        if formulas.member_keys is not None:
+            listed = np.fromiter(formulas.member_keys, np.int64, len(formulas.member_keys))
+            return np.isin(rows * KEY_COLS + cols, listed)
+        member = np.zeros(len(rows), bool)
+        for r1, r2, c1, c2 in formulas.blocks:
+            inside = (rows >= r1) & (rows <= r2) & (cols >= c1) & (cols <= c2)
+            member |= inside & ((rows != r1) | (cols != c1))
+        return member
+
+    def _plain(self, cells: Cells, data: bytes, code, kinds, plain: np.ndarray) -> None:
+        """The values of cells that are neither formulas nor array members: in bulk by type."""
+        has_v = cells.v_end > cells.v_start
+        numeric = plain & has_v & ~cells.has_is & (code == NUMBER)
+        shared = plain & has_v & ~cells.has_is & (code == SHARED)
+        inline = plain & cells.has_is
+        other = plain & has_v & ~cells.has_is & ~numeric & ~shared
+        values = np.empty(cells.n, object)
+        if numeric.any():
+            values[numeric] = _numbers(cells, numeric)
+        if shared.any():
+            values[shared] = self._shared(cells, shared)
+        if inline.any():
+            found = _spans(cells.chunk, cells.t_start[inline], cells.t_end[inline])
+            values[inline] = [unescape_xstring(text) for text in found]
+        for i in np.flatnonzero(other).tolist():
+            values[i] = self._value(cells, data, kinds, i)
+        keep = numeric | shared | inline | other
+        self.values.append((cells.rows[keep], cells.cols[keep], values[keep]))
+
+    def _shared(self, cells: Cells, which: np.ndarray) -> np.ndarray:
+        index = _numbers(cells, which)
+        whole = index.astype(np.int64)
+        if self._string_array is None:
+            self._string_array = np.empty(len(self.strings), object)
+            self._string_array[:] = self.strings
+        if not bool(((whole == index) & (whole >= 0) & (whole < len(self.strings))).all()):
+            raise NotCanonical  # the regex reader names the cell
+        return self._string_array[whole]
+
+    def _value(self, cells: Cells, data: bytes, kinds: list, i: int) -> Any:
+        """The stored value of cell `i` (None where it has none), one cell at a time."""
+        if cells.has_is[i]:
+            return unescape_xstring(text_of(data[cells.t_start[i] : cells.t_end[i]]))
+        if cells.v_end[i] <= cells.v_start[i]:
+            return None
+        kind = kinds[cells.attrs.index[i]]
+        text = text_of(data[cells.v_start[i] : cells.v_end[i]])
+        try:
+            return typed_value(kind, text, self.strings)
+        except (ValueError, WorkbookIOError) as exc:
+            where = self.formulas.where(int(cells.rows[i]), int(cells.cols[i]))
+            raise WorkbookIOError(f"{where}: bad value ({exc})") from exc
+
+    def finish(self) -> SheetCells:
+        return SheetCells(
+            formulas=_grouped(self.sheet, self.formula_cells, True),
+            values=_grouped(self.sheet, self.values, False),
+            arrays=self.formulas.arrays,
+            array_cached=self.array_cached,
+        )
+
+
+def _numbers(cells: Cells, which: np.ndarray) -> np.ndarray:
+    """The `<v>` texts of cells `which` as float64, in one numpy conversion."""
+    start, end = cells.v_start[which], cells.v_end[which]
+    length = end - start
+    width = int(length.max())
+    if width > MAX_NUMBER_TEXT:
+        raise NotCanonical
+    n_words = (width + 7) // 8
+    window = cells.chunk.window(start, n_words)  # (n, 8 * n_words)
+    window[np.arange(8 * n_words) >= length[:, None]] = 0
+    try:
+        return window.view(f"S{8 * n_words}").reshape(-1).astype(np.float64)
+    except ValueError as exc:
+        raise NotCanonical from exc  # let another reader name the bad cell
+
+
+def _spans(chunk: Chunk, start: np.ndarray, end: np.ndarray, prefix: str = "") -> list[str]:
+    """The texts ``data[start[i]:end[i]]`` (element texts: entities replaced), all decoded at
+    once: the spans are cut out of the chunk with one boolean mask, NUL-separated (NUL is no
+    XML character), decoded and split."""
+    if not len(start):
+        return []
+    length = end - start
+    mark = np.zeros(chunk.size + 1, np.int8)
+    full = length > 0
+    mark[start[full]] += 1
+    mark[end[full]] -= 1  # spans are separated by tags: an end never meets another's start
+    keep = np.cumsum(mark, dtype=np.int8).view(bool)
+    keep[start - 1] = True  # each span's '>' before it, turned into the separator
+    picked = chunk.bytes[: chunk.size + 1][keep]
+    picked[np.cumsum(length + 1) - (length + 1)] = 0
+    return joined_texts(picked[1:].tobytes(), prefix)
+
+
+def _grouped(sheet: str, parts: list, with_texts: bool) -> dict[int, ColumnCells]:
+    """Cells in file order (row-major) → one `ColumnCells` per column, rows ascending."""
+    if not parts:
+        return {}
+    rows = np.concatenate([part[0] for part in parts])
+    cols = np.concatenate([part[1] for part in parts])
+    values = np.concatenate([part[2] for part in parts])
+    texts = None
+    if with_texts:
+        texts = np.empty(len(rows), object)
+        texts[:] = [text for part in parts for text in part[3]]
+    if not len(rows):
+        return {}
+    order = np.argsort(cols, kind="stable")
+    rows, cols, values = rows[order], cols[order], values[order]
+    texts = None if texts is None else texts[order]
+    edges = np.flatnonzero(np.diff(cols)) + 1
+    bounds = [0, *edges.tolist(), len(cols)]
+    same_col = np.diff(cols) == 0
+    if bool((np.diff(rows)[same_col] <= 0).any()):
+        raise NotCanonical  # rows out of order or repeated: the element reader sorts them
+    found = {}
+    for a, b in itertools.pairwise(bounds):
+        col = int(cols[a])
+        found[col] = ColumnCells(
+            sheet,
+            col,
+            rows[a:b].tolist(),
+            values[a:b].tolist(),
+            None if texts is None else texts[a:b].tolist(),
+        )
+    return found
