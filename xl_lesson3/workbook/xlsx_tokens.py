@@ -53,7 +53,8 @@ _FIXED = {  # tags written exactly so
     b"</t>": T_END,
     b"<t/>": T_EMPTY,
 }
-_T_PRESERVE = b'<t xml:space="preserve">'
+_PRESERVE = {b'<t xml:space="preserve">': T, b'<v xml:space="preserve">': V}  # 24 bytes each
+_PRESERVE_LEN = 24
 _FOLLOWS = {  # kind → the kinds that may come next
     ROW: (C, C_EMPTY, ROW_END),
     ROW_END: (ROW, ROW_EMPTY),
@@ -99,7 +100,10 @@ def _key(raw: bytes) -> int:
     return int.from_bytes(raw[:8].ljust(8, b"\0"), "little")
 
 
-_FIXED_KEYS = [(_key(raw), len(raw), kind) for raw, kind in _FIXED.items()]
+_FIXED_ORDER = sorted((_key(raw), len(raw), kind) for raw, kind in _FIXED.items())
+_FIXED_KEYS = np.array([key for key, _, _ in _FIXED_ORDER], np.uint64)  # sorted, all distinct
+_FIXED_LENGTHS = np.array([length for _, length, _ in _FIXED_ORDER], np.int64)
+_FIXED_KINDS = np.array([kind for _, _, kind in _FIXED_ORDER], np.int8)
 _C_PREFIX, _ROW_PREFIX, _F_PREFIX = _key(b'<c r="'), _key(b"<row "), _key(b"<f ")
 
 
@@ -156,9 +160,9 @@ class Tokens:
 
     def _kinds(self) -> np.ndarray:
         key = _masked(self.chunk.word(self.start), self.length)
-        kind = np.full(len(key), -1, np.int8)
-        for value, length, code in _FIXED_KEYS:
-            kind[(key == np.uint64(value)) & (self.length == length)] = code
+        at = np.minimum(np.searchsorted(_FIXED_KEYS, key), len(_FIXED_KEYS) - 1)
+        fixed = (_FIXED_KEYS[at] == key) & (_FIXED_LENGTHS[at] == self.length)
+        kind = np.where(fixed, _FIXED_KINDS[at], np.int8(-1))
         prefix6 = key & np.uint64((1 << 48) - 1)
         last = self.chunk.bytes[self.end - 1]
         slash = last == 47  # '/'
@@ -168,11 +172,12 @@ class Tokens:
         kind[is_row] = np.where(slash[is_row], ROW_EMPTY, ROW)
         is_fa = ((key & np.uint64((1 << 24) - 1)) == np.uint64(_F_PREFIX)) & (kind < 0)
         kind[is_fa] = np.where(slash[is_fa], FA_EMPTY, FA)
-        maybe_t = np.flatnonzero((kind < 0) & (self.length == len(_T_PRESERVE)))
-        if len(maybe_t):
-            found = self.chunk.window(self.start[maybe_t], 3)[:, : len(_T_PRESERVE)]
-            same = (found == np.frombuffer(_T_PRESERVE, np.uint8)).all(axis=1)
-            kind[maybe_t[same]] = T
+        maybe = np.flatnonzero((kind < 0) & (self.length == _PRESERVE_LEN))
+        if len(maybe):
+            found = self.chunk.window(self.start[maybe], 3)
+            for raw, code in _PRESERVE.items():
+                same = (found == np.frombuffer(raw, np.uint8)).all(axis=1)
+                kind[maybe[same]] = code
         if bool((kind < 0).any()):
             raise NotCanonical  # a tag of another form (a prefix, a comment, <extLst>...)
         return kind
@@ -244,11 +249,30 @@ class CellAttrs:
 
 
 def distinct_tails(chunk: Chunk, start: np.ndarray, length: np.ndarray) -> CellAttrs:
-    """The distinct byte strings ``data[start:start+length]`` (each ≤ MAX_TAIL) and an index."""
+    """The distinct byte strings ``data[start:start+length]`` and each one's index among them.
+
+    Texts of up to MAX_TAIL bytes are told apart in bulk (a digest of their bytes, then checked
+    exactly); longer ones (a shared formula's master: ``t="shared" ref=".." si=".."``, rare)
+    one by one.
+    """
     if len(start) == 0:
         return CellAttrs([], np.zeros(0, np.int64))
-    if int(length.max()) > MAX_TAIL or int(length.min()) < 0:
+    if int(length.min()) < 0:
         raise NotCanonical
+    long = length > MAX_TAIL
+    if bool(long.any()):
+        short = np.flatnonzero(~long)
+        found = distinct_tails(chunk, start[short], length[short])
+        texts, index = found.texts, np.empty(len(start), np.int64)
+        index[short] = found.index
+        known = {text: i for i, text in enumerate(texts)}
+        data = chunk.data
+        for i in np.flatnonzero(long).tolist():
+            text = data[start[i] : start[i] + length[i]]
+            index[i] = known.setdefault(text, len(known))
+            if index[i] == len(texts):
+                texts.append(text)
+        return CellAttrs(texts, index)
     n_words = (int(length.max()) + 7) // 8
     words = np.zeros((len(start), max(n_words, 1)), np.uint64)  # (n, n_words)
     for k in range(n_words):
