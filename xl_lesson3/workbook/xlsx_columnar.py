@@ -29,6 +29,7 @@ from xl_lesson3.workbook.xlsx_tokens import Cells, Chunk, attributes_ok, tokeniz
 from xl_lesson3.workbook.xml_safe import ExpatCheck
 
 CHUNK = 16 << 20  # bytes of <sheetData> tokenised at a time (cut at a row's end)
+MAX_HEAD = 16 << 20  # bytes before <sheetData> (Excel writes a few kB)
 MAX_NUMBER_TEXT = 64  # bytes; Excel writes at most 17 significant digits and an exponent
 _OPEN, _CLOSE, _ROW_END = b"<sheetData>", b"</sheetData>", b"</row>"
 NUMBER, SHARED, INLINE, OTHER = range(4)  # how a cell's value is stored, by its t attribute
@@ -59,7 +60,7 @@ def sheet_chunks(package: Package, part: str) -> Iterator[bytes]:
                 raise NotCanonical  # the text found was not the element
             rest = head[start + len(_OPEN) :]
             break
-        if len(head) > CHUNK:  # <sheetData/>, or a prefixed one: the other readers
+        if len(head) > MAX_HEAD:  # <sheetData/>, or a prefixed one: the other readers
             raise NotCanonical
     else:
         raise NotCanonical

@@ -145,6 +145,8 @@ def grouped(
     cols, rows = cols[order], rows[order]
     value_array = _objects(values)[order]
     text_array = None if texts is None else _objects(texts)[order]
+    if bool((np.diff(rows)[np.diff(cols) == 0] <= 0).any()):
+        raise NotCanonical  # rows out of order or repeated: the element reader sorts them
     edges = [0, *(np.flatnonzero(np.diff(cols)) + 1).tolist(), len(cols)]
     found = {}
     for a, b in itertools.pairwise(edges):
