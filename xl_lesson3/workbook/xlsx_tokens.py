@@ -89,6 +89,7 @@ _NAME = rb"[A-Za-z_][A-Za-z0-9_.:-]*"
 _ATTR = re.compile(rb" (" + _NAME + rb")=(" + _VALUE + rb")")
 _ATTRS = re.compile(rb"(?: " + _NAME + rb"=" + _VALUE + rb")*")
 _DIGITS = re.compile(rb"[0-9]+")
+_ROW_NUMBER = re.compile(rb'^<row r="([1-9][0-9]{0,6})"', re.MULTILINE)
 _ROW_TAGS = re.compile(rb"(?:<row(?: " + _NAME + rb"=" + _VALUE + rb")* ?/?>\n)*")
 MAX_TAIL = 40  # bytes of a cell's attributes after r="..." handled here (Excel's: ~20)
 _TAIL_WORDS = MAX_TAIL // 8
@@ -131,11 +132,14 @@ class Chunk:
         return words.view(np.uint8).reshape(len(pos), 8 * n_words)
 
 
+_BYTE_MASKS = np.array(
+    [(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], np.uint64
+)  # [k]: the low k bytes
+
+
 def _masked(words: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Keep only the first `length` bytes (0..8) of each little-endian word."""
-    keep = np.clip(length, 0, 8).astype(np.uint64) * np.uint64(8)
-    mask = np.where(keep >= 64, np.uint64(0xFFFFFFFFFFFFFFFF), (np.uint64(1) << keep) - 1)
-    return words & mask.astype(np.uint64)
+    return words & _BYTE_MASKS[np.clip(length, 0, 8)]
 
 
 class Tokens:
@@ -183,13 +187,13 @@ class Tokens:
         return kind
 
 
-def check(tokens: Tokens) -> None:
+def check(tokens: Tokens) -> RowTags:
     """Raise NotCanonical unless the chunk is well-formed XML of the handled form (see above)."""
     kind, data = tokens.kind, tokens.chunk.data
     if not len(kind):
         if data.strip():
             raise NotCanonical
-        return
+        return RowTags(tokens, [])
     if kind[0] not in (ROW, ROW_EMPTY) or kind[-1] not in (ROW_END, ROW_EMPTY):
         raise NotCanonical
     pairs = kind[:-1].astype(np.int16) * _KINDS + kind[1:]
@@ -206,7 +210,7 @@ def check(tokens: Tokens) -> None:
     if edges.strip(b" \t\r\n"):
         raise NotCanonical
     _check_characters(tokens.chunk)
-    _check_row_tags(tokens)
+    return _check_row_tags(tokens)
 
 
 def _check_characters(chunk: Chunk) -> None:
@@ -225,16 +229,35 @@ def _check_characters(chunk: Chunk) -> None:
             raise NotCanonical
 
 
-def _check_row_tags(tokens: Tokens) -> None:
+class RowTags:
+    """The chunk's row tags (``<row r="N" ...>``, r first): their numbers and digits."""
+
+    def __init__(self, tokens: Tokens, numbers: list[bytes]) -> None:
+        self.numbers = np.array(numbers or [b"0"]).astype(np.int64)[: len(numbers)]  # (rows,)
+        self.digits = np.fromiter(map(len, numbers), np.int64, len(numbers))
+        is_row = (tokens.kind == ROW) | (tokens.kind == ROW_EMPTY)
+        # the digits as stored, after '<row r="', to compare with each cell's reference
+        self.words = _masked(tokens.chunk.word(tokens.start[is_row] + 8), self.digits)
+        self.owner = np.cumsum(is_row) - 1  # (tags,) the row each tag is in
+
+
+def _check_row_tags(tokens: Tokens) -> RowTags:
     rows = np.flatnonzero((tokens.kind == ROW) | (tokens.kind == ROW_EMPTY))
     data = tokens.chunk.data
     start, end = tokens.start[rows].tolist(), tokens.end[rows].tolist()
     joined = b"\n".join([data[a : b + 1] for a, b in zip(start, end, strict=True)]) + b"\n"
     if _ROW_TAGS.fullmatch(joined) is None:
         raise NotCanonical
+    numbers = _ROW_NUMBER.findall(joined)
+    if len(numbers) != len(rows):
+        raise NotCanonical  # a row without r="..." first: the regex reader
     shapes = set(_DIGITS.sub(b"0", joined).split(b"\n"))  # row tags differ in numbers only
     if any(len(_attribute_names(tag)) != tag.count(b"=") for tag in shapes):
         raise NotCanonical  # duplicate attributes
+    found = RowTags(tokens, numbers)
+    if len(rows) and (int(found.numbers.min()) < 1 or int(found.numbers.max()) > 1048576):
+        raise NotCanonical
+    return found
 
 
 def _attribute_names(tag: bytes) -> set[bytes]:
@@ -302,14 +325,14 @@ def attributes_ok(text: bytes) -> bool:
 class Cells:
     """A checked chunk's cells in file order: where each one's parts are in the chunk."""
 
-    def __init__(self, tokens: Tokens) -> None:
+    def __init__(self, tokens: Tokens, row_tags: RowTags) -> None:
         kind, start, end = tokens.kind, tokens.start, tokens.end
         self.chunk = chunk = tokens.chunk
         is_cell = (kind == C) | (kind == C_EMPTY)
         self.tag = np.flatnonzero(is_cell)  # (n,) index of each cell's tag
         self.n = n = len(self.tag)
         owner = np.cumsum(is_cell) - 1  # (tags,) the cell each tag belongs to
-        self.rows, self.cols, tail_at = _refs(chunk, start[self.tag])
+        self.rows, self.cols, tail_at = _refs(chunk, start[self.tag], row_tags, self.tag)
         empty = kind[self.tag] == C_EMPTY
         tail_len = end[self.tag] - tail_at - empty  # attributes end before '>' or '/>'
         self.attrs = distinct_tails(chunk, tail_at, tail_len)
@@ -341,32 +364,33 @@ class Cells:
         return first, last
 
 
-def _refs(chunk: Chunk, tag_start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, column, where the attributes after r="..." start) of each ``<c r="A1"`` tag."""
-    n = len(tag_start)
-    ref = chunk.window(tag_start + 6, 2)  # (n, 16) uint8
-    letter = (ref - 65) < 26  # uint8 arithmetic wraps: one comparison per range
-    n_letters = np.argmin(letter, axis=1)
-    n_all = np.argmin(letter | ((ref - 48) < 10), axis=1)
-    n_digits = n_all - n_letters
-    first = np.arange(n)
-    ok = (n_letters >= 1) & (n_letters <= 3) & (n_digits >= 1) & (n_digits <= 7)
-    if n and not bool((ok & (ref[first, n_all] == 34)).all()):
-        raise NotCanonical  # digits before letters, a long reference, no closing quote
-    a, b, c = (ref[:, k].astype(np.int64) - 64 for k in range(3))
+def _refs(
+    chunk: Chunk, tag_start: np.ndarray, row_tags: RowTags, tag: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, where the attributes after r="..." start) of each ``<c r="A1"`` tag.
+
+    A cell's row digits must be its row tag's, byte for byte (compared as masked words): then
+    the row number is the row tag's, parsed once per row."""
+    at = tag_start + 6
+    data = chunk.bytes
+    letter = [(data[at + k] - 65) < 26 for k in range(4)]  # uint8 arithmetic wraps
+    n_letters = 1 + letter[1] + (letter[1] & letter[2])
+    ok = letter[0] & ~(letter[1] & letter[2] & letter[3])
+    row = row_tags.owner[tag]
+    digits = row_tags.digits[row]
+    digits_at = at + n_letters
+    ok &= _masked(chunk.word(digits_at), digits) == row_tags.words[row]
+    ok &= data[digits_at + digits] == 34  # '"'
+    if len(at) and not bool(ok.all()):
+        raise NotCanonical  # not the row's number, or a reference of another form
+    a, b, c = ((data[at + k] - 64).astype(np.int64) for k in range(3))
     col = np.choose(n_letters - 1, [a, a * 26 + b, (a * 26 + b) * 26 + c])
-    # digits as text: letters become spaces, the quote and what follows NULs (dropped)
-    digits = ref.copy()
-    digits[letter] = 32
-    digits[np.arange(16) >= n_all[:, None]] = 0
-    row = digits.view("S16").reshape(-1).astype(np.int64)
-    if n and (int(col.max()) > 16384 or int(row.min()) < 1 or int(row.max()) > 1048576):
+    if len(at) and int(col.max()) > 16384:
         raise NotCanonical  # the element reader names the bad reference
-    return row, col, tag_start + 6 + n_all + 1
+    return row_tags.numbers[row], col, digits_at + digits + 1
 
 
 def tokenize(data: bytes) -> Cells:
     """The cells of `data` (a run of whole ``<row>`` elements), checked; or NotCanonical."""
     tokens = Tokens(Chunk(data))
-    check(tokens)
-    return Cells(tokens)
+    return Cells(tokens, check(tokens))
