@@ -93,7 +93,8 @@ EXCEL_STYLE = (
     '<v xml:space="preserve">ab</v></c></row>'
     '<row r="3"><c r="A3"><v>3</v></c><c r="B3"><f t="shared" si="0"/><v>7.5</v></c>'
     '<c r="C3" s="0"/><c r="D3"><v></v></c></row>'
-    '<row r="4"><c r="A4"><v>4</v></c><c r="B4"><f t="shared" si="0"/><v>9</v></c></row>'
+    '<row r="4"><c r="A4"><v>4</v></c><c r="B4"><f t="shared" si="0"/><v>9</v></c>'
+    '<c r="C4" t="inlineStr"><is><t>a_x0041_b</t></is></c></row>'
     '<row r="5"><c r="A5"><v>-5E-3</v></c><c r="B5"><f>SUM(A1:A4)</f><v>10.5</v></c>'
     '<c r="C5" t="s"><v>1</v></c></row>'
 )
@@ -142,6 +143,7 @@ def test_excel_stored_forms_read_as_openpyxl_reads_them(tmp_path, cached):
     model = load_workbook(path)
     assert model.cell(CellAddress("S", 4, 2)).formula == "=A4*$A$1+A3"  # a shared member
     assert model.cell(CellAddress("S", 1, 3)).value == " lead & trail "
+    assert model.cell(CellAddress("S", 4, 3)).value == "aAb"  # OOXML's _xHHHH_ escape
 
 
 @pytest.mark.parametrize("piece", [1, 7, 64, 1000])
@@ -194,6 +196,7 @@ MALFORMED = {
     "unknown-entity": '<row r="1"><c r="A1"><f>A2&amp;&bogus;</f></c></row>',
     "bare-ampersand": '<row r="1"><c r="A1" t="inlineStr"><is><t>a & b</t></is></c></row>',
     "control-character": '<row r="1"><c r="A1" t="inlineStr"><is><t>a\x01b</t></is></c></row>',
+    "null-character-reference": '<row r="1"><c r="A1" t="inlineStr"><is><t>a&#0;</t></is></c></row>',
     "unclosed-cell": '<row r="1"><c r="A1"><v>1</v></row>',
     "duplicate-attribute": '<row r="1"><c r="A1" t="n" t="s"><v>1</v></c></row>',
     "unclosed-row": '<row r="1"><c r="A1"><v>1</v></c>',

@@ -100,8 +100,8 @@ class _Reader:
         self.formulas = FormulaReader(package.path, sheet)
         self.kinds: dict[bytes, tuple[str | None, bool]] = {}  # attributes → (t, has cm)
         self.f_attrs: dict[bytes, dict[str, str]] = {}
-        self.values: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.formula_cells: list[tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]] = []
+        self.values = _Columns(sheet)
+        self.formula_cells = _Columns(sheet)
         self.array_cached: dict[CellAddress, Any] = {}
         self._string_array: np.ndarray | None = None
 
@@ -142,10 +142,13 @@ class _Reader:
                             value
                         )
         f_idx = np.flatnonzero(is_formula)
-        f_values = np.empty(len(f_idx), object)
+        f_values = None
         if self.cached:
+            f_values = np.empty(len(f_idx), object)
             f_values[:] = [self._value(cells, data, kinds, i) for i in f_idx.tolist()]
-        self.formula_cells.append((rows[f_idx], cols[f_idx], f_values, texts))
+        f_texts = np.empty(len(texts), object)
+        f_texts[:] = texts
+        self.formula_cells.add(rows[f_idx], cols[f_idx], f_values, None, None, f_texts)
         plain = ~is_formula if member is None else ~(is_formula | member)
         self._plain(cells, data, code, kinds, plain)
 
@@ -198,17 +201,21 @@ class _Reader:
         inline = plain & cells.has_is
         other = plain & has_v & ~cells.has_is & ~numeric & ~shared
         values = np.empty(cells.n, object)
+        numbers = np.zeros(cells.n)
         if numeric.any():
-            values[numeric] = _numbers(cells, numeric)
+            numbers[numeric] = _numbers(cells, numeric)
         if shared.any():
             values[shared] = self._shared(cells, shared)
         if inline.any():
-            found = _spans(cells.chunk, cells.t_start[inline], cells.t_end[inline])
-            values[inline] = [unescape_xstring(text) for text in found]
+            values[inline] = _spans(
+                cells.chunk, cells.t_start[inline], cells.t_end[inline], "", True
+            )
         for i in np.flatnonzero(other).tolist():
             values[i] = self._value(cells, data, kinds, i)
-        keep = numeric | shared | inline | other
-        self.values.append((cells.rows[keep], cells.cols[keep], values[keep]))
+        keep = np.flatnonzero(numeric | shared | inline | other)
+        self.values.add(
+            cells.rows[keep], cells.cols[keep], values[keep], numeric[keep], numbers[keep]
+        )
 
     def _shared(self, cells: Cells, which: np.ndarray) -> np.ndarray:
         index = _numbers(cells, which)
@@ -236,8 +243,8 @@ class _Reader:
 
     def finish(self) -> SheetCells:
         return SheetCells(
-            formulas=_grouped(self.sheet, self.formula_cells, True),
-            values=_grouped(self.sheet, self.values, False),
+            formulas=self.formula_cells.finish(),
+            values=self.values.finish(),
             arrays=self.formulas.arrays,
             array_cached=self.array_cached,
         )
@@ -259,45 +266,71 @@ def _numbers(cells: Cells, which: np.ndarray) -> np.ndarray:
         raise NotCanonical from exc  # let another reader name the bad cell
 
 
-def _spans(chunk: Chunk, start: np.ndarray, end: np.ndarray, prefix: str = "") -> list[str]:
-    """The element texts ``data[start[i]:end[i]]`` (entities replaced), each after `prefix`:
+def _spans(
+    chunk: Chunk, start: np.ndarray, end: np.ndarray, prefix: str = "", xstrings: bool = False
+) -> list[str]:
+    """The element texts ``data[start[i]:end[i]]`` (see `joined_texts`), each after `prefix`:
     joined with NULs (no XML character) and decoded in one pass."""
     if not len(start):
         return []
     data = chunk.data
     raw = b"\0".join([data[a:b] for a, b in zip(start.tolist(), end.tolist(), strict=True)])
-    return joined_texts(raw, prefix)
+    return joined_texts(raw, prefix, xstrings)
 
 
-def _grouped(sheet: str, parts: list, with_texts: bool) -> dict[int, ColumnCells]:
-    """Cells in file order (row-major) → one `ColumnCells` per column, rows ascending."""
-    if not parts:
-        return {}
-    rows = np.concatenate([part[0] for part in parts])
-    cols = np.concatenate([part[1] for part in parts])
-    values = np.concatenate([part[2] for part in parts])
-    texts = None
-    if with_texts:
-        texts = np.empty(len(rows), object)
-        texts[:] = [text for part in parts for text in part[3]]
-    if not len(rows):
-        return {}
-    order = np.argsort(cols.astype(np.int16), kind="stable")  # a radix sort (columns ≤ 16384)
-    rows, cols, values = rows[order], cols[order], values[order]
-    texts = None if texts is None else texts[order]
-    edges = np.flatnonzero(np.diff(cols)) + 1
-    bounds = [0, *edges.tolist(), len(cols)]
-    same_col = np.diff(cols) == 0
-    if bool((np.diff(rows)[same_col] <= 0).any()):
-        raise NotCanonical  # rows out of order or repeated: the element reader sorts them
-    found = {}
-    for a, b in itertools.pairwise(bounds):
-        col = int(cols[a])
-        found[col] = ColumnCells(
-            sheet,
-            col,
-            rows[a:b].tolist(),
-            values[a:b].tolist(),
-            None if texts is None else texts[a:b].tolist(),
-        )
-    return found
+class _Columns:
+    """Cells gathered column by column as chunks come (rows ascending in a well-formed file):
+    a column's pieces are joined once, at the end, into one `ColumnCells`."""
+
+    def __init__(self, sheet: str) -> None:
+        self.sheet = sheet
+        self.rows: dict[int, list[np.ndarray]] = {}
+        self.values: dict[int, list[np.ndarray | int]] = {}  # an int: that many None
+        self.texts: dict[int, list[np.ndarray]] = {}
+
+    def add(self, rows, cols, values, is_number, numbers, texts=None) -> None:
+        """One chunk's cells in file order: `values` (objects; None: all None) except where
+        `is_number`, whose values are `numbers` (float64); `texts`: formula texts."""
+        if not len(rows):
+            return
+        order = np.argsort(cols.astype(np.int16), kind="stable")  # a radix sort: ≤ 16384
+        bounds = [0, *(np.flatnonzero(np.diff(cols[order])) + 1).tolist(), len(order)]
+        for a, b in itertools.pairwise(bounds):
+            at = order[a:b]
+            col = int(cols[at[0]])
+            self.rows.setdefault(col, []).append(rows[at])
+            self.values.setdefault(col, []).append(_piece(values, is_number, numbers, at))
+            if texts is not None:
+                self.texts.setdefault(col, []).append(texts[at])
+
+    def finish(self) -> dict[int, ColumnCells]:
+        found = {}
+        for col, pieces in self.rows.items():
+            rows = np.concatenate(pieces)
+            if len(rows) > 1 and not bool((np.diff(rows) > 0).all()):
+                raise NotCanonical  # rows out of order or repeated: the element reader sorts
+            values = self.values[col]
+            if all(isinstance(piece, int) for piece in values):
+                column_values = [None] * len(rows)
+            else:
+                column_values = np.concatenate(
+                    [np.full(p, None, object) if isinstance(p, int) else p for p in values]
+                ).tolist()
+            texts = np.concatenate(self.texts[col]).tolist() if col in self.texts else None
+            found[col] = ColumnCells(self.sheet, col, rows.tolist(), column_values, texts)
+        return found
+
+
+def _piece(values, is_number, numbers, at: np.ndarray) -> np.ndarray | int:
+    """The values of cells `at`: a float64 array when all are numbers (no objects made before
+    the column's one `tolist`), an int when all are None."""
+    if values is None:
+        return len(at)
+    if is_number is None or not bool(is_number[at].any()):
+        return values[at]
+    if bool(is_number[at].all()):
+        return numbers[at]
+    piece = values[at]
+    mask = is_number[at]
+    piece[mask] = numbers[at][mask]
+    return piece

@@ -64,9 +64,10 @@ def formula_texts(bodies: list[bytes]) -> list[str]:
     return joined_texts(b"\0".join(bodies), "=")
 
 
-def joined_texts(joined: bytes, prefix: str = "") -> list[str]:
+def joined_texts(joined: bytes, prefix: str = "", xstrings: bool = False) -> list[str]:
     """NUL-separated raw element texts → their texts (UTF-8 decoded, entities replaced, line
-    ends normalised), each after `prefix`, in one pass over all of them."""
+    ends normalised, with `xstrings` OOXML's ``_xHHHH_`` escapes undone), each after `prefix`,
+    in one pass over all of them."""
     text = joined.decode("utf-8")
     if "&" in text:
         if "&#" in text:
@@ -76,6 +77,8 @@ def joined_texts(joined: bytes, prefix: str = "") -> list[str]:
                 text = text.replace(f"&{entity};", _NAMED[entity])
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if xstrings:
+        text = unescape_xstring(text)  # an escape never spans a NUL
     if prefix:
         text = prefix + text.replace("\0", "\0" + prefix)
     return text.split("\0")

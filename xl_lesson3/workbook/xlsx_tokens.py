@@ -84,6 +84,7 @@ _TEXT_AFTER[[F, FA, V, T]] = True
 
 _ENTITY_OK = rb"&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});"
 _BAD_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});)")
+_CHARACTER_REF = re.compile(rb"&#(x[0-9a-fA-F]{1,6}|[0-9]{1,7});")
 _VALUE = rb'"[^"<&]*(?:' + _ENTITY_OK + rb'[^"<&]*)*"'
 _NAME = rb"[A-Za-z_][A-Za-z0-9_.:-]*"
 _ATTR = re.compile(rb" (" + _NAME + rb")=(" + _VALUE + rb")")
@@ -106,6 +107,17 @@ _FIXED_KEYS = np.array([key for key, _, _ in _FIXED_ORDER], np.uint64)  # sorted
 _FIXED_LENGTHS = np.array([length for _, length, _ in _FIXED_ORDER], np.int64)
 _FIXED_KINDS = np.array([kind for _, _, kind in _FIXED_ORDER], np.int8)
 _C_PREFIX, _ROW_PREFIX, _F_PREFIX = _key(b'<c r="'), _key(b"<row "), _key(b"<f ")
+
+
+def _xml_character(ref: bytes) -> bool:
+    """A character reference's code point is one XML 1.0 allows."""
+    code = int(ref[1:], 16) if ref.startswith(b"x") else int(ref)
+    return (
+        code in (9, 10, 13)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
 
 
 class Chunk:
@@ -220,6 +232,8 @@ def _check_characters(chunk: Chunk) -> None:
         raise NotCanonical  # control characters are not XML
     if b"]]>" in data or _BAD_ENTITY.search(data):
         raise NotCanonical
+    if b"&#" in data and not all(map(_xml_character, _CHARACTER_REF.findall(data))):
+        raise NotCanonical  # a reference to a character XML does not allow (&#0;)
     if not data.isascii():
         try:
             data.decode("utf-8")
