@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,6 @@ from xl_lesson3.workbook.xlsx_tokens import Cells, Chunk, attributes_ok, tokeniz
 from xl_lesson3.workbook.xml_safe import ExpatCheck
 
 CHUNK = 16 << 20  # bytes of <sheetData> tokenised at a time (cut at a row's end)
-PIPELINE = True  # tokenise the next chunk on a second thread (see `read_sheet_columnar`)
 MAX_HEAD = 16 << 20  # bytes before <sheetData> (Excel writes a few kB)
 MAX_NUMBER_TEXT = 64  # bytes; Excel writes at most 17 significant digits and an exponent
 _OPEN, _CLOSE, _ROW_END = b"<sheetData>", b"</sheetData>", b"</row>"
@@ -42,22 +40,8 @@ def read_sheet_columnar(
 ) -> SheetCells:
     """Read worksheet `part` as `sheet` (see `xlsx_sheet.read_sheet`), or raise NotCanonical."""
     reader = _Reader(package, sheet, strings, cached)
-    if not PIPELINE:
-        for data in sheet_chunks(package, part):
-            reader.add(tokenize(data), data)
-        return reader.finish()
-    # Chunk i+1 is tokenised (numpy, which releases the GIL for its loops) on a second thread
-    # while this one turns chunk i into columns and inflates the next piece (zlib releases it
-    # too); `add` stays in file order, which shared formulas need.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-tokens") as pool:
-        pending: tuple[Future, bytes] | None = None
-        for data in sheet_chunks(package, part):
-            future = pool.submit(tokenize, data)
-            if pending is not None:
-                reader.add(pending[0].result(), pending[1])
-            pending = (future, data)
-        if pending is not None:
-            reader.add(pending[0].result(), pending[1])
+    for data in sheet_chunks(package, part):
+        reader.add(tokenize(data), data)
     return reader.finish()
 
 
