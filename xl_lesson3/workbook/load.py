@@ -143,12 +143,12 @@ def _needed(book: WorkbookPart, tables: dict[str, Table], read: dict[str, SheetC
     pending = "\n".join(
         [*_formula_texts(read.values()), *(n.text for n in book.defined_names if n.scope in read)]
     )  # the Solver model's names too
-    if "INDIRECT(" in pending.upper():
+    lower = pending.lower()
+    if "indirect(" in lower:
         return [name for name in all_sheets if name not in read]
     wanted: set[str] = set()
     used_names: set[tuple[str, str | None]] = set()
     while pending:
-        lower = pending.lower()
         if "!" in pending:
             for text in set(_LINES_WITH_SHEET.findall(pending)):
                 wanted.update(name.lower() for name in _sheets_in(text, all_sheets))
@@ -160,6 +160,7 @@ def _needed(book: WorkbookPart, tables: dict[str, Table], read: dict[str, SheetC
                 used_names.add(key)
                 found.append(name.text)
         pending = "\n".join(found)
+        lower = pending.lower()
     # Excel matches sheet names case-insensitively
     return [name for name in all_sheets if name.lower() in wanted and name not in read]
 
