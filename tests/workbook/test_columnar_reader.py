@@ -230,6 +230,24 @@ def test_sheet_data_inside_a_comment_is_not_the_element(tmp_path):
     assert load_workbook(path).cell(CellAddress("S", 1, 1)).value == 1.0
 
 
+def test_a_sheet_in_another_encoding_is_left_to_expat(tmp_path):
+    sheet = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>'
+        f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is>'
+        "<t>caf\xe9</t></is></c></row></sheetData></worksheet>"
+    ).encode("latin-1")
+    path = write_package(tmp_path / "latin.xlsx", {"S": "<!-- replaced -->"})
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = sheet
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    with pytest.raises(NotCanonical):
+        _columnar(path)
+    assert load_workbook(path).cell(CellAddress("S", 1, 1)).value == "café"
+
+
 def test_numbers_convert_exactly_as_python_does(tmp_path):
     texts = ["0.1", "1e308", "-2.2250738585072014e-308", "123456789012345678", "5E-324", "7"]
     body = "".join(f'<row r="{i}"><c r="A{i}"><v>{t}</v></c></row>' for i, t in enumerate(texts, 1))

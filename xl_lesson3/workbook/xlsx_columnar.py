@@ -22,7 +22,13 @@ import numpy as np
 from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.columns import ColumnCells
-from xl_lesson3.workbook.xlsx_fastscan import NotCanonical, attributes, joined_texts, text_of
+from xl_lesson3.workbook.xlsx_fastscan import (
+    OTHER_ENCODING,
+    NotCanonical,
+    attributes,
+    joined_texts,
+    text_of,
+)
 from xl_lesson3.workbook.xlsx_formulas import KEY_COLS, FormulaReader, SheetCells, typed_value
 from xl_lesson3.workbook.xlsx_package import Package, unescape_xstring
 from xl_lesson3.workbook.xlsx_tokens import Cells, Chunk, attributes_ok, tokenize
@@ -55,6 +61,8 @@ def sheet_chunks(package: Package, part: str) -> Iterator[bytes]:
         head += piece
         start = head.find(_OPEN)
         if start >= 0:
+            if OTHER_ENCODING.match(head):
+                raise NotCanonical  # the bytes here are read as UTF-8
             xml_check.feed(head[: start + len(_OPEN)])
             if xml_check.last_start != "sheetData":
                 raise NotCanonical  # the text found was not the element

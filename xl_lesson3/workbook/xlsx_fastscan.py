@@ -42,6 +42,10 @@ _IS_TEXT = re.compile(rb"<t(?: [^>]*)?>([^<]*)</t>|<t ?/>")
 _IS_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.DOTALL)
 
 
+# An XML declaration naming an encoding other than UTF-8: the fast readers decode UTF-8.
+OTHER_ENCODING = re.compile(rb"""<\?xml[^>]*encoding=["'](?!utf-?8["'])""", re.IGNORECASE)
+
+
 class NotCanonical(Exception):
     """The sheet's XML is valid but not in the form the fast path matches: use the other reader."""
 
