@@ -14,6 +14,7 @@ reader, then the element reader.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,12 +32,14 @@ from xl_lesson3.workbook.xlsx_fastscan import (
 )
 from xl_lesson3.workbook.xlsx_formulas import KEY_COLS, FormulaReader, SheetCells, typed_value
 from xl_lesson3.workbook.xlsx_package import Package, unescape_xstring
-from xl_lesson3.workbook.xlsx_tokens import Cells, Chunk, attributes_ok, tokenize
+from xl_lesson3.workbook.xlsx_tokens import Cells, attributes_ok, tokenize
 from xl_lesson3.workbook.xml_safe import ExpatCheck
 
 CHUNK = 16 << 20  # bytes of <sheetData> tokenised at a time (cut at a row's end)
 MAX_HEAD = 16 << 20  # bytes before <sheetData> (Excel writes a few kB)
 MAX_NUMBER_TEXT = 64  # bytes; Excel writes at most 17 significant digits and an exponent
+_F_TEXT = re.compile(rb"<f>([^<]*)</f>")  # a formula without attributes
+_T_TEXT = re.compile(rb'<t(?: xml:space="preserve")?>([^<]*)</t>')  # an inline string's text
 _OPEN, _CLOSE, _ROW_END = b"<sheetData>", b"</sheetData>", b"</row>"
 NUMBER, SHARED, INLINE, OTHER = range(4)  # how a cell's value is stored, by its t attribute
 
@@ -164,7 +167,7 @@ class _Reader:
         """(which cells hold a formula, their texts in file order)."""
         has_text = cells.f_end > cells.f_start
         plain = (cells.f_kind == 1) & has_text
-        texts = _spans(cells.chunk, cells.f_start[plain], cells.f_end[plain], "=")
+        texts = _texts(_F_TEXT, data, cells.f_plain_cells, plain, "=")
         other = cells.f_attr_cells
         if not len(other):
             return plain, texts
@@ -215,9 +218,9 @@ class _Reader:
         if shared.any():
             values[shared] = self._shared(cells, shared)
         if inline.any():
-            values[inline] = _spans(
-                cells.chunk, cells.t_start[inline], cells.t_end[inline], "", True
-            )
+            values[inline] = ""  # <t/>
+            with_text = cells.t_cells[inline[cells.t_cells]]
+            values[with_text] = _texts(_T_TEXT, data, cells.t_cells, inline, "", True)
         for i in np.flatnonzero(other).tolist():
             values[i] = self._value(cells, data, kinds, i)
         keep = np.flatnonzero(numeric | shared | inline | other)
@@ -274,16 +277,29 @@ def _numbers(cells: Cells, which: np.ndarray) -> np.ndarray:
         raise NotCanonical from exc  # let another reader name the bad cell
 
 
-def _spans(
-    chunk: Chunk, start: np.ndarray, end: np.ndarray, prefix: str = "", xstrings: bool = False
+def _texts(
+    pattern: re.Pattern[bytes],
+    data: bytes,
+    owners: np.ndarray,
+    wanted: np.ndarray,
+    prefix: str = "",
+    xstrings: bool = False,
 ) -> list[str]:
-    """The element texts ``data[start[i]:end[i]]`` (see `joined_texts`), each after `prefix`:
-    joined with NULs (no XML character) and decoded in one pass."""
-    if not len(start):
+    """The texts of the elements `pattern` finds in `data` (one per tag, in file order; tag i
+    belongs to cell ``owners[i]``) for the cells `wanted` (see `joined_texts`).
+
+    The tags are known to be exactly these (`xlsx_tokens` checked the chunk), so one C-level
+    `findall` cuts them all out; no Python step per text.
+    """
+    found = pattern.findall(data)
+    if len(found) != len(owners):
+        raise NotCanonical  # never: the tokens said otherwise
+    pick = wanted[owners]
+    if not bool(pick.all()):
+        found = list(itertools.compress(found, pick.tolist()))
+    if not found:
         return []
-    data = chunk.data
-    raw = b"\0".join([data[a:b] for a, b in zip(start.tolist(), end.tolist(), strict=True)])
-    return joined_texts(raw, prefix, xstrings)
+    return joined_texts(b"\0".join(found), prefix, xstrings)
 
 
 class _Columns:
