@@ -4,11 +4,11 @@ The part is streamed once. Everything outside ``<sheetData>`` (the prolog, where
 declaration would be refused, and the sheet's other elements) goes through expat; the body of
 ``<sheetData>`` is cut at row ends into chunks that `xlsx_tokens` checks and tokenises with numpy.
 Per chunk, numbers are converted in one numpy call, shared strings looked up by array index, and
-the texts of plain formulas and inline strings decoded in one pass over their joined spans; only
-shared, array and data-table formulas, cells of rarer types and array members' cached values
-take a Python step each (`FormulaReader`, `typed_value`, as in the other readers). Raises
-`NotCanonical` (nothing kept) for a part this does not handle: `xlsx_sheet` then tries the regex
-reader, then the element reader.
+the texts of plain formulas and inline strings cut out by one `findall` each and decoded in one
+pass over all of them; only shared, array and data-table formulas, cells of rarer types and array
+members' cached values take a Python step each (`FormulaReader`, `typed_value`, as in the other
+readers). Raises `NotCanonical` (nothing kept) for a part this does not handle: `xlsx_sheet`
+then tries the regex reader, then the element reader.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _body(pieces: Iterator[bytes], first: bytes, xml_check: ExpatCheck) -> Itera
         tail = held[-1][-len(_CLOSE) :] if held else b""
         held.append(piece)
         size += len(piece)
-        if _CLOSE in tail + piece:
+        if _CLOSE in piece or _CLOSE in tail + piece[: len(_CLOSE)]:
             data = b"".join(held)
             end = data.find(_CLOSE, max(0, size - len(piece) - len(_CLOSE)))
             yield data[:end]
