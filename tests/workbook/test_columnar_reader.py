@@ -108,7 +108,7 @@ def _excel_style(path: Path, body: str = EXCEL_STYLE) -> Path:
     book.save(path)
     sheet = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
-        f'<worksheet xmlns="{MAIN}" xmlns:x14ac="urn:x14ac"><dimension ref="A1:D5"/>'
+        f'<worksheet xmlns="{MAIN}" xmlns:x14ac="urn:x14ac">'
         f'<sheetData>{body}</sheetData><pageMargins left="0.7"/></worksheet>'
     )
     with zipfile.ZipFile(path) as source:
@@ -144,6 +144,61 @@ def test_excel_stored_forms_read_as_openpyxl_reads_them(tmp_path, cached):
     assert model.cell(CellAddress("S", 4, 2)).formula == "=A4*$A$1+A3"  # a shared member
     assert model.cell(CellAddress("S", 1, 3)).value == " lead & trail "
     assert model.cell(CellAddress("S", 4, 3)).value == "aAb"  # OOXML's _xHHHH_ escape
+
+
+def _shared_groups(second_id: str) -> str:
+    """Column B: a group of three rows, then a second group (id `second_id`: "0" redefines the
+    first group's id, as Excel never does); C1:D3: a shared block two columns wide."""
+    rows = []
+    for r, text in enumerate(["A1*2", "", "", "A4+100", "", ""], 1):
+        group = "0" if r <= 3 else second_id
+        b = (
+            f'<c r="B{r}"><f t="shared" ref="B{r}:B{r + 2}" si="{group}">{text}</f></c>'
+            if text
+            else f'<c r="B{r}"><f t="shared" si="{group}"/></c>'
+        )
+        c = ""
+        if r == 1:
+            c = '<c r="C1"><f t="shared" ref="C1:D3" si="1">A1+$A$1</f></c>'
+            c += '<c r="D1"><f t="shared" si="1"/></c>'
+        elif r <= 3:
+            c = f'<c r="C{r}"><f t="shared" si="1"/></c><c r="D{r}"><f t="shared" si="1"/></c>'
+        rows.append(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c>{b}{c}</row>')
+    return "".join(rows)
+
+
+def test_shared_groups_expand_as_openpyxl_expands_them(tmp_path):
+    path = _excel_style(tmp_path / "shared.xlsx", _shared_groups("2"))
+    _columnar(path)
+    assert _differences(path, False) == []
+    model = load_workbook(path)
+    texts = [model.cell(CellAddress("S", r, 2)).formula for r in range(1, 7)]
+    assert texts == ["=A1*2", "=A2*2", "=A3*2", "=A4+100", "=A5+100", "=A6+100"]
+    assert model.cell(CellAddress("S", 3, 4)).formula == "=B3+$A$1"
+
+
+def test_a_redefined_shared_id_reads_as_the_element_reader_reads_it(tmp_path, monkeypatch):
+    """Members before a new master of their id keep the old master (file order), in bulk too."""
+    path = _excel_style(tmp_path / "again.xlsx", _shared_groups("0"))
+    ours = _columnar(path)["S"].formulas
+
+    def refuse(*_args):
+        raise NotCanonical
+
+    monkeypatch.setattr(xlsx_sheet, "read_sheet_columnar", refuse)
+    monkeypatch.setattr(xlsx_sheet, "read_sheet_fast", refuse)
+    element = load_workbook(path).cells.formulas
+    assert {col: c.formulas for col, c in ours.items()} == {
+        col: c.formulas for (_, col), c in element.items()
+    }
+    assert ours[2].formulas == ["=A1*2", "=A2*2", "=A3*2", "=A4+100", "=A5+100", "=A6+100"]
+
+
+def test_a_shared_member_without_master_is_refused(tmp_path):
+    body = '<row r="1"><c r="A1"><v>1</v></c><c r="B1"><f t="shared" si="5"/></c></row>'
+    path = _excel_style(tmp_path / "orphan.xlsx", body)
+    with pytest.raises(WorkbookIOError, match=r"S!B1: shared formula 5 has no master"):
+        load_workbook(path)
 
 
 @pytest.mark.parametrize("piece", [1, 7, 64, 1000])

@@ -172,24 +172,36 @@ class _Reader:
         if not len(other):
             return plain, texts
         found = dict(zip(np.flatnonzero(plain).tolist(), texts, strict=True))
-        rows, cols = cells.rows, cells.cols
         f_attrs = cells.f_attrs
-        for i, attr_index in zip(other.tolist(), f_attrs.index.tolist(), strict=True):
-            raw = f_attrs.texts[attr_index]
-            attrs = self.f_attrs.get(raw)
-            if attrs is None:
-                if not attributes_ok(raw):
-                    raise NotCanonical
-                attrs = self.f_attrs[raw] = attributes(raw)
+        infos = [self._f_attributes(raw) for raw in f_attrs.texts]  # per distinct attributes
+        shared = np.array([info.get("t") == "shared" for info in infos], bool)
+        # Members (an empty <f t="shared" si=".."/>) are expanded a group at a time; each
+        # group's members before a new master of the group are expanded before that master.
+        is_member = shared[f_attrs.index] & ~has_text[other]  # (FA tags,)
+        members = _Members(self, cells, found, f_attrs.index, is_member, infos)
+        for j in np.flatnonzero(~is_member).tolist():
+            i, info = int(other[j]), infos[f_attrs.index[j]]
+            if info.get("t") == "shared":
+                members.expand(info.get("si", ""), before=j)
             body = data[cells.f_start[i] : cells.f_end[i]] if has_text[i] else b""
             text = self.formulas.text(
-                int(rows[i]), int(cols[i]), attrs, text_of(body) if body else None, bool(cm[i])
-            )
+                int(cells.rows[i]), int(cells.cols[i]), info, text_of(body) if body else None,
+                bool(cm[i]),
+            )  # fmt: skip
             if text is not None:
                 found[i] = text
+        members.expand_all()
         is_formula = np.zeros(cells.n, bool)
         is_formula[list(found)] = True
         return is_formula, [found[i] for i in np.flatnonzero(is_formula).tolist()]
+
+    def _f_attributes(self, raw: bytes) -> dict[str, str]:
+        attrs = self.f_attrs.get(raw)
+        if attrs is None:
+            if not attributes_ok(raw):
+                raise NotCanonical
+            attrs = self.f_attrs[raw] = attributes(raw)
+        return attrs
 
     def _members(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
         formulas = self.formulas
@@ -259,6 +271,45 @@ class _Reader:
             arrays=self.formulas.arrays,
             array_cached=self.array_cached,
         )
+
+
+class _Members:
+    """The shared-formula members of one chunk, by group, expanded in bulk into `found`."""
+
+    def __init__(self, reader: _Reader, cells: Cells, found: dict, index, is_member, infos):
+        self.reader, self.cells, self.found = reader, cells, found
+        tags = np.flatnonzero(is_member)  # (members,) positions among the chunk's FA tags
+        by_group: dict[str, list[int]] = {}
+        for attr_index, info in enumerate(infos):
+            by_group.setdefault(info.get("si", ""), []).append(attr_index)
+        self.tags = {
+            group: tags[np.isin(index[tags], indices)] for group, indices in by_group.items()
+        }
+        self.tags = {
+            group: found_tags for group, found_tags in self.tags.items() if len(found_tags)
+        }
+        self.done = dict.fromkeys(self.tags, 0)
+
+    def expand(self, group: str, before: int) -> None:
+        """Expand `group`'s members that come before FA tag `before` (with today's master)."""
+        if group in self.tags:
+            stop = int(np.searchsorted(self.tags[group], before))
+            self._expand(group, stop)
+
+    def expand_all(self) -> None:
+        for group, tags in self.tags.items():
+            self._expand(group, len(tags))
+
+    def _expand(self, group: str, stop: int) -> None:
+        start = self.done[group]
+        if stop <= start:
+            return
+        which = self.cells.f_attr_cells[self.tags[group][start:stop]]
+        texts = self.reader.formulas.shared_members(
+            group, self.cells.rows[which].tolist(), self.cells.cols[which].tolist()
+        )
+        self.found.update(zip(which.tolist(), texts, strict=True))
+        self.done[group] = stop
 
 
 def _numbers(cells: Cells, which: np.ndarray) -> np.ndarray:
