@@ -279,14 +279,18 @@ class _Members:
     def __init__(self, reader: _Reader, cells: Cells, found: dict, index, is_member, infos):
         self.reader, self.cells, self.found = reader, cells, found
         tags = np.flatnonzero(is_member)  # (members,) positions among the chunk's FA tags
-        by_group: dict[str, list[int]] = {}
-        for attr_index, info in enumerate(infos):
-            by_group.setdefault(info.get("si", ""), []).append(attr_index)
+        # group numbers per member, sorted (stable: file order within a group); never one
+        # pass per group (a sheet can hold thousands of small shared blocks)
+        names = [info.get("si", "") for info in infos]
+        number = {name: k for k, name in enumerate(dict.fromkeys(names))}
+        group = np.array([number[name] for name in names], np.int64)[index[tags]]  # (members,)
+        order = np.argsort(group, kind="stable")
+        bounds = [0, *(np.flatnonzero(np.diff(group[order])) + 1).tolist(), len(order)]
+        name_of = list(number)
         self.tags = {
-            group: tags[np.isin(index[tags], indices)] for group, indices in by_group.items()
-        }
-        self.tags = {
-            group: found_tags for group, found_tags in self.tags.items() if len(found_tags)
+            name_of[int(group[order[a]])]: tags[order[a:b]]
+            for a, b in itertools.pairwise(bounds)
+            if b > a
         }
         self.done = dict.fromkeys(self.tags, 0)
 
