@@ -35,7 +35,8 @@ from xl_lesson3.workbook.xlsx_package import Package, unescape_xstring
 from xl_lesson3.workbook.xlsx_tokens import Cells, attributes_ok, tokenize
 from xl_lesson3.workbook.xml_safe import ExpatCheck
 
-CHUNK = 16 << 20  # bytes of <sheetData> tokenised at a time (cut at a row's end)
+CHUNK = 4 << 20  # bytes of <sheetData> tokenised at a time, cut at a row's end (cache-sized:
+# 16 MB chunks ran ~15% slower)
 MAX_HEAD = 16 << 20  # bytes before <sheetData> (Excel writes a few kB)
 MAX_NUMBER_TEXT = 64  # bytes; Excel writes at most 17 significant digits and an exponent
 _F_TEXT = re.compile(rb"<f>([^<]*)</f>")  # a formula without attributes
