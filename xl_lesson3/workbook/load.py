@@ -30,6 +30,8 @@ from xl_lesson3.workbook.xlsx_package import Package, WorkbookPart, open_package
 from xl_lesson3.workbook.xlsx_sheet import read_sheet
 
 # A sheet prefix in formula text: 'Quoted ''name'''! or Plain! or a 3-D Sheet1:Sheet3!.
+# The lines of joined formula texts that hold a "!" (anchored: no rescans within a line).
+_LINES_WITH_SHEET = re.compile(r"^[^\n!]*![^\n]*", re.MULTILINE)
 _SHEET_REF = re.compile(r"'((?:[^']|'')+)'!|([A-Za-z0-9_.\u00a0-\uffff]+(?::[\w.]+)?)!")
 
 
@@ -132,36 +134,43 @@ def _known(wanted: Iterable[str], parts: dict, path: Path) -> list[str]:
 def _needed(book: WorkbookPart, tables: dict[str, Table], read: dict[str, SheetCells]) -> list[str]:
     """Sheets not read yet that the read sheets' formulas (or their names, tables) refer to.
 
-    Copied formulas differ in their row numbers only, so the scan is over distinct texts and
-    C-level substring searches; finding more than is needed only loads a sheet too many.
+    The formulas are joined into one text (per column first, C-level joins) and searched with
+    C-level substring searches and one regular expression over the lines that hold a ``!``:
+    a 100k-row sheet's 1.3 million formulas took ~1.5 s one by one. Finding more than is needed
+    only loads a sheet too many.
     """
     all_sheets = [sheet.name for sheet in book.sheets]
-    texts = set(_formula_texts(read.values()))
-    texts.update(n.text for n in book.defined_names if n.scope in read)  # the Solver model's
-    if any("INDIRECT(" in text.upper() for text in texts):
+    pending = "\n".join(
+        [*_formula_texts(read.values()), *(n.text for n in book.defined_names if n.scope in read)]
+    )  # the Solver model's names too
+    lower = pending.lower()
+    if "indirect(" in lower:
         return [name for name in all_sheets if name not in read]
     wanted: set[str] = set()
-    pending = list(texts)
-    used_names: set[str] = set()
+    used_names: set[tuple[str, str | None]] = set()
     while pending:
-        joined = "\n".join(pending).lower()
-        for text in (text for text in pending if "!" in text):
-            wanted.update(name.lower() for name in _sheets_in(text, all_sheets))
-        wanted.update(t.sheet.lower() for name, t in tables.items() if name.lower() in joined)
-        pending = []
+        if "!" in pending:
+            for text in set(_LINES_WITH_SHEET.findall(pending)):
+                wanted.update(name.lower() for name in _sheets_in(text, all_sheets))
+        wanted.update(t.sheet.lower() for name, t in tables.items() if name.lower() in lower)
+        found = []
         for name in book.defined_names:
             key = (name.name.lower(), name.scope)
-            if key not in used_names and name.name.lower() in joined:
+            if key not in used_names and name.name.lower() in lower:
                 used_names.add(key)
-                pending.append(name.text)
+                found.append(name.text)
+        pending = "\n".join(found)
+        lower = pending.lower()
     # Excel matches sheet names case-insensitively
     return [name for name in all_sheets if name.lower() in wanted and name not in read]
 
 
 def _formula_texts(sheets: Iterable[SheetCells]) -> Iterator[str]:
+    """Each formula column's texts joined into one string, and each array formula's text."""
     for cells in sheets:
         for column in cells.formulas.values():
-            yield from column.formulas or ()
+            if column.formulas:
+                yield "\n".join(column.formulas)
         yield from (array.text for array in cells.arrays.values())
 
 

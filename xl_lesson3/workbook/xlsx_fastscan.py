@@ -42,6 +42,10 @@ _IS_TEXT = re.compile(rb"<t(?: [^>]*)?>([^<]*)</t>|<t ?/>")
 _IS_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.DOTALL)
 
 
+# An XML declaration naming an encoding other than UTF-8: the fast readers decode UTF-8.
+OTHER_ENCODING = re.compile(rb"""<\?xml[^>]*encoding=["'](?!utf-?8["'])""", re.IGNORECASE)
+
+
 class NotCanonical(Exception):
     """The sheet's XML is valid but not in the form the fast path matches: use the other reader."""
 
@@ -61,16 +65,27 @@ def formula_texts(bodies: list[bytes]) -> list[str]:
     split over all of them (NUL never occurs in XML text, so it can join them)."""
     if not bodies:
         return []
-    joined = b"\0".join(bodies).decode("utf-8")
-    if "&" in joined:
-        if "&#" in joined:
-            joined = _ENTITY.sub(_entity, joined)
+    return joined_texts(b"\0".join(bodies), "=")
+
+
+def joined_texts(joined: bytes, prefix: str = "", xstrings: bool = False) -> list[str]:
+    """NUL-separated raw element texts → their texts (UTF-8 decoded, entities replaced, line
+    ends normalised, with `xstrings` OOXML's ``_xHHHH_`` escapes undone), each after `prefix`,
+    in one pass over all of them."""
+    text = joined.decode("utf-8")
+    if "&" in text:
+        if "&#" in text:
+            text = _ENTITY.sub(_entity, text)
         else:  # named entities only: &amp; last, so "&amp;lt;" stays "&lt;"
             for entity in ("lt", "gt", "quot", "apos", "amp"):
-                joined = joined.replace(f"&{entity};", _NAMED[entity])
-    if "\r" in joined:
-        joined = joined.replace("\r\n", "\n").replace("\r", "\n")
-    return ("=" + joined.replace("\0", "\0=")).split("\0")
+                text = text.replace(f"&{entity};", _NAMED[entity])
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if xstrings:
+        text = unescape_xstring(text)  # an escape never spans a NUL
+    if prefix:
+        text = prefix + text.replace("\0", "\0" + prefix)
+    return text.split("\0")
 
 
 def _entity(match: re.Match) -> str:
@@ -137,6 +152,8 @@ def grouped(
     cols, rows = cols[order], rows[order]
     value_array = _objects(values)[order]
     text_array = None if texts is None else _objects(texts)[order]
+    if bool((np.diff(rows)[np.diff(cols) == 0] <= 0).any()):
+        raise NotCanonical  # rows out of order or repeated: the element reader sorts them
     edges = [0, *(np.flatnonzero(np.diff(cols)) + 1).tolist(), len(cols)]
     found = {}
     for a, b in itertools.pairwise(edges):

@@ -20,6 +20,7 @@ from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.columns import ColumnCells
 from xl_lesson3.workbook.xlsx_fastscan import (
+    OTHER_ENCODING,
     ChunkCells,
     NotCanonical,
     attributes,
@@ -67,6 +68,8 @@ def sheet_data(package: Package, part: str) -> Iterator[bytes]:
                 elif b"sheetData" in buf:  # a namespace prefix or attributes
                     raise NotCanonical
                 continue
+            if OTHER_ENCODING.match(buf):
+                raise NotCanonical  # the texts are decoded as UTF-8 here
             buf, state = buf[start + len(b"<sheetData>") :], "inside"
         end = buf.find(b"</sheetData>")
         if end >= 0:

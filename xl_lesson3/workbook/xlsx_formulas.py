@@ -75,6 +75,17 @@ class FormulaReader:
             return self._array(row, col, attrs, body, cm)
         return "=" + body if body else None
 
+    def shared_members(self, group: str, rows: list[int], cols: list[int]) -> list[str]:
+        """The texts of shared formula `group`'s members at (`rows[i]`, `cols[i]`), members
+        stored as an empty ``<f t="shared" si=".."/>``; a column's members in one step."""
+        master = self.shared.get(group)
+        if master is None:
+            where = self.where(rows[0], cols[0])
+            raise WorkbookIOError(f"{where}: shared formula {group} has no master")
+        if len(set(cols)) == 1:
+            return master.at_rows(rows, cols[0])
+        return [master.at(row, col) for row, col in zip(rows, cols, strict=True)]
+
     def _array(self, row: int, col: int, attrs: Mapping[str, str], body, cm: bool) -> str:
         anchor = CellAddress(self.sheet, row, col)
         try:

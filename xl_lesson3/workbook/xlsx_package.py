@@ -34,6 +34,7 @@ _R_NAMESPACES = (
 )
 MAX_PART_BYTES = 4 << 30  # a part we read may not claim more than this uncompressed
 MAX_SMALL_PART_BYTES = 256 << 20  # workbook.xml, relationships, tables: read whole
+RAW_CHUNK = 4 << 20  # inflated bytes read at a time from a large part
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,20 @@ class Package:
         info = self._info(part)
         with self.zip.open(info) as stream:
             yield from checked_chunks(stream, f"{self.path}: {part}", info.file_size)
+
+    def raw_chunks(self, part: str) -> Iterator[bytes]:
+        """A (large) part's inflated bytes as they come, never past its declared size; the caller
+        checks the XML (`xlsx_columnar` proves its sheetData and gives expat the rest)."""
+        info = self._info(part)
+        total = 0
+        with self.zip.open(info) as stream:
+            while chunk := stream.read(RAW_CHUNK):
+                total += len(chunk)
+                if total > info.file_size:
+                    raise WorkbookIOError(
+                        f"{self.path}: {part}: larger than its declared size ({info.file_size} bytes)"
+                    )
+                yield chunk
 
     def _info(self, part: str) -> zipfile.ZipInfo:
         try:

@@ -16,6 +16,7 @@ from openpyxl.utils.cell import column_index_from_string
 
 from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.workbook.address import CellAddress
+from xl_lesson3.workbook.xlsx_columnar import read_sheet_columnar
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
 from xl_lesson3.workbook.xlsx_fastsheet import read_sheet_fast, sorted_column
 from xl_lesson3.workbook.xlsx_formulas import FormulaReader, SheetCells, typed_value
@@ -36,10 +37,12 @@ def read_sheet(
     `strings` is the shared string table; `cached_values` keeps formula cells' saved results
     (otherwise their value is None: the engine recalculates).
     """
-    try:
-        return read_sheet_fast(package, part, sheet, strings, cached_values)
-    except NotCanonical:
-        return _ElementReader(package, part, sheet, strings, cached_values).run()
+    for reader in (read_sheet_columnar, read_sheet_fast):
+        try:
+            return reader(package, part, sheet, strings, cached_values)
+        except NotCanonical:
+            pass
+    return _ElementReader(package, part, sheet, strings, cached_values).run()
 
 
 class _Tags:

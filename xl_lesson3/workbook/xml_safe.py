@@ -100,3 +100,34 @@ class _DoctypeRefused(Exception):
 
 def _refuse_dtd(*_args: object) -> None:
     raise _DoctypeRefused
+
+
+class ExpatCheck:
+    """Well-formedness of a part fed in pieces (expat, no handlers but the refusal of document
+    type declarations); `last_start` is the name of the last start tag seen, as written."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.parser = pyexpat.ParserCreate()
+        self.parser.StartDoctypeDeclHandler = _refuse_dtd
+        self.parser.EntityDeclHandler = _refuse_dtd
+        self.parser.StartElementHandler = self._start
+        self.last_start = ""
+
+    def _start(self, name: str, _attrs: object) -> None:
+        self.last_start = name
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        """Parse `data` (and end the document when `final`)."""
+        try:
+            self.parser.Parse(data, final)
+        except pyexpat.ExpatError as exc:
+            raise WorkbookIOError(f"{self.where}: malformed XML ({exc})") from exc
+        except _DoctypeRefused as exc:
+            raise WorkbookIOError(
+                f"{self.where}: refused unsafe XML (a document type declaration)"
+            ) from exc
+
+    def close(self) -> None:
+        """End the document: raises unless it was complete."""
+        self.feed(b"", final=True)

@@ -186,3 +186,14 @@ class SharedFormula:
             return fmt % tuple(row + offset for offset in offsets)
         origin = f"{get_column_letter(self.col)}{self.row}"
         return Translator(self.text, origin).translate_formula(f"{get_column_letter(col)}{row}")
+
+    def at_rows(self, rows: Sequence[int], col: int) -> list[str]:
+        """The texts of the members at `rows` of column `col`, all at once when `col` is the
+        master's (one ``%`` over all of them, as `copied_runs` builds copies)."""
+        if col != self.col or self._template is None or not rows:
+            return [self.at(row, col) for row in rows]
+        fmt, offsets = self._template
+        if not offsets:
+            return [fmt % ()] * len(rows)
+        args = np.add.outer(np.asarray(rows), offsets).ravel().tolist()
+        return (_SEP.join([fmt] * len(rows)) % tuple(args)).split(_SEP)

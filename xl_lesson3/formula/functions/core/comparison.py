@@ -84,12 +84,22 @@ def _fold(value: object) -> str:
     return value.casefold() if isinstance(value, str) else ""
 
 
-_FOLD = np.frompyfunc(_fold, 1, 1)
+def _folded(texts: np.ndarray) -> np.ndarray:
+    """`_fold` of every cell, computed once per distinct value (a text column of 100k rows
+    holds a handful of categories; C-level hashing and lookups instead of 100k calls)."""
+    values = texts.ravel().tolist()
+    try:
+        fold = {value: _fold(value) for value in set(values)}
+    except TypeError:  # an unhashable cell (never made by the engine): one by one
+        fold = None
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(map(fold.__getitem__, values)) if fold is not None else list(map(_fold, values))
+    return out.reshape(texts.shape)
 
 
 def _text_order(left: Block, right: Block, like: torch.Tensor) -> torch.Tensor:
     """Case-insensitive order of the two blocks' text (blank and non-text read as "")."""
-    text_l, text_r = _FOLD(text_array(left)), _FOLD(text_array(right))
+    text_l, text_r = _folded(text_array(left)), _folded(text_array(right))
     order = (text_l > text_r).astype(np.int8) - (text_l < text_r).astype(np.int8)
     return numpy_to_tensor(order, like)
 
