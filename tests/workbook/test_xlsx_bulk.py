@@ -363,3 +363,29 @@ def test_row_index_finds_each_row_and_refuses_other_forms():
             RowIndex(piece, 0)
     with pytest.raises(NotCanonical):
         RowIndex(b'<row r="2"/>', 2)  # not above the previous piece's last row
+
+
+def test_bulk_read_back_names_the_first_wrong_cell_of_many_blocks(tmp_path):
+    """Numbers are compared a whole piece at once; a wrong one is still found and named, the
+    first in file order when two blocks far apart are wrong."""
+    src, out, values = _written_big(tmp_path)
+    part, updates = _sheet_and_updates(src, values)
+    early = CellAddress("S", 40, 1) if CellAddress("S", 40, 1) in values else None
+    late = CellAddress("S", 260, 3) if CellAddress("S", 260, 3) in values else None
+    assert early is not None and late is not None  # in the seeded values
+    with zipfile.ZipFile(out) as package:
+        parts = {info.filename: package.read(info) for info in package.infolist()}
+    for cell in (late, early):
+        text = number_text(values[cell]).encode()
+        assert parts[SHEET].count(b"<v>" + text + b"</v>") == 1
+        wrong = b"7" + text  # another number (or none)
+        parts[SHEET] = parts[SHEET].replace(b"<v>" + text + b"</v>", b"<v>" + wrong + b"</v>")
+    path = tmp_path / "two-wrong.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in parts.items():
+            package.writestr(name, data)
+    with (
+        zipfile.ZipFile(path) as package,
+        pytest.raises(WorkbookIOError, match=r"S!A40: write-back check failed"),
+    ):
+        verify_sheet_bulk(package, part, "S", updates)
