@@ -72,7 +72,8 @@ class BulkPatcher:
         # What follows each number cell's start tag and <f>: "<v>text</v></c>" (others: per cell)
         self.ends: list[bytes] = [b""] * t.n
         numeric = np.flatnonzero(t.numeric)
-        if len(numeric) == t.n:
+        self.all_numeric = len(numeric) == t.n  # then no block needs the per-cell encoding
+        if self.all_numeric:
             self.ends = _value_ends(number_texts(t.numbers))
         else:
             ends = _value_ends(number_texts(t.numbers[numeric]))
@@ -171,7 +172,7 @@ class BulkPatcher:
         opens = list(map(self.number_openers.__getitem__, attrs))
         ends = cells.place(self.ends[lo:hi], b"")
         numeric = self.targets.numeric[lo:hi]
-        if not numeric.all():
+        if not (self.all_numeric or numeric.all()):
             for k in np.flatnonzero(~numeric).tolist():
                 j = (k // (w - 1)) * w + k % (w - 1) + 1
                 opens[j], content, after = self._other(lo + k, attrs[j], formulas[j])

@@ -188,6 +188,7 @@ class _Check:
         self.kinds = _Kinds()
         self.next = 0
         self.last_row = 0
+        self.all_numeric = bool(targets.numeric.all())  # then every block is numbers only
         # Blocks of numbers only, compared together at the end of their piece (one parse and
         # one array comparison per piece instead of per block): (cells, first, end, <v>s).
         self.pending: list[tuple[BlockCells, int, int, list]] = []
@@ -254,7 +255,7 @@ class _Check:
         del attrs[0::w], velems[0::w]  # rows' starts
         kinds = list(map(self.kinds.__getitem__, attrs))
         numeric = t.numeric[first:end]
-        if numeric.all():
+        if self.all_numeric or numeric.all():
             if kinds.count(None) == len(kinds):
                 self.pending.append((cells, first, end, velems))
                 return
