@@ -188,10 +188,6 @@ class _Check:
         self.kinds = _Kinds()
         self.next = 0
         self.last_row = 0
-        self.all_numeric = bool(targets.numeric.all())  # then every block is numbers only
-        # Blocks of numbers only, compared together at the end of their piece (one parse and
-        # one array comparison per piece instead of per block): (cells, first, end, <v>s).
-        self.pending: list[tuple[BlockCells, int, int, list]] = []
 
     def run(self, chunks: Iterator[bytes]) -> None:
         for kind, piece in sheet_pieces(chunks):
@@ -231,22 +227,6 @@ class _Check:
             if not cells.exact:
                 raise NotCanonical  # a cell is missing or not canonical: the element reader
             self._compare(cells, first, end)
-        self._compare_pending()
-
-    def _compare_pending(self) -> None:
-        """The pending blocks' numbers at once; when they differ, block by block (which
-        names the first wrong cell of the first wrong block)."""
-        pending, self.pending = self.pending, []
-        if not pending:
-            return
-        velems = [v for _, _, _, vs in pending for v in vs]
-        numbers = np.concatenate([self.targets.numbers[first:end] for _, first, end, _ in pending])
-        if _same_numbers(velems, numbers):
-            return
-        for cells, first, end, vs in pending:
-            if not _same_numbers(vs, self.targets.numbers[first:end]):
-                for k in range(end - first):
-                    self._compare_one(cells, k, first + k, None)
 
     def _compare(self, cells: BlockCells, first: int, end: int) -> None:
         """Targets `first` to `end` against the block's cells (in the same order)."""
@@ -255,9 +235,8 @@ class _Check:
         del attrs[0::w], velems[0::w]  # rows' starts
         kinds = list(map(self.kinds.__getitem__, attrs))
         numeric = t.numeric[first:end]
-        if self.all_numeric or numeric.all():
-            if kinds.count(None) == len(kinds):
-                self.pending.append((cells, first, end, velems))
+        if numeric.all():
+            if kinds.count(None) == len(kinds) and _same_numbers(velems, t.numbers[first:end]):
                 return
             suspects = range(end - first)
         else:
