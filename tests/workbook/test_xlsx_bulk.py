@@ -16,6 +16,7 @@ from xl_lesson3.formula.values import ErrorCode, ExcelError
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.xlsx_bulk_patch import patch_sheet_bulk
 from xl_lesson3.workbook.xlsx_bulk_values import number_texts
+from xl_lesson3.workbook.xlsx_canonical import RowIndex
 from xl_lesson3.workbook.xlsx_cells import number_text, patch_sheet_stream
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
 from xl_lesson3.workbook.xlsx_patch import patch_workbook, plan_patch
@@ -338,5 +339,53 @@ def test_damaged_xml_is_found_here_or_in_the_checker_process(tmp_path, monkeypat
     with (
         _corrupted(out, tmp_path, b"<row ", b"<row <") as package,
         pytest.raises(WorkbookIOError, match=r"S \(written\): damaged XML"),
+    ):
+        verify_sheet_bulk(package, part, "S", updates)
+
+
+def test_row_index_finds_each_row_and_refuses_other_forms():
+    piece = b'x<row r="3"><c r="A3"/></row>ab<row r="5" ht="2"/><row r="12"/>'
+    rows = RowIndex(piece, 2)
+    assert rows.starts == [1, 31, 50, len(piece)]
+    assert rows.digits == [b"3", b"5", b"12"]
+    assert rows.numbers.tolist() == [3, 5, 12]
+    bad = [
+        b'<row r="1"/><rowx/>',  # a "<row" that is not a row start with r first
+        b'<row r="1"/><row r="<row r="2"/>',  # a "<row" inside a number
+        b'<row r=""/>',
+        b'<row r="1a"/>',
+        b'<row r="2"/><row r="1"/>',  # descending
+        b'<row  r="1"/>',
+        b'<row r="1',
+    ]
+    for piece in bad:
+        with pytest.raises(NotCanonical):
+            RowIndex(piece, 0)
+    with pytest.raises(NotCanonical):
+        RowIndex(b'<row r="2"/>', 2)  # not above the previous piece's last row
+
+
+def test_bulk_read_back_names_the_first_wrong_cell_of_many_blocks(tmp_path):
+    """Numbers are compared a whole piece at once; a wrong one is still found and named, the
+    first in file order when two blocks far apart are wrong."""
+    src, out, values = _written_big(tmp_path)
+    part, updates = _sheet_and_updates(src, values)
+    early = CellAddress("S", 40, 1) if CellAddress("S", 40, 1) in values else None
+    late = CellAddress("S", 260, 3) if CellAddress("S", 260, 3) in values else None
+    assert early is not None and late is not None  # in the seeded values
+    with zipfile.ZipFile(out) as package:
+        parts = {info.filename: package.read(info) for info in package.infolist()}
+    for cell in (late, early):
+        text = number_text(values[cell]).encode()
+        assert parts[SHEET].count(b"<v>" + text + b"</v>") == 1
+        wrong = b"7" + text  # another number (or none)
+        parts[SHEET] = parts[SHEET].replace(b"<v>" + text + b"</v>", b"<v>" + wrong + b"</v>")
+    path = tmp_path / "two-wrong.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in parts.items():
+            package.writestr(name, data)
+    with (
+        zipfile.ZipFile(path) as package,
+        pytest.raises(WorkbookIOError, match=r"S!A40: write-back check failed"),
     ):
         verify_sheet_bulk(package, part, "S", updates)

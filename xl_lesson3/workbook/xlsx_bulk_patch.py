@@ -27,7 +27,6 @@ from xl_lesson3.workbook.xlsx_bulk_values import Targets, number_texts
 from xl_lesson3.workbook.xlsx_canonical import (
     ATTRS,
     DIGITS,
-    LETTERS,
     STRIDE,
     ArrayRanges,
     BlockCells,
@@ -70,13 +69,18 @@ class BulkPatcher:
         """`targets`: `Targets(updates)` when the caller has it already."""
         self.sheet, self.write = sheet, write
         self.targets = t = targets if targets is not None else Targets(updates)
-        self.texts: list[bytes] = [b""] * t.n  # numbers' texts (others: filled per cell)
+        # What follows each number cell's start tag and <f>: "<v>text</v></c>" (others: per cell)
+        self.ends: list[bytes] = [b""] * t.n
         numeric = np.flatnonzero(t.numeric)
-        if len(numeric) == t.n:
-            self.texts = number_texts(t.numbers)
+        self.all_numeric = len(numeric) == t.n  # then no block needs the per-cell encoding
+        if self.all_numeric:
+            self.ends = _value_ends(number_texts(t.numbers))
         else:
-            for i, text in zip(numeric.tolist(), number_texts(t.numbers[numeric]), strict=True):
-                self.texts[i] = text
+            ends = _value_ends(number_texts(t.numbers[numeric]))
+            for i, end in zip(numeric.tolist(), ends, strict=True):
+                self.ends[i] = end
+        # Per column set, the fixed start of each match of a row: the row's, then each cell's.
+        self.heads = [[_ROW_START] + [_CELL_START + x for x in xs] for xs in t.letters]
         self.next = 0  # the first target row not handled yet
         self.last_row = 0
         self.arrays = ArrayRanges()
@@ -150,34 +154,33 @@ class BulkPatcher:
         cells = BlockCells(segment, pattern, STRIDE, self.targets.letters[colset], digits)
         if not cells.exact:
             return None
-        return self._rebuild(cells, int(self.targets.first[lo]), int(self.targets.first[hi]))
+        first, last = int(self.targets.first[lo]), int(self.targets.first[hi])
+        return self._rebuild(cells, first, last, colset)
 
     # -- cells -----------------------------------------------------------------------------
-    def _rebuild(self, cells: BlockCells, lo: int, hi: int) -> list[bytes]:
+    def _rebuild(self, cells: BlockCells, lo: int, hi: int, colset: int) -> list[bytes]:
         """The pieces of the block with targets `lo` to `hi` (its cells, in order) set: each
-        match (a row's start or a cell) gives nine, laid out by list slicing."""
+        match (a row's start or a cell) gives six, laid out by list slicing (fewer pieces make
+        the final join cheaper: it costs per piece)."""
         m, w, rows = cells.n, cells.width, cells.rows
-        heads = [_CELL_START] * m
-        heads[0::w] = [_ROW_START] * rows
-        letters, digits = cells.group(LETTERS), cells.group(DIGITS)
-        letters[0::w] = digits[0::w] = [b""] * rows
+        heads = self.heads[colset] * rows  # '<row ', then '<c r="' + each column's letters
+        digits = cells.group(DIGITS)
+        digits[0::w] = [b""] * rows
         attrs, formulas = cells.group(ATTRS), cells.group(F)
         if None in formulas:  # rows' starts and <c .../>: no <f>
             formulas = [f or b"" for f in formulas]
         opens = list(map(self.number_openers.__getitem__, attrs))
-        before, after = [_V] * m, [_V_END] * m  # what surrounds each text
-        before[0::w] = after[0::w] = [b""] * rows
-        texts = cells.place(self.texts[lo:hi], b"")
+        ends = cells.place(self.ends[lo:hi], b"")
         numeric = self.targets.numeric[lo:hi]
-        if not numeric.all():
+        if not (self.all_numeric or numeric.all()):
             for k in np.flatnonzero(~numeric).tolist():
                 j = (k // (w - 1)) * w + k % (w - 1) + 1
-                opens[j], texts[j], after[j] = self._other(lo + k, attrs[j], formulas[j])
-                before[j] = b""
-        out: list[bytes] = [b""] * (9 * m + 1)
-        out[0::9] = cells.parts[0::STRIDE]
-        for k, pieces in enumerate((heads, letters, digits, opens, formulas, before, texts, after)):
-            out[k + 1 :: 9] = pieces
+                opens[j], content, after = self._other(lo + k, attrs[j], formulas[j])
+                ends[j] = content + after
+        out: list[bytes] = [b""] * (6 * m + 1)
+        out[0::6] = cells.parts[0::STRIDE]
+        for k, pieces in enumerate((heads, digits, opens, formulas, ends)):
+            out[k + 1 :: 6] = pieces
         return out
 
     def _other(self, index: int, attrs: bytes, formula: bytes) -> tuple[bytes, bytes, bytes]:
@@ -219,6 +222,14 @@ class BulkPatcher:
         if not (data.startswith(head) and data.endswith(tail)):
             raise NotCanonical  # cannot happen: the wrapper holds no target
         return data[len(head) : -len(tail)]
+
+
+def _value_ends(texts: list[bytes]) -> list[bytes]:
+    """``<v>text</v></c>`` for each text, built by C-level joins and splits (texts hold no NUL)."""
+    if not texts:
+        return []
+    joined = b"\0".join(texts).replace(b"\0", _V_END + b"\0" + _V)
+    return (_V + joined + _V_END).split(b"\0")
 
 
 class _Openers(dict):
