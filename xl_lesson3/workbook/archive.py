@@ -5,7 +5,9 @@ gigabytes (a "zip bomb"), in any part, used or not; or a sheet of tens of millio
 would take minutes and gigabytes to load. `check_archive` is what every reader calls first: it
 reads the zip's directory (declared sizes and compression ratios), then inflates every part as a
 stream, never holding one whole, to check the actual sizes and count the worksheets' cells. It
-refuses with one line naming the part and the limit, and the option that raises it.
+refuses with one line naming the part and the limit, and the option that raises it. The load
+defers the worksheets (`defer_worksheets`): their sizes are checked from the directory here, and
+`archive_budget.CellBudget` checks and counts them as the reader inflates them.
 
 Limits come from `ArchiveLimits`; the CLI's ``--max-bytes``, ``--max-ratio`` and ``--max-cells``
 set them for a run with `use_limits`, so readers need not pass them along.
