@@ -5,7 +5,9 @@ gigabytes (a "zip bomb"), in any part, used or not; or a sheet of tens of millio
 would take minutes and gigabytes to load. `check_archive` is what every reader calls first: it
 reads the zip's directory (declared sizes and compression ratios), then inflates every part as a
 stream, never holding one whole, to check the actual sizes and count the worksheets' cells. It
-refuses with one line naming the part and the limit, and the option that raises it.
+refuses with one line naming the part and the limit, and the option that raises it. The load
+defers the worksheets (`defer_worksheets`): their sizes are checked from the directory here, and
+`archive_budget.CellBudget` checks and counts them as the reader inflates them.
 
 Limits come from `ArchiveLimits`; the CLI's ``--max-bytes``, ``--max-ratio`` and ``--max-cells``
 set them for a run with `use_limits`, so readers need not pass them along.
@@ -65,6 +67,9 @@ class ArchiveSummary:
 
     total_bytes: int
     cells: dict[str, int]
+    # Worksheet parts checked from the zip directory only (`check_archive(defer_worksheets=True)`):
+    # whoever reads the package inflates them through a `CellBudget`, which counts as they pass.
+    deferred: frozenset[str] = frozenset()
 
     @property
     def total_cells(self) -> int:
@@ -98,31 +103,39 @@ def _size(n: float) -> str:
     return f"{int(n)} bytes"
 
 
-def check_archive(path: str | Path, limits: ArchiveLimits | None = None) -> ArchiveSummary:
+def check_archive(
+    path: str | Path, limits: ArchiveLimits | None = None, *, defer_worksheets: bool = False
+) -> ArchiveSummary:
     """Refuse `path` unless it is a zip whose parts stay within `limits`; call before parsing.
 
     Raises WorkbookIOError with one line: not a file, not a zip (an .xls or .ods says so), a
     damaged zip, a part or the whole over `max_bytes`, a part inflating more than `max_ratio`
     times, worksheets with more than `max_cells` cells. The result for an unchanged file is
     remembered, so a second reader pays nothing.
+
+    `defer_worksheets`: worksheet parts are checked against their declared sizes and ratios only,
+    not inflated here (a 100k-row sheet took ~20% of its load being inflated twice); the caller
+    reads the package through a `CellBudget` on the result, which refuses them as they inflate.
     """
     path = Path(path)
     limits = limits or current_limits()
     try:
         stat = path.stat()
         key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, limits)
-        if key in _checked:
+        if key in _checked:  # a full check also serves a deferred one
             return _checked[key]
+        if defer_worksheets and (key, "deferred") in _checked:
+            return _checked[(key, "deferred")]
         with open(path, "rb") as file:
             _check_magic(path, file.read(8))
             file.seek(0)
             with zipfile.ZipFile(file) as package:
-                summary = _check_package(path, package, limits)
+                summary = _check_package(path, package, limits, defer_worksheets)
     except (zipfile.BadZipFile, zlib.error) as exc:  # bad CRC, truncated or corrupt deflate data
         raise WorkbookIOError(f"{path}: damaged .xlsx archive ({exc})") from exc
     except (OSError, EOFError) as exc:
         raise WorkbookIOError(f"{path}: cannot read the workbook ({_reason(exc)})") from exc
-    _checked[key] = summary
+    _checked[(key, "deferred") if summary.deferred else key] = summary
     return summary
 
 
@@ -141,7 +154,9 @@ def _check_magic(path: Path, head: bytes) -> None:
         raise WorkbookIOError(f"{path}: not an .xlsx workbook (not a zip archive)")
 
 
-def _check_package(path: Path, package: zipfile.ZipFile, limits: ArchiveLimits) -> ArchiveSummary:
+def _check_package(
+    path: Path, package: zipfile.ZipFile, limits: ArchiveLimits, defer: bool
+) -> ArchiveSummary:
     infos = package.infolist()
     names = {info.filename for info in infos}
     if "mimetype" in names and b"opendocument" in package.read("mimetype")[:200]:
@@ -155,9 +170,12 @@ def _check_package(path: Path, package: zipfile.ZipFile, limits: ArchiveLimits) 
         declared += info.file_size
         _check_part_declared(path, info, declared, limits)
     sheets = _worksheet_parts(path, package, names)
+    deferred = frozenset(sheets) if defer else frozenset()
     total = 0
     cells: dict[str, int] = {}
     for info in infos:
+        if info.filename in deferred:
+            continue
         count, size = _inflate(path, package, info, info.filename in sheets, limits)
         total += size
         if info.filename in sheets:
@@ -167,7 +185,7 @@ def _check_package(path: Path, package: zipfile.ZipFile, limits: ArchiveLimits) 
                     f"{path}: {info.filename}: the worksheets hold more than "
                     f"{limits.max_cells:,} cells (--max-cells raises the limit)"
                 )
-    return ArchiveSummary(total, cells)
+    return ArchiveSummary(total, cells, deferred)
 
 
 def _check_part_declared(path: Path, info: zipfile.ZipInfo, total: int, limits: ArchiveLimits):

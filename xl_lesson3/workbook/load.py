@@ -23,6 +23,7 @@ from pathlib import Path
 
 from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.workbook.archive import check_archive
+from xl_lesson3.workbook.archive_budget import CellBudget
 from xl_lesson3.workbook.columns import CellStore, ColumnCells
 from xl_lesson3.workbook.model import Table, WorkbookModel
 from xl_lesson3.workbook.xlsx_formulas import SheetCells
@@ -45,12 +46,16 @@ def load_workbook(
     `sheets`: load only these sheets and the sheets they depend on (default: every sheet).
     """
     path = Path(path)
-    check_archive(path)  # size limits and zip bombs, before any XML is parsed
+    # Size limits and zip bombs, before any XML is parsed; the worksheets are checked as they
+    # inflate (`CellBudget`), the ones not read after the load.
+    summary = check_archive(path, defer_worksheets=True)
     with _collector_paused():
-        package = open_package(path)
+        package = open_package(path, CellBudget(path, summary))
         with package.zip:
             try:
-                return _load(package, cached_values, sheets)
+                model = _load(package, cached_values, sheets)
+                package.budget.finish(package.zip)  # type: ignore[union-attr]
+                return model
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
                 # damage found while inflating a part (bad CRC, truncated data)
                 raise WorkbookIOError(f"{path}: damaged .xlsx archive ({exc})") from exc
@@ -76,9 +81,10 @@ def _load(package: Package, cached: bool, wanted: Iterable[str] | None) -> Workb
 
 
 def worksheet_names(path: str | Path) -> tuple[str, ...]:
-    """The workbook's worksheet names in tab order, reading only its workbook part."""
+    """The workbook's worksheet names in tab order, reading only its workbook part (the
+    worksheets, never parsed here, are checked by the load that follows)."""
     path = Path(path)
-    check_archive(path)
+    check_archive(path, defer_worksheets=True)
     package = open_package(path)
     with package.zip:
         try:

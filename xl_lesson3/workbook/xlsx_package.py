@@ -15,10 +15,12 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from xml.etree.ElementTree import Element
 
 from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.workbook.address import RangeAddress
+from xl_lesson3.workbook.archive_budget import CellBudget
 from xl_lesson3.workbook.model import CalcSettings, DefinedName, Table
 from xl_lesson3.workbook.xml_safe import checked_chunks, local_name, parse_part, stream_elements
 
@@ -61,10 +63,17 @@ class WorkbookPart:
 class Package:
     """An open .xlsx/.xlsm zip; `path` names it in every error message."""
 
-    def __init__(self, path: Path, archive: zipfile.ZipFile) -> None:
+    def __init__(
+        self, path: Path, archive: zipfile.ZipFile, budget: CellBudget | None = None
+    ) -> None:
         self.path = path
         self.zip = archive
+        self.budget = budget  # counts the worksheets `check_archive` deferred, as they inflate
         self._names = set(archive.namelist())
+
+    def _open(self, info: zipfile.ZipInfo) -> IO[bytes]:
+        stream = self.zip.open(info)
+        return self.budget.wrap(info.filename, stream) if self.budget else stream
 
     def has(self, part: str) -> bool:
         return part in self._names
@@ -77,7 +86,7 @@ class Package:
                 f"{self.path}: part {part} declares {info.file_size} bytes, over the "
                 f"{MAX_SMALL_PART_BYTES}-byte limit for such a part"
             )
-        with self.zip.open(info) as stream:
+        with self._open(info) as stream:
             data = stream.read(info.file_size + 1)
         if len(data) > info.file_size:
             raise WorkbookIOError(f"{self.path}: part {part} is larger than it declares")
@@ -86,13 +95,13 @@ class Package:
     def elements(self, part: str) -> Iterator[Element]:
         """Stream a (large) part's elements as they end (see `xml_safe.stream_elements`)."""
         info = self._info(part)
-        with self.zip.open(info) as stream:
+        with self._open(info) as stream:
             yield from stream_elements(stream, f"{self.path}: {part}", info.file_size)
 
     def checked_chunks(self, part: str) -> Iterator[bytes]:
         """A (large) part's raw bytes, checked by expat as they pass (`xml_safe.checked_chunks`)."""
         info = self._info(part)
-        with self.zip.open(info) as stream:
+        with self._open(info) as stream:
             yield from checked_chunks(stream, f"{self.path}: {part}", info.file_size)
 
     def raw_chunks(self, part: str) -> Iterator[bytes]:
@@ -100,7 +109,7 @@ class Package:
         checks the XML (`xlsx_columnar` proves its sheetData and gives expat the rest)."""
         info = self._info(part)
         total = 0
-        with self.zip.open(info) as stream:
+        with self._open(info) as stream:
             while chunk := stream.read(RAW_CHUNK):
                 total += len(chunk)
                 if total > info.file_size:
@@ -282,9 +291,9 @@ def _flag(text: str | None) -> bool:
     return text in ("1", "true", "on")
 
 
-def open_package(path: Path) -> Package:
-    """Open `path` as a zip (errors name the file)."""
+def open_package(path: Path, budget: CellBudget | None = None) -> Package:
+    """Open `path` as a zip (errors name the file); `budget` checks deferred worksheets."""
     try:
-        return Package(path, zipfile.ZipFile(path))
+        return Package(path, zipfile.ZipFile(path), budget)
     except (OSError, zipfile.BadZipFile) as exc:
         raise WorkbookIOError(f"{path}: cannot read workbook ({exc})") from exc
