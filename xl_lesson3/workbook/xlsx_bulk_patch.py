@@ -28,11 +28,11 @@ from xl_lesson3.workbook.xlsx_canonical import (
     ATTRS,
     DIGITS,
     STRIDE,
-    ArrayRanges,
     BlockCells,
     F,
     NotCanonical,
     RowIndex,
+    TargetRowWalk,
     blocks,
     cell_pattern,
     head_namespace,
@@ -81,9 +81,8 @@ class BulkPatcher:
                 self.ends[i] = end
         # Per column set, the fixed start of each match of a row: the row's, then each cell's.
         self.heads = [[_ROW_START] + [_CELL_START + x for x in xs] for xs in t.letters]
-        self.next = 0  # the first target row not handled yet
-        self.last_row = 0
-        self.arrays = ArrayRanges()
+        self.walk = TargetRowWalk(t.target_rows)
+        self.arrays = self.walk.arrays
         self.ns = ""
         self.openers: dict[tuple[bytes, str | None, bool], bytes] = {}
         self.number_openers = _Openers(lambda attrs: self._opener(attrs, None, False))
@@ -106,13 +105,7 @@ class BulkPatcher:
     def _piece(self, piece: bytes, *, last: bool) -> list:
         """The pieces of the patched `piece` (whole rows; the last one when `last`)."""
         t = self.targets
-        rows = RowIndex(piece, self.last_row)
-        if len(rows):
-            self.last_row = int(rows.numbers[-1])
-        self.arrays.add_from(piece)
-        lo = self.next
-        hi = len(t.target_rows) if last else self._stop(self.last_row)
-        self.next = hi
+        rows, lo, hi = self.walk.enter(piece, last=last)
         if lo == hi:
             return [piece]
         view = memoryview(piece)
@@ -129,9 +122,6 @@ class BulkPatcher:
                 out.append(self._delegate(b"", lo + a, lo + b))
         out.append(view[done:])
         return out
-
-    def _stop(self, last_row: int) -> int:
-        return int(np.searchsorted(self.targets.target_rows, last_row, side="right"))
 
     def _block(self, segment: memoryview, rows: RowIndex, at: int, lo: int, hi: int) -> list[bytes]:
         """Target rows `lo` to `hi`, which are the piece's rows `at`, `at + 1`, ..."""

@@ -318,3 +318,32 @@ class ArrayRanges:
             (hr, hc) <= (row, col) and r1 <= row <= r2 and c1 <= col <= c2
             for hr, hc, r1, c1, r2, c2 in self.ranges
         )
+
+
+class TargetRowWalk:
+    """Where a pass over a sheet's pieces stands among its sorted target rows.
+
+    The bulk patcher and the bulk read-back walk a part the same way: each piece's rows are
+    indexed, the array formulas met so far remembered, and the target rows the piece holds taken
+    in order. Keeping that in one place keeps the two passes in step.
+    """
+
+    def __init__(self, target_rows: np.ndarray) -> None:
+        self.target_rows = target_rows
+        self.arrays = ArrayRanges()
+        self.next = 0  # the first target row not handled yet
+        self.last_row = 0
+
+    def enter(self, piece: bytes, *, last: bool) -> tuple[RowIndex, int, int]:
+        """The piece's row index and the target rows [lo, hi) it holds (the rest when `last`)."""
+        rows = RowIndex(piece, self.last_row)
+        if len(rows):
+            self.last_row = int(rows.numbers[-1])
+        self.arrays.add_from(piece)
+        lo = self.next
+        if last:
+            hi = len(self.target_rows)
+        else:
+            hi = int(np.searchsorted(self.target_rows, self.last_row, side="right"))
+        self.next = hi
+        return rows, lo, hi

@@ -34,10 +34,9 @@ from xl_lesson3.workbook.background import read_ahead
 from xl_lesson3.workbook.safexml import StreamParser
 from xl_lesson3.workbook.xlsx_bulk_values import Targets
 from xl_lesson3.workbook.xlsx_canonical import (
-    ArrayRanges,
     BlockCells,
     NotCanonical,
-    RowIndex,
+    TargetRowWalk,
     blocks,
     column_letters,
     head_namespace,
@@ -184,10 +183,9 @@ class _Kinds(dict):
 class _Check:
     def __init__(self, targets: Targets, sheet: str) -> None:
         self.targets, self.sheet = targets, sheet
-        self.arrays = ArrayRanges()
+        self.walk = TargetRowWalk(targets.target_rows)
+        self.arrays = self.walk.arrays
         self.kinds = _Kinds()
-        self.next = 0
-        self.last_row = 0
 
     def run(self, chunks: Iterator[bytes]) -> None:
         for kind, piece in sheet_pieces(chunks):
@@ -195,22 +193,12 @@ class _Check:
                 head_namespace(piece)
             elif kind != "tail":
                 self._piece(piece, last=kind == "last")
-        if self.next != len(self.targets.target_rows):
+        if self.walk.next != len(self.targets.target_rows):
             raise NotCanonical  # cannot happen: the last piece takes the rest
 
     def _piece(self, piece: bytes, *, last: bool) -> None:
         t = self.targets
-        rows = RowIndex(piece, self.last_row)
-        if len(rows):
-            self.last_row = int(rows.numbers[-1])
-        self.arrays.add_from(piece)
-        lo = self.next
-        hi = (
-            len(t.target_rows)
-            if last
-            else int(np.searchsorted(t.target_rows, self.last_row, side="right"))
-        )
-        self.next = hi
+        rows, lo, hi = self.walk.enter(piece, last=last)
         view = memoryview(piece)
         for a, b, at, exists in blocks(rows, t.target_rows[lo:hi], t.colset_of[lo:hi]):
             first, end = int(t.first[lo + a]), int(t.first[lo + b])
