@@ -100,6 +100,7 @@ def stages(path: Path, out: Path, n_rows: int) -> dict:
     from xl_lesson3.formula.compile.program import compile_program
     from xl_lesson3.solver.api import initial_points
     from xl_lesson3.solver.problem import build_problem, load, sheets_needed
+    from xl_lesson3.solver.threads import auto_threads
 
     row: dict = {"rows": n_rows, "bytes": path.stat().st_size}
     before = torch.get_num_threads()
@@ -115,6 +116,8 @@ def stages(path: Path, out: Path, n_rows: int) -> dict:
             row["compile"] = time.perf_counter() - started
         infinite = torch.full_like(program.initial, math.inf)
         start = initial_points(program.initial, RESTARTS, -infinite, infinite, seed=0)
+        row["threads"] = auto_threads(RESTARTS, program.widest_block)  # as the command picks
+        torch.set_num_threads(row["threads"])
         started = time.perf_counter()
         row["loss"], _, row["steps_done"], row["evaluations"] = fit_like_solve(
             program, start, STEPS
@@ -164,7 +167,7 @@ def _table(runs: list[dict]) -> Table:
             fmt_bytes(r["bytes"]),
             fmt_seconds(r["read"]),
             fmt_seconds(r["compile"]),
-            fmt_seconds(r["steps"]),
+            f"{fmt_seconds(r['steps'])} ({r['threads']} thread{'s' if r['threads'] > 1 else ''})",
             fmt_seconds(r["recalc"]),
             fmt_seconds(r["patch"]),
             fmt_seconds(r["verify"]),
@@ -181,7 +184,7 @@ def _table(runs: list[dict]) -> Table:
         "file",
         "read",
         "compile",
-        f"{STEPS} steps ×{RESTARTS}",
+        f"{STEPS} steps ×{RESTARTS} (torch threads, as `--threads auto` picks)",
         "recalculate (write-back)",
         "patch",
         "verify",

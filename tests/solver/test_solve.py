@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from xl_lesson3.errors import DeviceError, SolverModelError, UnknownReferenceError
-from xl_lesson3.solver import CancelFit, Constraint, SolverModel, save_model, solve
+from xl_lesson3.solver import CancelFit, Constraint, SolverModel, save_model, solve, threads
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 
 XS = np.linspace(-2.0, 3.0, 15)
@@ -299,3 +299,40 @@ def test_cpu_threads_are_restored(make_workbook):
         cpu_threads=1,
     )
     assert torch.get_num_threads() == before
+
+
+def _threads_seen(book, restarts: int) -> set[int]:
+    """torch's thread counts seen by the progress callback of an auto-threaded solve."""
+    seen: set[int] = set()
+    solve(
+        book,
+        objective="fit!E1",
+        changing=["fit!D1"],
+        method="adam",
+        steps=2,
+        restarts=restarts,
+        callback=lambda _progress: seen.add(torch.get_num_threads()),
+    )
+    return seen
+
+
+@pytest.mark.parametrize("restarts", [4, 512])
+def test_auto_threads_follow_the_size_of_each_call(make_workbook, restarts):
+    """A column of 2,048 formulas: 4 restarts keep one thread; 512 (a million numbers per
+    call) take every usable core; torch's own setting is back afterwards."""
+    cells: dict[str, object] = {"fit!D1": 0.5}
+    for row in range(1, 2049):
+        cells[f"fit!A{row}"] = row / 2048
+        cells[f"fit!B{row}"] = f"=(A{row}-$D$1)^2"
+    cells["fit!E1"] = "=SUM(B1:B2048)"
+    book = make_workbook(cells)
+    before = torch.get_num_threads()
+    expected = 1 if restarts == 4 else threads.usable_cores()
+    assert _threads_seen(book, restarts) == {expected}
+    assert torch.get_num_threads() == before
+
+
+def test_auto_threads_rule():
+    assert threads.auto_threads(256, 712) == 1  # the Titanic net at 256 restarts
+    assert threads.auto_threads(16, 100_000) == threads.usable_cores()
+    assert threads.auto_threads(1, threads.PARALLEL_FROM - 1) == 1

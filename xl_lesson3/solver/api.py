@@ -171,7 +171,7 @@ def solve(
     dtype: torch.dtype = torch.float64,
     callback: Callable[[Progress], object] | None = None,
     sheet: str | None = None,
-    cpu_threads: int | None = 1,
+    cpu_threads: int | str | None = "auto",
     *,
     engine: str | None = None,
     population: int | None = None,
@@ -187,20 +187,25 @@ def solve(
     and skips the least-squares shortcut; `lr`/`steps` default per method (`DEFAULTS`).
     `callback(Progress)` runs after every gradient step and may raise `CancelFit` to stop.
     `cpu_threads`: torch's intra-op threads while solving on the CPU (restored afterwards; None
-    leaves torch's setting). One by default: the tensors are small (restarts x rows), and on a
-    busy 2-core machine two threads made every call ten times slower (measured: 48 ms vs 550 ms
-    per evaluation of the Titanic network), because each operation waits at a barrier for a
-    descheduled thread. Nothing is written; see `write_solution`.
+    leaves torch's setting). "auto" (the default): one while reading and compiling, then one
+    unless each call's tensors hold a million numbers or more (restarts x rows), where all
+    usable cores pay (`xl_lesson3.solver.threads` says why). Nothing is written; see
+    `write_solution`.
     """
     from xl_lesson3.solver.dispatch import run_engine
     from xl_lesson3.solver.options import resolve_options
     from xl_lesson3.solver.problem import build_problem
 
     _check_options(method, lr, goal)
-    if cpu_threads is not None and cpu_threads < 1:
-        raise BadInputError(f"--threads: must be at least 1, got {cpu_threads}")
+    auto = cpu_threads == "auto"
+    if (
+        not auto
+        and cpu_threads is not None
+        and not (isinstance(cpu_threads, int) and cpu_threads >= 1)
+    ):
+        raise BadInputError(f"--threads: must be at least 1 or auto, got {cpu_threads}")
     started = time.perf_counter()
-    with _intra_op_threads(cpu_threads):
+    with _intra_op_threads(1 if auto else cpu_threads):
         torch_device = choose_device(device)
         problem = build_problem(workbook, objective, changing, goal, sheet)
         options = resolve_options(
@@ -213,7 +218,9 @@ def solve(
             steps=steps,
             tol=tol,
         )
-        return run_engine(problem, options, torch_device, dtype, method, lr, callback, started)
+        return run_engine(
+            problem, options, torch_device, dtype, method, lr, callback, started, auto_threads=auto
+        )
 
 
 @contextmanager

@@ -36,11 +36,18 @@ def run_engine(
     lr: float | None,
     callback,
     started: float,
+    *,
+    auto_threads: bool = False,
 ):
-    """Compile, pick the engine, run it and build the `SolveResult`."""
+    """Compile, pick the engine, run it and build the `SolveResult`. `auto_threads`: size
+    torch's CPU threads to the compiled program (the caller restores them)."""
     from xl_lesson3.solver import linear
+    from xl_lesson3.solver.threads import auto_threads as threads_for
 
     ctx = compile_context(problem, device, dtype, options.max_time)
+    if auto_threads and device.type == "cpu":
+        batch = max(options.restarts, options.population if options.engine == "evolutionary" else 1)
+        torch.set_num_threads(threads_for(batch, ctx.program.widest_block))
     constraints = problem.constraints
     engine = options.engine
     run: EngineRun | None = None

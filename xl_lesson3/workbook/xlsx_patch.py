@@ -25,6 +25,7 @@ import posixpath
 import shutil
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -126,7 +127,7 @@ def check_sheets_patchable(src: Path) -> None:
     Cheap; run before solving, so a book that cannot be written is refused first.
     """
     try:
-        with zipfile.ZipFile(src) as package:
+        with _open_zip(src) as package:
             workbook_part = _workbook_part(package)
             workbook_xml = package.read(workbook_part).decode("utf-8")
             for sheet, part in _sheet_parts(package, workbook_part, workbook_xml).items():
@@ -136,12 +137,21 @@ def check_sheets_patchable(src: Path) -> None:
                     problem = encoding_problem(stream.read(256))
                 if problem:
                     raise WorkbookIOError(located(sheet, problem))
-    except zipfile.BadZipFile as exc:
-        raise WorkbookIOError(f"{src}: not an .xlsx workbook ({exc})") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a part's data: bad CRC, cut short
+        raise WorkbookIOError(f"{src}: damaged .xlsx archive ({exc})") from exc
     except (KeyError, ValueError) as exc:
         raise WorkbookIOError(f"{src}: damaged workbook ({exc})") from exc
     except OSError as exc:
         raise WorkbookIOError(f"{src}: cannot read the workbook ({exc.strerror or exc})") from exc
+
+
+def _open_zip(src: Path) -> zipfile.ZipFile:
+    """The package, or WorkbookIOError when `src` is not a zip at all (its parts' damage is
+    told apart by the caller)."""
+    try:
+        return zipfile.ZipFile(src)
+    except zipfile.BadZipFile as exc:
+        raise WorkbookIOError(f"{src}: not an .xlsx workbook ({exc})") from exc
 
 
 def _plan(

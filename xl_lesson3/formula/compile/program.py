@@ -72,6 +72,15 @@ class CompiledProgram:
             position is not None and position[0] in self._dynamic
         )
 
+    @property
+    def widest_block(self) -> int:
+        """Cells of the largest unit the parameters change: one call's tensors hold about
+        batch x this many numbers (what `solver.threads` sizes torch's threads by)."""
+        units = self.plan.units
+        return max(
+            (units[i].output.shape[0] * units[i].output.shape[1] for i in self._dynamic), default=1
+        )
+
     def run(self, params: torch.Tensor) -> Env:
         """Every dynamic unit's output for `params` (batch, n_vars)."""
         params = self._check(params)

@@ -1,0 +1,34 @@
+"""How many torch CPU threads a solve uses when the caller leaves it to us (``--threads auto``).
+
+One thread, unless every call's tensors are big. An elementwise operation on a (restarts, rows)
+block splits across threads only above torch's grain (32,768 numbers), and then each operation
+ends at a barrier where every thread must have run: on a busy 2-core machine a descheduled
+thread made each evaluation of the 712-row Titanic network ten times slower (48 ms vs 550 ms).
+With a million numbers per block an operation takes milliseconds, a barrier's wait is a small
+part of it, and both cores pay: 50 steps of the 100k-row network at 16 restarts took 4.2 s on
+one thread and 1.6 s on two (measured here; `benchmarks/big_xlsx.py` reports it on each run).
+"""
+
+from __future__ import annotations
+
+import os
+
+# Numbers per block (batch x cells of the widest unit the parameters change) from which a
+# second thread pays. Measured on 2 cores: the Titanic net at 256 restarts (182k) was faster
+# on two threads on a quiet machine and ten times slower on a busy one; at 1.6M, faster on both.
+PARALLEL_FROM = 1 << 20
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def auto_threads(batch: int, widest_block: int) -> int:
+    """Threads for a solve whose calls handle `batch` parameter vectors over a widest dynamic
+    block of `widest_block` cells: all usable cores from `PARALLEL_FROM` numbers, else one."""
+    if batch * widest_block < PARALLEL_FROM:
+        return 1
+    return usable_cores()
