@@ -11,19 +11,12 @@ one thread and 1.6 s on two (measured here; `benchmarks/big_xlsx.py` reports it 
 
 from __future__ import annotations
 
-import os
+from xl_lesson3.workbook.spare_core import usable_cores
 
 # Numbers per block (batch x cells of the widest unit the parameters change) from which a
 # second thread pays. Measured on 2 cores: the Titanic net at 256 restarts (182k) was faster
 # on two threads on a quiet machine and ten times slower on a busy one; at 1.6M, faster on both.
 PARALLEL_FROM = 1 << 20
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def auto_threads(batch: int, widest_block: int) -> int:

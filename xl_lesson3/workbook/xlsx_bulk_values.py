@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 from openpyxl.utils.cell import get_column_letter
 
-from xl_lesson3.workbook.xlsx_cells import number_text
+from xl_lesson3.workbook.xlsx_cells import number_text, stored_form
 
 # Exact types encoded in bulk (bool is not among them: type(True) is bool, stored as t="b").
 _NUMBER_TYPES = frozenset({float, int, np.float64})
@@ -39,10 +39,35 @@ class Targets:
         cols = np.fromiter(map(itemgetter(1), keys), np.int64, n)
         self.order = np.lexsort((cols, rows))  # sorted index -> index in `updates`
         self.rows, self.cols = rows[self.order], cols[self.order]  # (n,) each
-        self._values = list(updates.values())
+        self._values: list[object] | None = list(updates.values())
+        self._forms: dict[int, tuple[tuple, tuple]] | None = None
         numbers, numeric = _numbers(self._values)
         self.numbers, self.numeric = numbers[self.order], numeric[self.order]  # (n,) each
         self.n = n
+        self._group()
+
+    @classmethod
+    def from_arrays(
+        cls,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        numbers: np.ndarray,
+        numeric: np.ndarray,
+        forms: dict[int, tuple[tuple, tuple]],
+    ) -> Targets:
+        """Targets already sorted by (row, col), without the values themselves: `forms` gives
+        each non-numeric target's stored forms (as a constant, as a formula's cached value).
+        What `xlsx_verify_stream`'s worker checks against."""
+        self = cls.__new__(cls)
+        self.n = len(rows)
+        self.order = np.arange(self.n)
+        self.rows, self.cols, self.numbers, self.numeric = rows, cols, numbers, numeric
+        self._values, self._forms = None, forms
+        self._group()
+        return self
+
+    def _group(self) -> None:
+        n = self.n
         # Grouped by row: target row k holds targets first[k] to first[k + 1], in columns
         # colsets[colset_of[k]] (a sheet has few distinct column sets), spelt letters[...].
         self.target_rows, first = np.unique(self.rows, return_index=True)  # (n_rows,)
@@ -56,7 +81,23 @@ class Targets:
 
     def value(self, index: int) -> object:
         """The value of target `index` (in sorted order)."""
+        if self._values is None:
+            raise LookupError("targets built from arrays carry stored forms, not values")
         return self._values[int(self.order[index])]
+
+    def expected(self, index: int, *, formula: bool) -> tuple[str | None, str | None]:
+        """(``t``, text) target `index` must be stored as (`xlsx_cells.stored_form`)."""
+        if self._forms is None:
+            return stored_form(self.value(index), formula=formula)
+        if index in self._forms:
+            return self._forms[index][formula]
+        return None, number_text(float(self.numbers[index]))
+
+    def is_blank(self, index: int) -> bool:
+        """Whether target `index` clears the cell (its value is None)."""
+        if self._forms is None:
+            return self.value(index) is None
+        return self._forms.get(index, ((0, 0),))[0] == (None, None)
 
     def updates(self, lo: int, hi: int) -> dict[tuple[int, int], object]:
         """Targets `lo` to `hi` (sorted indices) as a (row, col) → value mapping."""

@@ -16,7 +16,6 @@ another double, or not as a number, fails.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from openpyxl.utils.cell import get_column_letter
 from xl_lesson3.errors import WorkbookIOError, located
 from xl_lesson3.workbook.background import read_ahead
 from xl_lesson3.workbook.safexml import StreamParser
+from xl_lesson3.workbook.spare_core import core_free
 from xl_lesson3.workbook.xlsx_bulk_values import Targets
 from xl_lesson3.workbook.xlsx_canonical import (
     BlockCells,
@@ -42,7 +42,6 @@ from xl_lesson3.workbook.xlsx_canonical import (
     head_namespace,
     sheet_pieces,
 )
-from xl_lesson3.workbook.xlsx_cells import stored_form
 from xl_lesson3.workbook.xlsx_fastscan import text_of
 from xl_lesson3.workbook.xml_wellformed import NOT_WELL_FORMED
 
@@ -105,7 +104,7 @@ def _start_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None
         return None
     if package.getinfo(part).file_size < PROCESS_MIN_BYTES:
         return None  # starting a process costs more than parsing here
-    if not _core_free():
+    if not core_free():
         return None  # one core: parsing here is cheaper than a second process
     try:
         return subprocess.Popen(
@@ -117,15 +116,6 @@ def _start_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None
         )
     except OSError:
         return None
-
-
-def _core_free() -> bool:
-    """Whether this process may run on a second core. Not the load average: our own solve
-    keeps it near 1 on two cores, and a busy machine shares the check's CPU time either way
-    (the process costs ~40 ms to start; expat's 2 s on a 100k-row sheet then overlap)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) >= 2
-    return (os.cpu_count() or 1) >= 2
 
 
 def _end_check(
@@ -171,6 +161,12 @@ def _ignore(*_: object) -> None:
     return None
 
 
+def check_pieces(targets: Targets, sheet: str, chunks: Iterator[bytes]) -> None:
+    """The comparison of `verify_sheet_bulk` over a written part's bytes `chunks` (no XML
+    check): WorkbookIOError at a difference, NotCanonical where the bulk reading cannot say."""
+    _Check(targets, sheet).run(chunks)
+
+
 class _Kinds(dict):
     """Start-tag attributes → their ``t`` (None for none or "n"), filled on first sight."""
 
@@ -204,7 +200,7 @@ class _Check:
         for a, b, at, exists in blocks(rows, t.target_rows[lo:hi], t.colset_of[lo:hi]):
             first, end = int(t.first[lo + a]), int(t.first[lo + b])
             if not exists:
-                if any(t.value(i) is not None for i in range(first, end)):
+                if not all(t.is_blank(i) for i in range(first, end)):
                     raise NotCanonical  # a row is missing: the element reader says which cell
                 continue
             colset = int(t.colset_of[lo + a])
@@ -243,7 +239,7 @@ class _Check:
         match = (k // (cells.width - 1)) * cells.width + k % (cells.width - 1) + 1
         row, col = int(t.rows[index]), int(t.cols[index])
         formula = cells.group(F)[match] is not None or self.arrays.covers(row, col)
-        expected = stored_form(t.value(index), formula=formula)
+        expected = t.expected(index, formula=formula)
         if kind == "inlineStr":
             body = cells.group(IS)[match]
             texts = [text_of(m) for m in _IS_TEXT.findall(body)] if body is not None else []
