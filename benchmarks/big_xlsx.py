@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import BenchConfig
-from benchmarks.end_to_end import timed_process_cpu
+from benchmarks.end_to_end import ensure_bytecode, timed_process_cpu
 from benchmarks.report import Section, Table, fmt_bytes, fmt_seconds
 from benchmarks.workbooks import write_nnet_xlsx
 
@@ -44,6 +44,7 @@ def sizes(config: BenchConfig) -> tuple[int, ...]:
 
 def run(config: BenchConfig) -> Section:
     section = Section("big_xlsx", "Large workbooks: a real .xlsx read, compiled, trained, written")
+    ensure_bytecode()
     runs = []
     with tempfile.TemporaryDirectory(prefix="xl3-big-") as tmp:
         for n_rows in sizes(config):
