@@ -5,7 +5,8 @@ sheet that is 600k cells. Building a `CellAddress` and a dict entry for each cos
 second in Python, so `ChangeSet` keeps what the recalculation produced, blocks of (sheet, rows,
 columns, values), and makes address objects only when a caller iterates or looks one up. It is
 a `Mapping[CellAddress, object]` like the dict it replaces; `blocks()` gives the columnar form
-to a consumer that can use it, and `cells_by_sheet` the patcher's {(row, col): value} per sheet.
+to a consumer that can use it, and `cells_by_sheet` the patcher's {(row, col): value} per sheet
+(`SheetUpdates`: arrays again, a dict only when something looks a cell up).
 """
 
 from __future__ import annotations
@@ -96,18 +97,51 @@ class ChangeSet(Mapping[CellAddress, Any]):
         return f"ChangeSet({self._count} cells in {len(self._blocks)} blocks)"
 
 
-def cells_by_sheet(cells: Mapping[CellAddress, Any]) -> dict[str, dict[tuple[int, int], Any]]:
-    """`cells` grouped by sheet as {(row, col): value}; a ChangeSet's without address objects."""
-    found: dict[str, dict[tuple[int, int], Any]] = {}
+def cells_by_sheet(cells: Mapping[CellAddress, Any]) -> dict[str, Mapping[tuple[int, int], Any]]:
+    """`cells` grouped by sheet as {(row, col): value}; a ChangeSet's as `SheetUpdates`, without
+    a key object per cell."""
     if isinstance(cells, ChangeSet):
-        for sheet, rows, cols, values in cells.blocks():
-            found.setdefault(sheet, {}).update(
-                zip(zip(rows.tolist(), cols.tolist()), values, strict=True)
+        grouped: dict[str, list[Block]] = {}
+        for block in cells.blocks():
+            grouped.setdefault(block[0], []).append(block)
+        return {
+            sheet: SheetUpdates(
+                np.concatenate([rows for _, rows, _, _ in blocks]),
+                np.concatenate([cols for _, _, cols, _ in blocks]),
+                [value for _, _, _, values in blocks for value in values],
             )
-        return found
+            for sheet, blocks in grouped.items()
+        }
+    found: dict[str, dict[tuple[int, int], Any]] = {}
     for address, value in cells.items():
         found.setdefault(address.sheet, {})[(address.row, address.col)] = value
-    return found
+    return dict(found)
+
+
+class SheetUpdates(Mapping[tuple[int, int], Any]):
+    """One sheet's {(row, col): value} held as arrays: the bulk patcher sorts them as they are
+    (`xlsx_bulk_values.Targets`); a dict is made only for a lookup (the general patcher's)."""
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, values: list[Any]) -> None:
+        self.rows, self.cols, self.values_list = rows, cols, values
+        self._lookup: dict[tuple[int, int], Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.values_list)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return zip(self.rows.tolist(), self.cols.tolist(), strict=True)
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        return self._table()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._table()
+
+    def _table(self) -> dict[tuple[int, int], Any]:
+        if self._lookup is None:
+            self._lookup = dict(zip(self, self.values_list, strict=True))
+        return self._lookup
 
 
 class _Items(ItemsView):

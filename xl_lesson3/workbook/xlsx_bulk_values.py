@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 from openpyxl.utils.cell import get_column_letter
 
+from xl_lesson3.workbook.changeset import SheetUpdates
 from xl_lesson3.workbook.xlsx_cells import number_text, stored_form
 
 # Exact types encoded in bulk (bool is not among them: type(True) is bool, stored as t="b").
@@ -33,13 +34,17 @@ class Targets:
     """
 
     def __init__(self, updates: Mapping[tuple[int, int], object]) -> None:
-        keys = list(updates)
-        n = len(keys)
-        rows = np.fromiter(map(itemgetter(0), keys), np.int64, n)
-        cols = np.fromiter(map(itemgetter(1), keys), np.int64, n)
+        if isinstance(updates, SheetUpdates):  # a write-back's: arrays already
+            rows, cols = updates.rows.astype(np.int64), updates.cols.astype(np.int64)
+            self._values: list[object] | None = updates.values_list
+        else:
+            keys = list(updates)
+            rows = np.fromiter(map(itemgetter(0), keys), np.int64, len(keys))
+            cols = np.fromiter(map(itemgetter(1), keys), np.int64, len(keys))
+            self._values = list(updates.values())
+        n = len(rows)
         self.order = np.lexsort((cols, rows))  # sorted index -> index in `updates`
         self.rows, self.cols = rows[self.order], cols[self.order]  # (n,) each
-        self._values: list[object] | None = list(updates.values())
         self._forms: dict[int, tuple[tuple, tuple]] | None = None
         numbers, numeric = _numbers(self._values)
         self.numbers, self.numeric = numbers[self.order], numeric[self.order]  # (n,) each

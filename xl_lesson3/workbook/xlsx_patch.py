@@ -104,7 +104,7 @@ class PatchPlan:
     """What a write-back changes: worksheet part → (sheet name, (row, col) → value), and the
     whole new bytes of small parts (the workbook part, when names or calcPr change)."""
 
-    sheets: dict[str, tuple[str, dict[tuple[int, int], object]]]
+    sheets: dict[str, tuple[str, Mapping[tuple[int, int], object]]]
     replacements: dict[str, bytes]
     # The sheets' values sorted for the bulk patcher, kept for the bulk check (filled lazily).
     targets: dict[str, Targets] = field(default_factory=dict)
@@ -195,10 +195,10 @@ def _plan(
 
 def _by_sheet(
     values: Mapping[CellAddress, object], sheets: dict[str, str]
-) -> dict[str, tuple[str, dict[tuple[int, int], object]]]:
+) -> dict[str, tuple[str, Mapping[tuple[int, int], object]]]:
     """part → (sheet, (row, col) → value). A `ChangeSet` (the write-back's 600k cells) is
     grouped from its column blocks, without an address object per cell."""
-    by_sheet: dict[str, tuple[str, dict[tuple[int, int], object]]] = {}
+    by_sheet: dict[str, tuple[str, Mapping[tuple[int, int], object]]] = {}
     for sheet, updates in cells_by_sheet(values).items():
         if sheet not in sheets:
             known = ", ".join(sheets)
