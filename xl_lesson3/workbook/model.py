@@ -249,12 +249,19 @@ class WorkbookModel:
     def sheet_exists(self, sheet: str) -> bool:
         return sheet in self._index.sheets
 
+    @property
+    def memo(self) -> dict[str, Any]:
+        """What other layers derive from this model and keep with it (the model never changes):
+        the evaluator's grids of constant cells, built once for compiling and write-back."""
+        return self._index.memo
+
 
 class _Index:
     """Lookup structures built once per model: its cells by column, sheet bounds, tables."""
 
     def __init__(self, model: WorkbookModel) -> None:
         self.sheets = set(model.sheet_names)
+        self.memo: dict[str, Any] = {}
         store: CellStore = model.cells  # type: ignore[assignment]  # __post_init__ made it
         self.formulas, self.values = store.formulas, store.values
         self.bounds: dict[str, tuple[int, int]] = {}

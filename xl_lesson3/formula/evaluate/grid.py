@@ -47,6 +47,14 @@ class SheetGrid:
             np.zeros(shape, dtype=np.int8),
         )
 
+    def copy(self) -> SheetGrid:
+        return SheetGrid(
+            self.num.copy(),
+            self.kind.copy(),
+            self.err.copy(),
+            {col: texts.copy() for col, texts in self.texts.items()},
+        )
+
     def text_column(self, col: int) -> np.ndarray:
         """Column `col`'s text array, created (all None) on first use."""
         found = self.texts.get(col)
@@ -117,25 +125,47 @@ class SheetGrid:
         return float(self.num[row, col])
 
 
+def _constant_grids(model: WorkbookModel) -> dict[str, SheetGrid]:
+    """Every sheet's used area (and array formulas' blocks) with its constant cells filled."""
+    grids: dict[str, SheetGrid] = {}
+    # an array formula's block may reach past the cells the file stores (Excel need not
+    # store members that hold nothing): the grid covers the whole block
+    blocks = [array.ref for array in model.array_formulas.values()]
+    for sheet in model.sheet_names:
+        used = model.used_range(sheet)
+        rows = max([used.max_row, *(ref.max_row for ref in blocks if ref.sheet == sheet)])
+        cols = max([used.max_col, *(ref.max_col for ref in blocks if ref.sheet == sheet)])
+        grids[sheet] = SheetGrid.blank(rows, cols)
+    for (sheet, col), column in model.value_columns().items():
+        grids[sheet].fill_column(col, np.asarray(column.rows), column.values)
+    return grids
+
+
 class ValueGrid:
     """Grids for every sheet of a model, filled with its constant cells (formulas left blank)."""
 
     def __init__(self, model: WorkbookModel, overrides: Mapping[CellAddress, Any] | None = None):
         overrides = {a: v for a, v in (overrides or {}).items() if model.sheet_exists(a.sheet)}
+        constants = model.memo.get("constant_grids")
+        if constants is None:  # filled once per model: compile and write-back both start here
+            constants = model.memo["constant_grids"] = _constant_grids(model)
         self.sheets: dict[str, SheetGrid] = {}
-        # an array formula's block may reach past the cells the file stores (Excel need not
-        # store members that hold nothing): the grid covers the whole block
-        blocks = [array.ref for array in model.array_formulas.values()]
         for sheet in model.sheet_names:
-            used = model.used_range(sheet)
-            rows = max([used.max_row, *(a.row for a in overrides if a.sheet == sheet)])
-            cols = max([used.max_col, *(a.col for a in overrides if a.sheet == sheet)])
-            rows = max([rows, *(ref.max_row for ref in blocks if ref.sheet == sheet)])
-            cols = max([cols, *(ref.max_col for ref in blocks if ref.sheet == sheet)])
-            self.sheets[sheet] = SheetGrid.blank(rows, cols)
-        for (sheet, col), column in model.value_columns().items():
-            values = column.values
-            self.sheets[sheet].fill_column(col, np.asarray(column.rows), values)
+            base = constants[sheet]
+            rows = max([base.num.shape[0] - 2, *(a.row for a in overrides if a.sheet == sheet)])
+            cols = max([base.num.shape[1] - 2, *(a.col for a in overrides if a.sheet == sheet)])
+            if (rows + 2, cols + 2) == base.num.shape:
+                self.sheets[sheet] = base.copy()
+            else:  # an override past the used area: a bigger grid (rare: one cell)
+                self.sheets[sheet] = grid = SheetGrid.blank(rows, cols)
+                r, c = base.num.shape
+                grid.num[:r, :c], grid.kind[:r, :c], grid.err[:r, :c] = (
+                    base.num,
+                    base.kind,
+                    base.err,
+                )
+                for col, texts in base.texts.items():
+                    grid.text_column(col)[:r] = texts
         for address, value in overrides.items():
             self.sheets[address.sheet].set(address.row, address.col, value)
 
