@@ -45,9 +45,11 @@ def run_engine(
     from xl_lesson3.solver.threads import auto_threads as threads_for
 
     ctx = compile_context(problem, device, dtype, options.max_time)
+    parallel = 1  # threads a gradient fit may use while no other process takes a core
     if auto_threads and device.type == "cpu":
         batch = max(options.restarts, options.population if options.engine == "evolutionary" else 1)
-        torch.set_num_threads(threads_for(batch, ctx.program.widest_block))
+        parallel = threads_for(batch, ctx.program.widest_block)
+        torch.set_num_threads(parallel)
     constraints = problem.constraints
     engine = options.engine
     run: EngineRun | None = None
@@ -84,7 +86,7 @@ def run_engine(
 
             run = try_least_squares(ctx, options)
         if run is None:
-            run = _gradient(ctx, options, method, lr, callback)
+            run = _gradient(ctx, options, method, lr, callback, parallel)
     return build_result(ctx, options, run, engine, device, started)
 
 
@@ -100,7 +102,9 @@ def _refuse_gradient_free(ctx, engine: str) -> None:
         )
 
 
-def _gradient(ctx, options: Options, method: str | None, lr: float | None, callback) -> EngineRun:
+def _gradient(
+    ctx, options: Options, method: str | None, lr: float | None, callback, parallel: int = 1
+) -> EngineRun:
     from xl_lesson3.solver.api import DEFAULT_TOL, DEFAULTS
 
     method = method or "lbfgs"
@@ -112,6 +116,7 @@ def _gradient(ctx, options: Options, method: str | None, lr: float | None, callb
         tol=DEFAULT_TOL if options.tol is None else options.tol,
         patience=defaults.patience,
         callback=callback,
+        parallel_threads=parallel,
     )
     start = initial_points(ctx.initial, options.restarts, ctx.lower, ctx.upper, options.seed)
     return run_gradient(ctx, start, settings)

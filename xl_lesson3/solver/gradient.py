@@ -93,6 +93,9 @@ class GradientSettings:
     tol: float
     patience: int
     callback: Callable[[Progress], object] | None = None
+    # > 1: torch's threads were raised for big tensors; `ThreadGovernor` lowers them while
+    # another process takes a core
+    parallel_threads: int = 1
 
 
 def _fit(ctx: Context, loss, start: torch.Tensor, settings: GradientSettings) -> Fit:
@@ -102,6 +105,10 @@ def _fit(ctx: Context, loss, start: torch.Tensor, settings: GradientSettings) ->
         callbacks.append(EarlyStopping(settings.tol, settings.patience))
     if settings.callback is not None:
         callbacks.append(ReportProgress(settings.callback, ctx.to_shown))
+    if settings.parallel_threads > 1:
+        from xl_lesson3.solver.threads import ThreadGovernor
+
+        callbacks.append(ThreadGovernor(settings.parallel_threads))
     method = make_method(
         settings.method,
         settings.lr,

@@ -69,3 +69,37 @@ def _cpu_times() -> tuple[int, int] | None:
     times = [int(x) for x in fields[1:]]
     idle = times[3] + (times[4] if len(times) > 4 else 0)  # idle + iowait
     return idle, sum(times[:8])  # guest time is already inside user
+
+
+class OtherLoad:
+    """Cores other processes kept busy between two calls of `sample` (Linux; else None).
+
+    The machine's busy time less this process's own (/proc/self/stat), so a solve can tell its
+    own threads' work from someone else's while it runs.
+    """
+
+    def __init__(self) -> None:
+        self._last = _busy_and_own()
+
+    def sample(self) -> float | None:
+        now = _busy_and_own()
+        last, self._last = self._last, now
+        if now is None or last is None or now[2] <= last[2]:
+            return None
+        busy, own, total = (a - b for a, b in zip(now, last, strict=True))
+        return max(0.0, (busy - own) / total * (os.cpu_count() or 1))
+
+
+def _busy_and_own() -> tuple[int, int, int] | None:
+    """(busy jiffies of all cores, this process's jiffies, all jiffies), or None."""
+    times = _cpu_times()
+    if times is None:
+        return None
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        own = int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)
+    except (OSError, IndexError, ValueError):
+        return None
+    idle, total = times
+    return total - idle, own, total
