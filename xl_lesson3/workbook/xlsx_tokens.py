@@ -102,6 +102,10 @@ def _key(raw: bytes) -> int:
     return int.from_bytes(raw[:8].ljust(8, b"\0"), "little")
 
 
+_NAMED_4, _NAMED_5, _NAMED_6 = (
+    np.array([_key(ref) for ref in refs], np.uint64)
+    for refs in ((b"&lt;", b"&gt;"), (b"&amp;",), (b"&quot;", b"&apos;"))
+)
 _FIXED_ORDER = sorted((_key(raw), len(raw), kind) for raw, kind in _FIXED.items())
 _FIXED_KEYS = np.array([key for key, _, _ in _FIXED_ORDER], np.uint64)  # sorted, all distinct
 _FIXED_LENGTHS = np.array([length for _, length, _ in _FIXED_ORDER], np.int64)
@@ -161,7 +165,7 @@ class Tokens:
         self.chunk = chunk
         array = chunk.bytes[: chunk.size]
         self.start = np.flatnonzero(array == 60)  # '<'
-        self.end = np.flatnonzero(array == 62)  # '>'
+        self.closers = self.end = np.flatnonzero(array == 62)  # every '>', text's too
         if len(self.start) != len(self.end):  # a '>' in text: pair each '<' with the next '>'
             after = np.searchsorted(self.end, self.start)
             if len(after) and int(after[-1]) >= len(self.end):
@@ -221,19 +225,20 @@ def check(tokens: Tokens) -> RowTags:
     edges = data[: tokens.start[0]] + data[tokens.end[-1] + 1 :]
     if edges.strip(b" \t\r\n"):
         raise NotCanonical
-    _check_characters(tokens.chunk)
+    _check_characters(tokens)
     return _check_row_tags(tokens)
 
 
-def _check_characters(chunk: Chunk) -> None:
-    data = chunk.data
-    low = np.flatnonzero(chunk.bytes[: chunk.size] < 32)
-    if len(low) and not bool(np.isin(chunk.bytes[low], (9, 10, 13)).all()):
+def _check_characters(tokens: Tokens) -> None:
+    chunk = tokens.chunk
+    data, array = chunk.data, chunk.bytes[: chunk.size]
+    low = array < 32
+    if bool(low.any()) and not bool(np.isin(array[low], (9, 10, 13)).all()):
         raise NotCanonical  # control characters are not XML
-    if b"]]>" in data or _BAD_ENTITY.search(data):
+    closers = tokens.closers  # "]]>": a '>' after two ']' (the padding reads as 0 before 0)
+    if bool(((chunk.bytes[closers - 1] == 93) & (chunk.bytes[closers - 2] == 93)).any()):
         raise NotCanonical
-    if b"&#" in data and not all(map(_xml_character, _CHARACTER_REF.findall(data))):
-        raise NotCanonical  # a reference to a character XML does not allow (&#0;)
+    _check_entities(chunk, np.flatnonzero(array == 38))  # '&'
     if not data.isascii():
         try:
             data.decode("utf-8")
@@ -241,6 +246,25 @@ def _check_characters(chunk: Chunk) -> None:
             raise NotCanonical from exc
         if b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data:  # U+FFFE, U+FFFF
             raise NotCanonical
+
+
+def _check_entities(chunk: Chunk, amps: np.ndarray) -> None:
+    """Every '&' at `amps` starts a well-formed reference to a character XML allows.
+
+    The named references (&lt; &amp;...) are recognised in bulk; the regular expressions scan
+    the chunk only when it holds something else (a character reference, or a bad one)."""
+    if not len(amps):
+        return
+    word = chunk.word(amps)
+    named = np.isin(_masked(word, 4), _NAMED_4) | np.isin(_masked(word, 5), _NAMED_5)
+    named |= np.isin(_masked(word, 6), _NAMED_6)
+    if bool(named.all()):
+        return
+    data = chunk.data
+    if _BAD_ENTITY.search(data):
+        raise NotCanonical
+    if not all(map(_xml_character, _CHARACTER_REF.findall(data))):
+        raise NotCanonical  # a reference to a character XML does not allow (&#0;)
 
 
 class RowTags:
