@@ -7,7 +7,7 @@ import xml.parsers.expat
 
 import pytest
 
-from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
+from xl_lesson3.workbook.xlsx_fastscan import NotCanonical, joined_texts
 from xl_lesson3.workbook.xlsx_tokens import tokenize
 
 TEXTS = {
@@ -67,3 +67,39 @@ def test_a_big_chunk_is_judged_as_its_one_bad_cell(text):
     except NotCanonical:
         accepted = False
     assert accepted == _accepted_by_expat(text)
+
+
+def _chunk_entities(text: bytes):
+    row = b'<row r="1"><c r="A1"><f>' + text + b"</f></c></row>"
+    return tokenize(row).chunk.entities
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        (b"A1+1", frozenset()),
+        (b"IF(A1&lt;0,&quot;&amp;lt;&quot;,1)", frozenset({"lt", "quot", "amp"})),
+        (b"&gt;&apos;&gt;", frozenset({"gt", "apos"})),
+        (b"&lt;&#10;", None),  # a character reference: any reference may be there
+    ],
+    ids=["none", "some", "others", "character-reference"],
+)
+def test_a_chunk_names_the_entity_references_it_holds(text, entities):
+    assert _chunk_entities(text) == entities
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"IF(A1&lt;0,&quot;&amp;lt;&quot;,1)\0&amp;amp;\0plain",
+        b"&gt;&apos;\0x&gt;y",
+        b"no references\0at all",
+    ],
+)
+def test_texts_read_the_same_with_the_chunks_entities(raw):
+    """Replacing only the references a chunk holds reads as replacing them all."""
+    entities = _chunk_entities(raw.replace(b"\0", b" "))
+    assert entities is not None
+    expected = joined_texts(raw, "=")
+    assert joined_texts(raw, "=", entities=entities) == expected
+    assert expected[0].startswith("=") and "&amp;" not in "".join(expected[:1])

@@ -168,7 +168,7 @@ class _Reader:
         """(which cells hold a formula, their texts in file order)."""
         has_text = cells.f_end > cells.f_start
         plain = (cells.f_kind == 1) & has_text
-        texts = _texts(_F_TEXT, data, cells.f_plain_cells, plain, "=")
+        texts = _texts(_F_TEXT, data, cells.f_plain_cells, plain, "=", False, cells.chunk.entities)
         other = cells.f_attr_cells
         if not len(other):
             return plain, texts
@@ -233,7 +233,9 @@ class _Reader:
         if inline.any():
             values[inline] = ""  # <t/>
             with_text = cells.t_cells[inline[cells.t_cells]]
-            values[with_text] = _texts(_T_TEXT, data, cells.t_cells, inline, "", True)
+            values[with_text] = _texts(
+                _T_TEXT, data, cells.t_cells, inline, "", True, cells.chunk.entities
+            )
         for i in np.flatnonzero(other).tolist():
             values[i] = self._value(cells, data, kinds, i)
         keep = np.flatnonzero(numeric | shared | inline | other)
@@ -340,9 +342,11 @@ def _texts(
     wanted: np.ndarray,
     prefix: str = "",
     xstrings: bool = False,
+    entities: frozenset[str] | None = None,
 ) -> list[str]:
     """The texts of the elements `pattern` finds in `data` (one per tag, in file order; tag i
-    belongs to cell ``owners[i]``) for the cells `wanted` (see `joined_texts`).
+    belongs to cell ``owners[i]``) for the cells `wanted` (see `joined_texts`; `entities`: the
+    chunk's, `xlsx_tokens.Chunk.entities`).
 
     The tags are known to be exactly these (`xlsx_tokens` checked the chunk), so one C-level
     `findall` cuts them all out; no Python step per text.
@@ -355,7 +359,9 @@ def _texts(
         found = list(itertools.compress(found, pick.tolist()))
     if not found:
         return []
-    return joined_texts(b"\0".join(found), prefix, xstrings)
+    start = prefix.encode()  # each text's prefix, joined in with the NULs (no pass to insert it)
+    joined = start + (b"\0" + start).join(found)
+    return joined_texts(joined, "", xstrings, entities)
 
 
 class _Columns:

@@ -102,10 +102,10 @@ def _key(raw: bytes) -> int:
     return int.from_bytes(raw[:8].ljust(8, b"\0"), "little")
 
 
-_NAMED_4, _NAMED_5, _NAMED_6 = (
-    np.array([_key(ref) for ref in refs], np.uint64)
-    for refs in ((b"&lt;", b"&gt;"), (b"&amp;",), (b"&quot;", b"&apos;"))
-)
+_NAMED_BY_LENGTH = {  # the named references by length: (their keys, their names)
+    length: (np.array([_key(f"&{name};".encode()) for name in names], np.uint64), names)
+    for length, names in ((4, ("lt", "gt")), (5, ("amp",)), (6, ("quot", "apos")))
+}
 _FIXED_ORDER = sorted((_key(raw), len(raw), kind) for raw, kind in _FIXED.items())
 _FIXED_KEYS = np.array([key for key, _, _ in _FIXED_ORDER], np.uint64)  # sorted, all distinct
 _FIXED_LENGTHS = np.array([length for _, length, _ in _FIXED_ORDER], np.int64)
@@ -130,6 +130,8 @@ class Chunk:
     def __init__(self, data: bytes) -> None:
         padded = data + b"\0" * 64
         self.data = data
+        # the named references the chunk holds, once `check` found it holds no other; else None
+        self.entities: frozenset[str] | None = None
         self.bytes = np.frombuffer(padded, np.uint8)
         self.size = len(data)
         # every byte offset as the start of a little-endian uint64 (an unaligned strided view:
@@ -254,11 +256,17 @@ def _check_entities(chunk: Chunk, amps: np.ndarray) -> None:
     The named references (&lt; &amp;...) are recognised in bulk; the regular expressions scan
     the chunk only when it holds something else (a character reference, or a bad one)."""
     if not len(amps):
+        chunk.entities = frozenset()
         return
     word = chunk.word(amps)
-    named = np.isin(_masked(word, 4), _NAMED_4) | np.isin(_masked(word, 5), _NAMED_5)
-    named |= np.isin(_masked(word, 6), _NAMED_6)
+    named = np.zeros(len(amps), bool)
+    present = set()
+    for length, (keys, names) in _NAMED_BY_LENGTH.items():
+        prefix = _masked(word, length)
+        named |= np.isin(prefix, keys)
+        present.update(name for key, name in zip(keys, names, strict=True) if key in prefix)
     if bool(named.all()):
+        chunk.entities = frozenset(present)
         return
     data = chunk.data
     if _BAD_ENTITY.search(data):
