@@ -185,23 +185,30 @@ class Tokens:
         at = np.minimum(np.searchsorted(_FIXED_KEYS, key), len(_FIXED_KEYS) - 1)
         fixed = (_FIXED_KEYS[at] == key) & (_FIXED_LENGTHS[at] == self.length)
         kind = np.where(fixed, _FIXED_KINDS[at], np.int8(-1))
-        prefix6 = key & np.uint64((1 << 48) - 1)
-        last = self.chunk.bytes[self.end - 1]
-        slash = last == 47  # '/'
-        is_c = (prefix6 == np.uint64(_C_PREFIX)) & (self.length > 8)
+        rest = np.flatnonzero(~fixed)  # tags with attributes (~a fifth): classified apart
+        if len(rest):
+            kind[rest] = self._attribute_kinds(key[rest], rest)
+        if bool((kind < 0).any()):
+            raise NotCanonical  # a tag of another form (a prefix, a comment, <extLst>...)
+        return kind
+
+    def _attribute_kinds(self, key: np.ndarray, which: np.ndarray) -> np.ndarray:
+        """The kinds of the tags `which` (none of a fixed form), -1 where none fits."""
+        length = self.length[which]
+        slash = self.chunk.bytes[self.end[which] - 1] == 47  # '/'
+        kind = np.full(len(which), -1, np.int8)
+        is_c = ((key & np.uint64((1 << 48) - 1)) == np.uint64(_C_PREFIX)) & (length > 8)
         kind[is_c] = np.where(slash[is_c], C_EMPTY, C)
-        is_row = ((key & np.uint64((1 << 40) - 1)) == np.uint64(_ROW_PREFIX)) & (kind < 0)
+        is_row = ((key & np.uint64((1 << 40) - 1)) == np.uint64(_ROW_PREFIX)) & ~is_c
         kind[is_row] = np.where(slash[is_row], ROW_EMPTY, ROW)
         is_fa = ((key & np.uint64((1 << 24) - 1)) == np.uint64(_F_PREFIX)) & (kind < 0)
         kind[is_fa] = np.where(slash[is_fa], FA_EMPTY, FA)
-        maybe = np.flatnonzero((kind < 0) & (self.length == _PRESERVE_LEN))
+        maybe = np.flatnonzero((kind < 0) & (length == _PRESERVE_LEN))
         if len(maybe):
-            found = self.chunk.window(self.start[maybe], 3)
+            found = self.chunk.window(self.start[which[maybe]], 3)
             for raw, code in _PRESERVE.items():
                 same = (found == np.frombuffer(raw, np.uint8)).all(axis=1)
                 kind[maybe[same]] = code
-        if bool((kind < 0).any()):
-            raise NotCanonical  # a tag of another form (a prefix, a comment, <extLst>...)
         return kind
 
 
