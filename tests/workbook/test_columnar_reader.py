@@ -343,3 +343,25 @@ def test_numpy_regex_and_element_readers_agree(monkeypatch):
                 assert [repr(v) for v in a[key].values] == [repr(v) for v in b[key].values], key
         assert first.array_formulas == other.array_formulas
         assert first.array_cached_values == other.array_cached_values
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<row r="1"><c r="A1"><f>1+2</f><v>3</v></c><c r="B1"><f>A1&amp;"&lt;"</f></c></row>',
+        (  # an empty text first
+            '<row r="1"><c r="A1" t="inlineStr"><is><t></t></is></c>'
+            '<c r="B1" t="inlineStr"><is><t xml:space="preserve"> a _x0041_ </t></is></c>'
+            '<c r="C1" t="inlineStr"><is><t/></is></c><c r="D1"><f>B1</f></c></row>'
+        ),
+        (  # a text right before the chunk's end
+            '<row r="1"><c r="A1"><f>A2</f></c></row><row r="2"><c r="A2" t="inlineStr">'
+            "<is><t>last</t></is></c></row>"
+        ),
+    ],
+    ids=["formulas", "inline-strings", "text-at-the-end"],
+)
+def test_texts_cut_from_their_spans_read_as_openpyxl_reads_them(tmp_path, body):
+    path = _excel_style(tmp_path / "texts.xlsx", body)
+    _columnar(path)  # the numpy reader handles it (no NotCanonical)
+    assert _differences(path, False) == []

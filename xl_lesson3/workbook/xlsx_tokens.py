@@ -403,7 +403,6 @@ class Cells:
         fa_len = end[with_attrs] - fa_tail - (kind[with_attrs] == FA_EMPTY)
         self.f_attrs = distinct_tails(chunk, fa_tail, fa_len)
         self.f_attr_cells = owner[with_attrs]
-        self.f_plain_cells = owner[np.flatnonzero(kind == F)]  # <f>text</f>, in file order
         self.t_cells = owner[np.flatnonzero(kind == T)]  # <t>text</t> (in <is>), in file order
         self.v_start, self.v_end = self._texts(kind, owner, start, end, V)
         self.t_start, self.t_end = self._texts(kind, owner, start, end, T)
