@@ -57,3 +57,8 @@ def test_empty_row_tags_are_read_too(tag, empty):
 def test_other_row_tags_are_left_to_the_other_readers(tag):
     with pytest.raises(NotCanonical):
         tokenize(_rows('<row r="2">', 2) + _rows(tag))
+
+
+@pytest.mark.parametrize("body", [b"", b" \n\t"], ids=["empty", "whitespace"])
+def test_a_chunk_without_tags_has_no_cells(body):
+    assert tokenize(body).n == 0

@@ -216,7 +216,7 @@ def check(tokens: Tokens) -> RowTags:
     if not len(kind):
         if data.strip():
             raise NotCanonical
-        return RowTags(tokens, [])
+        return RowTags(tokens, np.zeros(0, bool), np.zeros(0, np.int64))  # whitespace only
     if kind[0] not in (ROW, ROW_EMPTY) or kind[-1] not in (ROW_END, ROW_EMPTY):
         raise NotCanonical
     pairs = kind[:-1].astype(np.int16) * _KINDS + kind[1:]
