@@ -171,11 +171,12 @@ class Tokens:
             if len(after) and int(after[-1]) >= len(self.end):
                 raise NotCanonical  # a '<' never closed
             self.end = self.end[after]
-        elif len(self.start) and not bool((self.end > self.start).all()):
-            raise NotCanonical
-        if len(self.start) > 1 and not bool((self.end[:-1] < self.start[1:]).all()):
-            raise NotCanonical  # a '<' inside a tag
         self.length = self.end - self.start + 1
+        if len(self.start) and int(self.length.min()) < 2:
+            raise NotCanonical  # a '>' before its '<'
+        self.gap = self.start[1:] - self.end[:-1] - 1  # bytes between neighbouring tags
+        if len(self.gap) and int(self.gap.min()) < 0:
+            raise NotCanonical  # a '<' inside a tag
         self.kind = self._kinds()
 
     def _kinds(self) -> np.ndarray:
@@ -222,8 +223,7 @@ def check(tokens: Tokens) -> RowTags:
     pairs = kind[:-1].astype(np.int16) * _KINDS + kind[1:]
     if not bool(_ALLOWED.reshape(-1)[pairs].all()):
         raise NotCanonical
-    gap = tokens.start[1:] - tokens.end[:-1] - 1
-    stray = np.flatnonzero((gap > 0) & ~_TEXT_AFTER[kind[:-1]])
+    stray = np.flatnonzero((tokens.gap > 0) & ~_TEXT_AFTER[kind[:-1]])
     if len(stray) > 10_000:
         raise NotCanonical  # indented XML: the other readers
     for i in stray.tolist():
