@@ -62,3 +62,18 @@ def test_other_row_tags_are_left_to_the_other_readers(tag):
 @pytest.mark.parametrize("body", [b"", b" \n\t"], ids=["empty", "whitespace"])
 def test_a_chunk_without_tags_has_no_cells(body):
     assert tokenize(body).n == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<row r="1"><c r="A1"<v>1</v></c></row>',  # a '<' inside a tag
+        b'x><row r="1"></row',  # a '>' before its '<', as many of each
+        b'<row r="1"></row><',  # a '<' never closed
+        b'<row r="1"></row>>',  # text after the last row
+    ],
+    ids=["lt-inside-a-tag", "gt-first", "unclosed", "stray-gt"],
+)
+def test_misplaced_angle_brackets_are_refused(body):
+    with pytest.raises(NotCanonical):
+        tokenize(body)
