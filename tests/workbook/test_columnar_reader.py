@@ -9,6 +9,7 @@ import math
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 from openpyxl.worksheet.formula import ArrayFormula
@@ -22,6 +23,7 @@ from xl_lesson3.workbook.load import load_workbook
 from xl_lesson3.workbook.xlsx_columnar import read_sheet_columnar
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
 from xl_lesson3.workbook.xlsx_package import open_package
+from xl_lesson3.workbook.xlsx_tokens import Chunk
 
 ROWS = 60
 
@@ -365,3 +367,16 @@ def test_texts_cut_from_their_spans_read_as_openpyxl_reads_them(tmp_path, body):
     path = _excel_style(tmp_path / "texts.xlsx", body)
     _columnar(path)  # the numpy reader handles it (no NotCanonical)
     assert _differences(path, False) == []
+
+
+@pytest.mark.parametrize("gather", [True, False], ids=["by-index", "by-mask"])
+@pytest.mark.parametrize("prefix", [b"", b"="])
+def test_both_ways_of_cutting_texts_out_give_the_same_bytes(monkeypatch, gather, prefix):
+    """Texts gathered by index or by a mask: each after `prefix`, each ended by a NUL, in order
+    (an empty text; with the prefix, a run from the chunk's first byte; one to its last '<')."""
+    data = b">a<x>bc<y><z>ddd<w>e<"
+    start, end = np.array([1, 5, 10, 13, 19]), np.array([2, 7, 10, 16, 20])
+    monkeypatch.setattr(xlsx_columnar, "_GATHER_BELOW", 0 if gather else 1 << 30)
+    joined = xlsx_columnar._joined_spans(Chunk(data), start, end, prefix)
+    expected = b"".join(prefix + data[a:b] + b"\0" for a, b in zip(start, end, strict=True))
+    assert joined == expected
