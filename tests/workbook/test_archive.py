@@ -92,3 +92,50 @@ def test_cells_of_a_utf16_sheet_count_too(tmp_path, monkeypatch, codec):
 def test_fast_cell_count_agrees_with_the_tag_pattern(data):
     expected = len(archive._CELL_TAG_RE.findall(data))
     assert archive._count_tags(data, archive._CELL_TAG_RE) == expected
+
+
+_MIXED_TAGS = (
+    b'<cols><col min="1"/></cols><c r="A1"><v>1</v></c><c/><c>x</c><c\tr="B1"/><cfRule/>'
+    b'<c\nr="C1"/><c\x0br="D1"/><f>SUM(A1:C1)</f><c\rr="E1"/>'
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _MIXED_TAGS * 2000,  # ~200 kB: counted with numpy
+        b"x" + _MIXED_TAGS * 2000 + b"<c",  # odd offsets, and a tag cut at the very end
+        _MIXED_TAGS * 2000 + b'<x:c r="A1"/>',  # a prefix: the regular expression counts
+    ],
+    ids=["even", "odd-offsets-cut-at-end", "prefixed"],
+)
+def test_numpy_cell_count_of_a_big_chunk_agrees_with_the_tag_pattern(data):
+    assert len(data) >= archive._NUMPY_COUNT_BYTES
+    expected = len(archive._CELL_TAG_RE.findall(data))
+    assert archive._count_tags(data, archive._CELL_TAG_RE) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [archive._CELL_TAG_RE, archive._UTF16_CELL_RE[b"\xff\xfe"]],
+    ids=["utf-8", "utf-16"],
+)
+def test_a_tag_split_across_two_chunks_is_counted_once_wherever_it_is_cut(pattern):
+    if pattern is archive._CELL_TAG_RE:
+        data = b'<c r="A1"/><abc:c r="B1"/><c>' + b"y" * 120 + b"<c/><cx/><c"
+    else:
+        data = '<c r="A1"/><x:c r="B1"/><c>'.encode("utf-16-le") + b"y" * 120 + b"<\0c\0/\0"
+    expected = len(pattern.findall(data))
+    for cut in range(len(data) + 1):
+        counter = archive.TagCounter(pattern)
+        counter.feed(data[:cut])
+        assert counter.feed(data[cut:]) == expected, cut
+
+
+def test_a_big_chunk_after_small_ones_is_counted_once():
+    """Small chunks (shorter than the tail kept between them), then a numpy-counted one."""
+    data = b"<c" + b'/><c r="A1">' + _MIXED_TAGS * 2000 + b"<c/>"
+    counter = archive.TagCounter(archive._CELL_TAG_RE)
+    for piece in (data[:1], data[1:3], data[3:40], data[40:]):
+        found = counter.feed(piece)
+    assert found == len(archive._CELL_TAG_RE.findall(data))

@@ -9,6 +9,7 @@ import math
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 from openpyxl.worksheet.formula import ArrayFormula
@@ -22,6 +23,7 @@ from xl_lesson3.workbook.load import load_workbook
 from xl_lesson3.workbook.xlsx_columnar import read_sheet_columnar
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
 from xl_lesson3.workbook.xlsx_package import open_package
+from xl_lesson3.workbook.xlsx_tokens import Chunk
 
 ROWS = 60
 
@@ -343,3 +345,38 @@ def test_numpy_regex_and_element_readers_agree(monkeypatch):
                 assert [repr(v) for v in a[key].values] == [repr(v) for v in b[key].values], key
         assert first.array_formulas == other.array_formulas
         assert first.array_cached_values == other.array_cached_values
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<row r="1"><c r="A1"><f>1+2</f><v>3</v></c><c r="B1"><f>A1&amp;"&lt;"</f></c></row>',
+        (  # an empty text first
+            '<row r="1"><c r="A1" t="inlineStr"><is><t></t></is></c>'
+            '<c r="B1" t="inlineStr"><is><t xml:space="preserve"> a _x0041_ </t></is></c>'
+            '<c r="C1" t="inlineStr"><is><t/></is></c><c r="D1"><f>B1</f></c></row>'
+        ),
+        (  # a text right before the chunk's end
+            '<row r="1"><c r="A1"><f>A2</f></c></row><row r="2"><c r="A2" t="inlineStr">'
+            "<is><t>last</t></is></c></row>"
+        ),
+    ],
+    ids=["formulas", "inline-strings", "text-at-the-end"],
+)
+def test_texts_cut_from_their_spans_read_as_openpyxl_reads_them(tmp_path, body):
+    path = _excel_style(tmp_path / "texts.xlsx", body)
+    _columnar(path)  # the numpy reader handles it (no NotCanonical)
+    assert _differences(path, False) == []
+
+
+@pytest.mark.parametrize("gather", [True, False], ids=["by-index", "by-mask"])
+@pytest.mark.parametrize("prefix", [b"", b"="])
+def test_both_ways_of_cutting_texts_out_give_the_same_bytes(monkeypatch, gather, prefix):
+    """Texts gathered by index or by a mask: each after `prefix`, each ended by a NUL, in order
+    (an empty text; with the prefix, a run from the chunk's first byte; one to its last '<')."""
+    data = b">a<x>bc<y><z>ddd<w>e<"
+    start, end = np.array([1, 5, 10, 13, 19]), np.array([2, 7, 10, 16, 20])
+    monkeypatch.setattr(xlsx_columnar, "_GATHER_BELOW", 0 if gather else 1 << 30)
+    joined = xlsx_columnar._joined_spans(Chunk(data), start, end, prefix)
+    expected = b"".join(prefix + data[a:b] + b"\0" for a, b in zip(start, end, strict=True))
+    assert joined == expected

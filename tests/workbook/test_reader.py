@@ -15,6 +15,7 @@ from openpyxl.worksheet.table import Table as XlTable
 from tests.workbook.packages import MAIN, REL, write_package
 from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.formula.scalars import ErrorCode, ExcelError
+from xl_lesson3.workbook import load as load_module
 from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.load import load_workbook
 from xl_lesson3.workbook.model import CalcSettings
@@ -382,3 +383,16 @@ def test_array_members_found_both_ways(tmp_path, monkeypatch, listed):
     model = load_workbook(write_package(tmp_path / "a.xlsx", {"S": ARRAYS}), cached_values=True)
     assert [model.cell(at(a)) for a in ("S!E1", "S!D2", "S!E2", "S!G2", "S!G3")] == [None] * 5
     assert model.cached_value(at("S!E2")) == 8 and model.cell(at("S!A2")).value == 3
+
+
+def test_with_every_sheet_read_no_formula_is_searched_for_more(tmp_path, monkeypatch):
+    """A one-sheet book asked for by name: its formulas cannot name a sheet still unread."""
+    path = write_package(tmp_path / "one.xlsx", {"Only": '<c r="A1"><f>Other!A1+1</f></c>'})
+
+    def never(_sheets):
+        raise AssertionError("searched the formulas")
+
+    monkeypatch.setattr(load_module, "_formula_texts", never)
+    model = load_workbook(path, sheets=["only"])
+    assert model.sheet_names == ("Only",)
+    assert model.cell(CellAddress("Only", 1, 1)).formula == "=Other!A1+1"

@@ -18,11 +18,10 @@ from typing import IO, Self
 from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.workbook.archive import (
     _PROLOG_BYTES,
-    _TAIL,
     ArchiveLimits,
     ArchiveSummary,
+    TagCounter,
     _cell_pattern,
-    _count_tags,
     _inflate,
     _refuse_dtd,
     current_limits,
@@ -68,9 +67,7 @@ class _CountedStream:
     def __init__(self, budget: CellBudget, part: str, stream: IO[bytes]) -> None:
         self.budget, self.part, self.stream = budget, part, stream
         self.head = b""  # the part's first bytes, up to _PROLOG_BYTES
-        self.tail = b""
-        self.cells = 0
-        self.pattern = None
+        self.counter: TagCounter | None = None
 
     def read(self, size: int = -1) -> bytes:
         chunk = self.stream.read(size)
@@ -81,13 +78,9 @@ class _CountedStream:
         if len(self.head) < _PROLOG_BYTES:
             self.head += chunk[: _PROLOG_BYTES - len(self.head)]
             _refuse_dtd(self.budget.path, self.part, self.head)
-        if self.pattern is None:
-            self.pattern = _cell_pattern(self.head[:4])
-        # Tags wholly inside `tail` were counted with the previous chunk (as `archive._inflate`).
-        data = self.tail + chunk
-        self.cells += _count_tags(data, self.pattern) - _count_tags(self.tail, self.pattern)
-        self.tail = data[-_TAIL:]
-        self.budget.add(self.part, self.cells)
+        if self.counter is None:
+            self.counter = TagCounter(_cell_pattern(self.head[:4]))
+        self.budget.add(self.part, self.counter.feed(chunk))
         return chunk
 
     def close(self) -> None:

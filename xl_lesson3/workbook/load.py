@@ -143,9 +143,12 @@ def _needed(book: WorkbookPart, tables: dict[str, Table], read: dict[str, SheetC
     The formulas are joined into one text (per column first, C-level joins) and searched with
     C-level substring searches and one regular expression over the lines that hold a ``!``:
     a 100k-row sheet's 1.3 million formulas took ~1.5 s one by one. Finding more than is needed
-    only loads a sheet too many.
+    only loads a sheet too many. With every sheet read already (a one-sheet book) there is
+    nothing to search for.
     """
     all_sheets = [sheet.name for sheet in book.sheets]
+    if all(name in read for name in all_sheets):
+        return []
     pending = "\n".join(
         [*_formula_texts(read.values()), *(n.text for n in book.defined_names if n.scope in read)]
     )  # the Solver model's names too

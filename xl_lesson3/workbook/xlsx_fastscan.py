@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from operator import itemgetter
 from typing import Any
 
@@ -68,17 +68,17 @@ def formula_texts(bodies: list[bytes]) -> list[str]:
     return joined_texts(b"\0".join(bodies), "=")
 
 
-def joined_texts(joined: bytes, prefix: str = "", xstrings: bool = False) -> list[str]:
+def joined_texts(
+    joined: bytes,
+    prefix: str = "",
+    xstrings: bool = False,
+    entities: Collection[str] | None = None,
+) -> list[str]:
     """NUL-separated raw element texts → their texts (UTF-8 decoded, entities replaced, line
     ends normalised, with `xstrings` OOXML's ``_xHHHH_`` escapes undone), each after `prefix`,
-    in one pass over all of them."""
-    text = joined.decode("utf-8")
-    if "&" in text:
-        if "&#" in text:
-            text = _ENTITY.sub(_entity, text)
-        else:  # named entities only: &amp; last, so "&amp;lt;" stays "&lt;"
-            for entity in ("lt", "gt", "quot", "apos", "amp"):
-                text = text.replace(f"&{entity};", _NAMED[entity])
+    in one pass over all of them. `entities`: the names of the only references the texts can
+    hold (no character references), when the caller knows them; None: any."""
+    text = _unescaped(joined.decode("utf-8"), entities)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if xstrings:
@@ -86,6 +86,21 @@ def joined_texts(joined: bytes, prefix: str = "", xstrings: bool = False) -> lis
     if prefix:
         text = prefix + text.replace("\0", "\0" + prefix)
     return text.split("\0")
+
+
+def _unescaped(text: str, entities: Collection[str] | None) -> str:
+    """`text` with its references replaced; one pass per named entity it may hold (a replace
+    finding nothing still scans the whole text)."""
+    if entities is None:
+        if "&" not in text:
+            return text
+        if "&#" in text:
+            return _ENTITY.sub(_entity, text)
+        entities = _NAMED
+    for entity in ("lt", "gt", "quot", "apos", "amp"):  # &amp; last: "&amp;lt;" stays "&lt;"
+        if entity in entities:
+            text = text.replace(f"&{entity};", _NAMED[entity])
+    return text
 
 
 def _entity(match: re.Match) -> str:

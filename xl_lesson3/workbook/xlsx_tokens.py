@@ -89,9 +89,6 @@ _VALUE = rb'"[^"<&]*(?:' + _ENTITY_OK + rb'[^"<&]*)*"'
 _NAME = rb"[A-Za-z_][A-Za-z0-9_.:-]*"
 _ATTR = re.compile(rb" (" + _NAME + rb")=(" + _VALUE + rb")")
 _ATTRS = re.compile(rb"(?: " + _NAME + rb"=" + _VALUE + rb")*")
-_DIGITS = re.compile(rb"[0-9]+")
-_ROW_NUMBER = re.compile(rb'^<row r="([1-9][0-9]{0,6})"', re.MULTILINE)
-_ROW_TAGS = re.compile(rb"(?:<row(?: " + _NAME + rb"=" + _VALUE + rb")* ?/?>\n)*")
 MAX_TAIL = 40  # bytes of a cell's attributes after r="..." handled here (Excel's: ~20)
 _TAIL_WORDS = MAX_TAIL // 8
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5,
@@ -102,11 +99,16 @@ def _key(raw: bytes) -> int:
     return int.from_bytes(raw[:8].ljust(8, b"\0"), "little")
 
 
+_NAMED_BY_LENGTH = {  # the named references by length: (their keys, their names)
+    length: (np.array([_key(f"&{name};".encode()) for name in names], np.uint64), names)
+    for length, names in ((4, ("lt", "gt")), (5, ("amp",)), (6, ("quot", "apos")))
+}
 _FIXED_ORDER = sorted((_key(raw), len(raw), kind) for raw, kind in _FIXED.items())
 _FIXED_KEYS = np.array([key for key, _, _ in _FIXED_ORDER], np.uint64)  # sorted, all distinct
 _FIXED_LENGTHS = np.array([length for _, length, _ in _FIXED_ORDER], np.int64)
 _FIXED_KINDS = np.array([kind for _, _, kind in _FIXED_ORDER], np.int8)
 _C_PREFIX, _ROW_PREFIX, _F_PREFIX = _key(b'<c r="'), _key(b"<row "), _key(b"<f ")
+_ROW_R = np.uint64(_key(b'<row r="'))
 
 
 def _xml_character(ref: bytes) -> bool:
@@ -126,6 +128,8 @@ class Chunk:
     def __init__(self, data: bytes) -> None:
         padded = data + b"\0" * 64
         self.data = data
+        # the named references the chunk holds, once `check` found it holds no other; else None
+        self.entities: frozenset[str] | None = None
         self.bytes = np.frombuffer(padded, np.uint8)
         self.size = len(data)
         # every byte offset as the start of a little-endian uint64 (an unaligned strided view:
@@ -161,17 +165,18 @@ class Tokens:
         self.chunk = chunk
         array = chunk.bytes[: chunk.size]
         self.start = np.flatnonzero(array == 60)  # '<'
-        self.end = np.flatnonzero(array == 62)  # '>'
+        self.closers = self.end = np.flatnonzero(array == 62)  # every '>', text's too
         if len(self.start) != len(self.end):  # a '>' in text: pair each '<' with the next '>'
             after = np.searchsorted(self.end, self.start)
             if len(after) and int(after[-1]) >= len(self.end):
                 raise NotCanonical  # a '<' never closed
             self.end = self.end[after]
-        elif len(self.start) and not bool((self.end > self.start).all()):
-            raise NotCanonical
-        if len(self.start) > 1 and not bool((self.end[:-1] < self.start[1:]).all()):
-            raise NotCanonical  # a '<' inside a tag
         self.length = self.end - self.start + 1
+        if len(self.start) and int(self.length.min()) < 2:
+            raise NotCanonical  # a '>' before its '<'
+        self.gap = self.start[1:] - self.end[:-1] - 1  # bytes between neighbouring tags
+        if len(self.gap) and int(self.gap.min()) < 0:
+            raise NotCanonical  # a '<' inside a tag
         self.kind = self._kinds()
 
     def _kinds(self) -> np.ndarray:
@@ -179,23 +184,30 @@ class Tokens:
         at = np.minimum(np.searchsorted(_FIXED_KEYS, key), len(_FIXED_KEYS) - 1)
         fixed = (_FIXED_KEYS[at] == key) & (_FIXED_LENGTHS[at] == self.length)
         kind = np.where(fixed, _FIXED_KINDS[at], np.int8(-1))
-        prefix6 = key & np.uint64((1 << 48) - 1)
-        last = self.chunk.bytes[self.end - 1]
-        slash = last == 47  # '/'
-        is_c = (prefix6 == np.uint64(_C_PREFIX)) & (self.length > 8)
+        rest = np.flatnonzero(~fixed)  # tags with attributes (~a fifth): classified apart
+        if len(rest):
+            kind[rest] = self._attribute_kinds(key[rest], rest)
+        if bool((kind < 0).any()):
+            raise NotCanonical  # a tag of another form (a prefix, a comment, <extLst>...)
+        return kind
+
+    def _attribute_kinds(self, key: np.ndarray, which: np.ndarray) -> np.ndarray:
+        """The kinds of the tags `which` (none of a fixed form), -1 where none fits."""
+        length = self.length[which]
+        slash = self.chunk.bytes[self.end[which] - 1] == 47  # '/'
+        kind = np.full(len(which), -1, np.int8)
+        is_c = ((key & np.uint64((1 << 48) - 1)) == np.uint64(_C_PREFIX)) & (length > 8)
         kind[is_c] = np.where(slash[is_c], C_EMPTY, C)
-        is_row = ((key & np.uint64((1 << 40) - 1)) == np.uint64(_ROW_PREFIX)) & (kind < 0)
+        is_row = ((key & np.uint64((1 << 40) - 1)) == np.uint64(_ROW_PREFIX)) & ~is_c
         kind[is_row] = np.where(slash[is_row], ROW_EMPTY, ROW)
         is_fa = ((key & np.uint64((1 << 24) - 1)) == np.uint64(_F_PREFIX)) & (kind < 0)
         kind[is_fa] = np.where(slash[is_fa], FA_EMPTY, FA)
-        maybe = np.flatnonzero((kind < 0) & (self.length == _PRESERVE_LEN))
+        maybe = np.flatnonzero((kind < 0) & (length == _PRESERVE_LEN))
         if len(maybe):
-            found = self.chunk.window(self.start[maybe], 3)
+            found = self.chunk.window(self.start[which[maybe]], 3)
             for raw, code in _PRESERVE.items():
                 same = (found == np.frombuffer(raw, np.uint8)).all(axis=1)
                 kind[maybe[same]] = code
-        if bool((kind < 0).any()):
-            raise NotCanonical  # a tag of another form (a prefix, a comment, <extLst>...)
         return kind
 
 
@@ -205,14 +217,13 @@ def check(tokens: Tokens) -> RowTags:
     if not len(kind):
         if data.strip():
             raise NotCanonical
-        return RowTags(tokens, [])
+        return RowTags(tokens, np.zeros(0, bool), np.zeros(0, np.int64))  # whitespace only
     if kind[0] not in (ROW, ROW_EMPTY) or kind[-1] not in (ROW_END, ROW_EMPTY):
         raise NotCanonical
     pairs = kind[:-1].astype(np.int16) * _KINDS + kind[1:]
     if not bool(_ALLOWED.reshape(-1)[pairs].all()):
         raise NotCanonical
-    gap = tokens.start[1:] - tokens.end[:-1] - 1
-    stray = np.flatnonzero((gap > 0) & ~_TEXT_AFTER[kind[:-1]])
+    stray = np.flatnonzero((tokens.gap > 0) & ~_TEXT_AFTER[kind[:-1]])
     if len(stray) > 10_000:
         raise NotCanonical  # indented XML: the other readers
     for i in stray.tolist():
@@ -221,19 +232,20 @@ def check(tokens: Tokens) -> RowTags:
     edges = data[: tokens.start[0]] + data[tokens.end[-1] + 1 :]
     if edges.strip(b" \t\r\n"):
         raise NotCanonical
-    _check_characters(tokens.chunk)
+    _check_characters(tokens)
     return _check_row_tags(tokens)
 
 
-def _check_characters(chunk: Chunk) -> None:
-    data = chunk.data
-    low = np.flatnonzero(chunk.bytes[: chunk.size] < 32)
-    if len(low) and not bool(np.isin(chunk.bytes[low], (9, 10, 13)).all()):
+def _check_characters(tokens: Tokens) -> None:
+    chunk = tokens.chunk
+    data, array = chunk.data, chunk.bytes[: chunk.size]
+    low = array < 32
+    if bool(low.any()) and not bool(np.isin(array[low], (9, 10, 13)).all()):
         raise NotCanonical  # control characters are not XML
-    if b"]]>" in data or _BAD_ENTITY.search(data):
+    closers = tokens.closers  # "]]>": a '>' after two ']' (the padding reads as 0 before 0)
+    if bool(((chunk.bytes[closers - 1] == 93) & (chunk.bytes[closers - 2] == 93)).any()):
         raise NotCanonical
-    if b"&#" in data and not all(map(_xml_character, _CHARACTER_REF.findall(data))):
-        raise NotCanonical  # a reference to a character XML does not allow (&#0;)
+    _check_entities(chunk, np.flatnonzero(array == 38))  # '&'
     if not data.isascii():
         try:
             data.decode("utf-8")
@@ -243,32 +255,62 @@ def _check_characters(chunk: Chunk) -> None:
             raise NotCanonical
 
 
+def _check_entities(chunk: Chunk, amps: np.ndarray) -> None:
+    """Every '&' at `amps` starts a well-formed reference to a character XML allows.
+
+    The named references (&lt; &amp;...) are recognised in bulk; the regular expressions scan
+    the chunk only when it holds something else (a character reference, or a bad one)."""
+    if not len(amps):
+        chunk.entities = frozenset()
+        return
+    word = chunk.word(amps)
+    named = np.zeros(len(amps), bool)
+    present = set()
+    for length, (keys, names) in _NAMED_BY_LENGTH.items():
+        prefix = _masked(word, length)
+        named |= np.isin(prefix, keys)
+        present.update(name for key, name in zip(keys, names, strict=True) if key in prefix)
+    if bool(named.all()):
+        chunk.entities = frozenset(present)
+        return
+    data = chunk.data
+    if _BAD_ENTITY.search(data):
+        raise NotCanonical
+    if not all(map(_xml_character, _CHARACTER_REF.findall(data))):
+        raise NotCanonical  # a reference to a character XML does not allow (&#0;)
+
+
 class RowTags:
     """The chunk's row tags (``<row r="N" ...>``, r first): their numbers and digits."""
 
-    def __init__(self, tokens: Tokens, numbers: list[bytes]) -> None:
-        self.numbers = np.array(numbers or [b"0"]).astype(np.int64)[: len(numbers)]  # (rows,)
-        self.digits = np.fromiter(map(len, numbers), np.int64, len(numbers))
-        is_row = (tokens.kind == ROW) | (tokens.kind == ROW_EMPTY)
+    def __init__(self, tokens: Tokens, is_row: np.ndarray, digits: np.ndarray) -> None:
+        self.digits = digits  # (rows,)
         # the digits as stored, after '<row r="', to compare with each cell's reference
-        self.words = _masked(tokens.chunk.word(tokens.start[is_row] + 8), self.digits)
+        self.words = _masked(tokens.chunk.word(tokens.start[is_row] + 8), digits)
+        self.numbers = self.words.view("S8").astype(np.int64)  # NULs after the digits: ignored
         self.owner = np.cumsum(is_row) - 1  # (tags,) the row each tag is in
 
 
 def _check_row_tags(tokens: Tokens) -> RowTags:
-    rows = np.flatnonzero((tokens.kind == ROW) | (tokens.kind == ROW_EMPTY))
-    data = tokens.chunk.data
-    start, end = tokens.start[rows].tolist(), tokens.end[rows].tolist()
-    joined = b"\n".join([data[a : b + 1] for a, b in zip(start, end, strict=True)]) + b"\n"
-    if _ROW_TAGS.fullmatch(joined) is None:
-        raise NotCanonical
-    numbers = _ROW_NUMBER.findall(joined)
-    if len(numbers) != len(rows):
-        raise NotCanonical  # a row without r="..." first: the regex reader
-    shapes = set(_DIGITS.sub(b"0", joined).split(b"\n"))  # row tags differ in numbers only
-    if any(len(_attribute_names(tag)) != tag.count(b"=") for tag in shapes):
-        raise NotCanonical  # duplicate attributes
-    found = RowTags(tokens, numbers)
+    """The row tags, each ``<row r="N"`` (N: 1 to 1048576, no leading zero) then well-formed
+    attributes (no other ``r``, no duplicates), checked in bulk: the attribute texts once each
+    (row tags differ in their numbers only, mostly)."""
+    is_row = (tokens.kind == ROW) | (tokens.kind == ROW_EMPTY)
+    rows = np.flatnonzero(is_row)
+    chunk, start = tokens.chunk, tokens.start[rows]
+    number = chunk.word(start + 8).view(np.uint8).reshape(-1, 8)  # (rows, 8) after '<row r="'
+    digits = np.argmin((number - 48) < 10, axis=1)  # the first byte not a digit (uint8 wraps)
+    at = np.arange(len(rows))
+    ok = (chunk.word(start) == _ROW_R) & (number[:, 0] != 48)  # '0'
+    ok &= (digits > 0) & (number[at, digits] == 34)  # '"' after 1 to 7 digits
+    if not bool(ok.all()):
+        raise NotCanonical  # a row without r="..." first (the regex reader), or a bad number
+    tail_at = start + 9 + digits
+    tail_len = tokens.end[rows] - tail_at - (tokens.kind[rows] == ROW_EMPTY)
+    for text in distinct_tails(chunk, tail_at, tail_len).texts:
+        if not attributes_ok(text) or b"r" in _attribute_names(text):
+            raise NotCanonical  # malformed, or duplicate attributes
+    found = RowTags(tokens, is_row, digits)
     if len(rows) and (int(found.numbers.min()) < 1 or int(found.numbers.max()) > 1048576):
         raise NotCanonical
     return found
@@ -364,7 +406,6 @@ class Cells:
         fa_len = end[with_attrs] - fa_tail - (kind[with_attrs] == FA_EMPTY)
         self.f_attrs = distinct_tails(chunk, fa_tail, fa_len)
         self.f_attr_cells = owner[with_attrs]
-        self.f_plain_cells = owner[np.flatnonzero(kind == F)]  # <f>text</f>, in file order
         self.t_cells = owner[np.flatnonzero(kind == T)]  # <t>text</t> (in <is>), in file order
         self.v_start, self.v_end = self._texts(kind, owner, start, end, V)
         self.t_start, self.t_end = self._texts(kind, owner, start, end, T)
