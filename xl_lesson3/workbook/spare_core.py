@@ -1,14 +1,13 @@
-"""Whether other cores are idle now: the write-back's checks and torch's threads use them only then.
+"""Whether other cores are idle now: the write-back's check and torch's threads use them only then.
 
-The checks of a big sheet (`xlsx_verify_stream`, `xlsx_verify_fast`'s expat process) move ~4 s of
-work to another process. On a quiet 2-core machine that work overlaps the patching; on a busy
-one the two processes share one core and the write-back gets slower than doing it all here
-(measured: 6.3-7.2 s against 5.6-6.2 s with another job on the second core). The load average
-cannot tell: our own solve keeps it near 1 for a minute after it ends. So on Linux the idle time
-of all cores is sampled over a short window (/proc/stat); elsewhere, every usable core but ours
-counts as idle. The same goes for torch's threads on big tensors (`solver.threads`): with the
-other core busy, two threads made 50 steps of a 100k-row network three times slower.
-"""
+The write-back's check of a big sheet runs expat in a process of its own (`xlsx_verify_fast`,
+~2 s of a 100k-row sheet) beside the comparison. On a quiet 2-core machine the two overlap; on a
+busy one they share one core and the process only adds its start. The load average cannot
+tell: our own solve keeps it near 1 for a minute after it ends. So on Linux the idle time of all
+cores is sampled over a short window (/proc/stat); elsewhere, every usable core but ours counts
+as idle. The same goes for torch's threads on big tensors (`solver.threads`): with the other
+core busy, two threads made 50 steps of a 100k-row network three times slower. `OtherLoad`
+tells, while a solve runs, how many cores other processes take."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ import orjson
 from openpyxl.utils.cell import get_column_letter
 
 from xl_lesson3.workbook.changeset import SheetUpdates
-from xl_lesson3.workbook.xlsx_cells import number_text, stored_form
+from xl_lesson3.workbook.xlsx_cells import number_text
 
 # Exact types encoded in bulk (bool is not among them: type(True) is bool, stored as t="b").
 _NUMBER_TYPES = frozenset({float, int, np.float64})
@@ -36,7 +36,7 @@ class Targets:
     def __init__(self, updates: Mapping[tuple[int, int], object]) -> None:
         if isinstance(updates, SheetUpdates):  # a write-back's: arrays already
             rows, cols = updates.rows.astype(np.int64), updates.cols.astype(np.int64)
-            self._values: list[object] | None = updates.values_list
+            self._values: list[object] = updates.values_list
         else:
             keys = list(updates)
             rows = np.fromiter(map(itemgetter(0), keys), np.int64, len(keys))
@@ -45,34 +45,9 @@ class Targets:
         n = len(rows)
         self.order = np.lexsort((cols, rows))  # sorted index -> index in `updates`
         self.rows, self.cols = rows[self.order], cols[self.order]  # (n,) each
-        self._forms: dict[int, tuple[tuple, tuple]] | None = None
         numbers, numeric = _numbers(self._values)
         self.numbers, self.numeric = numbers[self.order], numeric[self.order]  # (n,) each
         self.n = n
-        self._group()
-
-    @classmethod
-    def from_arrays(
-        cls,
-        rows: np.ndarray,
-        cols: np.ndarray,
-        numbers: np.ndarray,
-        numeric: np.ndarray,
-        forms: dict[int, tuple[tuple, tuple]],
-    ) -> Targets:
-        """Targets already sorted by (row, col), without the values themselves: `forms` gives
-        each non-numeric target's stored forms (as a constant, as a formula's cached value).
-        What `xlsx_verify_stream`'s worker checks against."""
-        self = cls.__new__(cls)
-        self.n = len(rows)
-        self.order = np.arange(self.n)
-        self.rows, self.cols, self.numbers, self.numeric = rows, cols, numbers, numeric
-        self._values, self._forms = None, forms
-        self._group()
-        return self
-
-    def _group(self) -> None:
-        n = self.n
         # Grouped by row: target row k holds targets first[k] to first[k + 1], in columns
         # colsets[colset_of[k]] (a sheet has few distinct column sets), spelt letters[...].
         self.target_rows, first = np.unique(self.rows, return_index=True)  # (n_rows,)
@@ -86,23 +61,7 @@ class Targets:
 
     def value(self, index: int) -> object:
         """The value of target `index` (in sorted order)."""
-        if self._values is None:
-            raise LookupError("targets built from arrays carry stored forms, not values")
         return self._values[int(self.order[index])]
-
-    def expected(self, index: int, *, formula: bool) -> tuple[str | None, str | None]:
-        """(``t``, text) target `index` must be stored as (`xlsx_cells.stored_form`)."""
-        if self._forms is None:
-            return stored_form(self.value(index), formula=formula)
-        if index in self._forms:
-            return self._forms[index][formula]
-        return None, number_text(float(self.numbers[index]))
-
-    def is_blank(self, index: int) -> bool:
-        """Whether target `index` clears the cell (its value is None)."""
-        if self._forms is None:
-            return self.value(index) is None
-        return self._forms.get(index, ((0, 0),))[0] == (None, None)
 
     def updates(self, lo: int, hi: int) -> dict[tuple[int, int], object]:
         """Targets `lo` to `hi` (sorted indices) as a (row, col) → value mapping."""

@@ -39,7 +39,6 @@ from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.background import WriteBehind, read_ahead
 from xl_lesson3.workbook.changeset import cells_by_sheet
 from xl_lesson3.workbook.safexml import encoding_problem, parse_xml
-from xl_lesson3.workbook.spare_core import core_free
 from xl_lesson3.workbook.tempfiles import remove_orphans, temp_path
 from xl_lesson3.workbook.xlsx_bulk_patch import BulkPatcher
 from xl_lesson3.workbook.xlsx_bulk_values import Targets
@@ -47,8 +46,6 @@ from xl_lesson3.workbook.xlsx_cells import patch_sheet_stream
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
 from xl_lesson3.workbook.xlsx_names import patch_defined_names, set_full_calc_on_load
 from xl_lesson3.workbook.xlsx_verify import verify_sheet
-from xl_lesson3.workbook.xlsx_verify_fast import PROCESS_MIN_BYTES
-from xl_lesson3.workbook.xlsx_verify_stream import StreamCheck
 
 _CHUNK = 1 << 20
 _BULK_CHUNK = 16 << 20  # the bulk patcher works on pieces of whole rows about this big
@@ -85,17 +82,9 @@ def patch_workbook(
 
     def verify(package: zipfile.ZipFile) -> None:
         for part, (sheet, updates) in plan.sheets.items():
-            check = plan.stream_checks.pop(part, None)
-            if check is not None and check.confirms(package, part):
-                continue  # checked on the other core as it was written
             verify_sheet(package, part, sheet, updates, plan.targets.get(part))
 
-    try:
-        write_atomically(dst, lambda out: _write_package(src, out, plan), verify=verify)
-    finally:
-        for check in plan.stream_checks.values():
-            check.kill()
-        plan.stream_checks.clear()
+    write_atomically(dst, lambda out: _write_package(src, out, plan), verify=verify)
     return dst
 
 
@@ -108,8 +97,6 @@ class PatchPlan:
     replacements: dict[str, bytes]
     # The sheets' values sorted for the bulk patcher, kept for the bulk check (filled lazily).
     targets: dict[str, Targets] = field(default_factory=dict)
-    # Big sheets checked by a worker process as they are written (`xlsx_verify_stream`).
-    stream_checks: dict[str, StreamCheck] = field(default_factory=dict)
 
 
 def plan_patch(
@@ -308,41 +295,13 @@ def _copy_package(src: Path, out: BinaryIO, plan: PatchPlan, general: frozenset[
                 behind = WriteBehind(writer.write)
                 chunks = read_ahead(iter(lambda: reader.read(_BULK_CHUNK), b""))
                 targets = plan.targets.setdefault(info.filename, Targets(updates))
-                check = _stream_check(plan, info, targets, sheet)
-                write = behind.write if check is None else _tee(behind.write, check.feed)
                 try:
-                    BulkPatcher(updates, sheet, write, targets).run(chunks)
+                    BulkPatcher(updates, sheet, behind.write, targets).run(chunks)
                 except NotCanonical as exc:
-                    if check is not None:
-                        plan.stream_checks.pop(info.filename).kill()
                     raise _PartNotCanonical(info.filename) from exc
                 finally:
                     chunks.close()  # its thread reads `reader`: stop it before `reader` closes
                     behind.close()
-
-
-def _stream_check(
-    plan: PatchPlan, info: zipfile.ZipInfo, targets: Targets, sheet: str
-) -> StreamCheck | None:
-    """A worker checking this big sheet as it is written, when a second core can run one
-    (replacing the one of an earlier attempt at the package)."""
-    old = plan.stream_checks.pop(info.filename, None)
-    if old is not None:
-        old.kill()
-    if info.file_size < PROCESS_MIN_BYTES or not core_free():
-        return None
-    check = StreamCheck.start(targets, sheet)
-    if check is not None:
-        plan.stream_checks[info.filename] = check
-    return check
-
-
-def _tee(*writes: Callable[[bytes], object]) -> Callable[[bytes], None]:
-    def write(data: bytes) -> None:
-        for each in writes:
-            each(data)
-
-    return write
 
 
 def _set_level(entry: zipfile.ZipInfo, level: int) -> None:

@@ -42,6 +42,7 @@ from xl_lesson3.workbook.xlsx_canonical import (
     head_namespace,
     sheet_pieces,
 )
+from xl_lesson3.workbook.xlsx_cells import stored_form
 from xl_lesson3.workbook.xlsx_fastscan import text_of
 from xl_lesson3.workbook.xml_wellformed import NOT_WELL_FORMED
 
@@ -105,7 +106,7 @@ def _start_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None
     if package.getinfo(part).file_size < PROCESS_MIN_BYTES:
         return None  # starting a process costs more than parsing here
     if not core_free():
-        return None  # one core: parsing here is cheaper than a second process
+        return None  # no idle core: parsing here costs less than sharing one
     try:
         return subprocess.Popen(
             [sys.executable, "-I", str(_SCRIPT), package.filename, part],
@@ -161,12 +162,6 @@ def _ignore(*_: object) -> None:
     return None
 
 
-def check_pieces(targets: Targets, sheet: str, chunks: Iterator[bytes]) -> None:
-    """The comparison of `verify_sheet_bulk` over a written part's bytes `chunks` (no XML
-    check): WorkbookIOError at a difference, NotCanonical where the bulk reading cannot say."""
-    _Check(targets, sheet).run(chunks)
-
-
 class _Kinds(dict):
     """Start-tag attributes → their ``t`` (None for none or "n"), filled on first sight."""
 
@@ -200,7 +195,7 @@ class _Check:
         for a, b, at, exists in blocks(rows, t.target_rows[lo:hi], t.colset_of[lo:hi]):
             first, end = int(t.first[lo + a]), int(t.first[lo + b])
             if not exists:
-                if not all(t.is_blank(i) for i in range(first, end)):
+                if any(t.value(i) is not None for i in range(first, end)):
                     raise NotCanonical  # a row is missing: the element reader says which cell
                 continue
             colset = int(t.colset_of[lo + a])
@@ -239,7 +234,7 @@ class _Check:
         match = (k // (cells.width - 1)) * cells.width + k % (cells.width - 1) + 1
         row, col = int(t.rows[index]), int(t.cols[index])
         formula = cells.group(F)[match] is not None or self.arrays.covers(row, col)
-        expected = t.expected(index, formula=formula)
+        expected = stored_form(t.value(index), formula=formula)
         if kind == "inlineStr":
             body = cells.group(IS)[match]
             texts = [text_of(m) for m in _IS_TEXT.findall(body)] if body is not None else []
