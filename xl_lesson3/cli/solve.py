@@ -87,8 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_threads,
         default="auto",
         metavar="N|auto",
-        help="torch CPU threads while solving (default auto: 1, or every core when each call "
-        "handles a million numbers or more, restarts x rows)",
+        help="torch CPU threads while solving (default auto: 1, or the idle cores when each "
+        "call handles a million numbers or more, restarts x rows)",
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path, metavar="OUT", help="write the solved workbook here")

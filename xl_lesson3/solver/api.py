@@ -188,9 +188,9 @@ def solve(
     `callback(Progress)` runs after every gradient step and may raise `CancelFit` to stop.
     `cpu_threads`: torch's intra-op threads while solving on the CPU (restored afterwards; None
     leaves torch's setting). "auto" (the default): one while reading and compiling, then one
-    unless each call's tensors hold a million numbers or more (restarts x rows), where all
-    usable cores pay (`xl_lesson3.solver.threads` says why). Nothing is written; see
-    `write_solution`.
+    unless each call's tensors hold a million numbers or more (restarts x rows), where the
+    cores idle at that moment pay, for as long as no other process takes them
+    (`xl_lesson3.solver.threads` says why). Nothing is written; see `write_solution`.
     """
     from xl_lesson3.solver.dispatch import run_engine
     from xl_lesson3.solver.options import resolve_options

@@ -41,14 +41,13 @@ def run_engine(
 ):
     """Compile, pick the engine, run it and build the `SolveResult`. `auto_threads`: size
     torch's CPU threads to the compiled program (the caller restores them)."""
-    from xl_lesson3.solver import linear
-    from xl_lesson3.solver.threads import auto_threads as threads_for
+    from xl_lesson3.solver import linear, threads
 
     ctx = compile_context(problem, device, dtype, options.max_time)
     parallel = 1  # threads a gradient fit may use while no other process takes a core
     if auto_threads and device.type == "cpu":
         batch = max(options.restarts, options.population if options.engine == "evolutionary" else 1)
-        parallel = threads_for(batch, ctx.program.widest_block)
+        parallel = threads.auto_threads(batch, ctx.program.widest_block)
         torch.set_num_threads(parallel)
     constraints = problem.constraints
     engine = options.engine

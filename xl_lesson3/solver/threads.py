@@ -22,8 +22,11 @@ from xl_lesson3.workbook.spare_core import OtherLoad, spare_threads
 
 # Numbers per block (batch x cells of the widest unit the parameters change) from which a
 # second thread pays. Measured on 2 cores: the Titanic net at 256 restarts (182k) was faster
-# on two threads on a quiet machine and ten times slower on a busy one; at 1.6M, faster on both.
+# on two threads on a quiet machine and ten times slower on a busy one; at 1.6M, faster on two
+# idle cores (a core another process takes is `ThreadGovernor`'s business).
 PARALLEL_FROM = 1 << 20
+# Cores other processes take that make our second thread a loss, or leave it a gain again.
+BUSY_CORE, FREE_CORE = 0.6, 0.3
 
 
 def auto_threads(batch: int, widest_block: int) -> int:
@@ -63,6 +66,3 @@ class ThreadGovernor(Callback):
         if wanted != current:
             torch.set_num_threads(wanted)
             self.changes += 1
-
-
-BUSY_CORE, FREE_CORE = 0.6, 0.3  # other processes' cores that make a thread too many, or not
