@@ -257,10 +257,10 @@ def _inflate(
     """(cells counted, bytes) of one part, inflated as a stream; zipfile checks the CRC."""
     cells = 0
     size = 0
-    counter = TagCounter(_CELL_TAG_RE)  # the pattern is chosen by the part's first bytes
+    counter = None
     with package.open(info) as stream:
         while chunk := stream.read(_CHUNK):
-            if size == 0:
+            if counter is None:  # the pattern is chosen by the part's first bytes
                 counter = TagCounter(_cell_pattern(chunk[:4]))
                 _refuse_dtd(path, info.filename, chunk[:_PROLOG_BYTES])
             size += len(chunk)

@@ -4,11 +4,11 @@ The part is streamed once. Everything outside ``<sheetData>`` (the prolog, where
 declaration would be refused, and the sheet's other elements) goes through expat; the body of
 ``<sheetData>`` is cut at row ends into chunks that `xlsx_tokens` checks and tokenises with numpy.
 Per chunk, numbers are converted in one numpy call, shared strings looked up by array index, and
-the texts of plain formulas and inline strings cut out of the chunk by one boolean mask each
-(their byte spans are known) and decoded in one pass over all of them; only shared, array and
-data-table formulas, cells of rarer types and array members' cached values take a Python step
-each (`FormulaReader`, `typed_value`, as in the other readers). Raises `NotCanonical` (nothing kept) for a part this does not handle: `xlsx_sheet`
-then tries the regex reader, then the element reader.
+the texts of plain formulas and inline strings cut out of the chunk by their known byte spans
+and decoded in one pass over all of them; only shared, array and data-table formulas, cells of
+rarer types and array members' cached values take a Python step each (`FormulaReader`,
+`typed_value`, as in the other readers). Raises `NotCanonical` (nothing kept) for a part this
+does not handle: `xlsx_sheet` then tries the regex reader, then the element reader.
 """
 
 from __future__ import annotations
