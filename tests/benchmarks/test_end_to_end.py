@@ -15,6 +15,7 @@ from benchmarks.hand_nnet import nnet_objective, read_sheet
 from benchmarks.workbooks import replicated_nnet_model, titanic_path, write_nnet_xlsx
 from xl_lesson3.formula.compile.program import compile_program
 from xl_lesson3.solver.problem import build_problem
+from xl_lesson3.workbook import load_aside
 from xl_lesson3.workbook.address import CellAddress
 
 TINY = BenchConfig(tiny=True)
@@ -68,8 +69,10 @@ def test_big_xlsx_stages_run_on_a_tiny_file():
     (run,) = section.data["runs"]
     assert run["rows"] == big_xlsx.SIZES["tiny"][0]
     assert run["steps_done"] == big_xlsx.STEPS and math.isfinite(run["loss"])
-    stages = ("read", "compile", "steps", "recalc", "verify", "startup", "command")
+    stages = ("read", "compile", "steps", "recalc", "verify", "startup", "startup_read", "command")
     assert all(run[stage] > 0 for stage in stages)
+    # the benchmark's own process has torch imported; its start-up-and-read process must not
+    assert run["read_aside"] is (load_aside.usable_cores() >= 2)
     # the write-back changes the 20 parameters, B2, both hidden units of every row (their
     # "Ones" input moves them) and, where a ReLU is active, the cells that follow (6 per row)
     rows = big_xlsx.SIZES["tiny"][0]

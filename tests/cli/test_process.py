@@ -87,3 +87,38 @@ def test_help_does_not_import_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_solve_reads_the_same_workbook_either_way(tmp_path):
+    """The command reads the book in a forked child while torch imports (`load_aside`) or, with
+    the switch off, itself: the same model, so the same seeded solve and the same written cells."""
+    from pathlib import Path
+
+    from xl_lesson3.workbook.address import CellAddress
+    from xl_lesson3.workbook.load import load_workbook
+    from xl_lesson3.workbook.load_aside import ENV_SWITCH
+
+    book = Path(__file__).resolve().parents[2] / "workbooks" / "titanic.xlsx"
+    found = {}
+    for aside in ("1", "0"):
+        out = tmp_path / f"solved-{aside}.xlsx"
+        args = ["solve", str(book), "--sheet", "nnet", "--restarts", "2", "--steps", "15"]
+        args += ["--seed", "3", "--method", "lbfgs", "--json", "--out", str(out)]
+        done = subprocess.run(
+            [sys.executable, "-m", "xl_lesson3", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "OMP_NUM_THREADS": "1", ENV_SWITCH: aside},
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        payload = json.loads(done.stdout)
+        assert payload["final"] < payload["initial"]
+        written = load_workbook(out).cells  # the file holds the parameters the payload reports
+        for cell, value in payload["cells"].items():
+            assert written[CellAddress.parse(cell)].value == pytest.approx(value, rel=1e-12)
+        found[aside] = payload
+    assert found["1"]["initial"] == pytest.approx(found["0"]["initial"], rel=1e-12)
+    assert found["1"]["final"] == pytest.approx(found["0"]["final"], rel=1e-9)
+    assert found["1"]["cells"].keys() == found["0"]["cells"].keys()

@@ -47,11 +47,8 @@ def run(args: argparse.Namespace) -> int:
         UnknownReferenceError,
         WorkbookIOError,
     )
-    from xl_lesson3.formula.evaluate.recalc import evaluate_cells
-    from xl_lesson3.formula.parse.ast import A1Ref
-    from xl_lesson3.formula.parse.references import parse_reference
     from xl_lesson3.workbook.address import RangeAddress
-    from xl_lesson3.workbook.load import load_workbook
+    from xl_lesson3.workbook.load_aside import start_load
 
     if not args.book.is_file():
         raise WorkbookIOError(f"{args.book}: no such workbook")
@@ -59,7 +56,14 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError("--all: give either --all or CELLs, not both")
     if not args.all and not args.cells:
         raise BadInputError("CELL: give at least one cell or range, or --all")
-    model = load_workbook(args.book)
+    # The read starts before the engine (and torch) is imported, in a second process where it
+    # pays (`load_aside`).
+    with start_load(args.book, None) as pending:
+        from xl_lesson3.formula.evaluate.recalc import evaluate_cells
+        from xl_lesson3.formula.parse.ast import A1Ref
+        from xl_lesson3.formula.parse.references import parse_reference
+
+        model = pending.model()
     if args.all:
         return _run_all(model, args.json)
     refs: list[RangeAddress] = []

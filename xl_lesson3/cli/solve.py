@@ -135,9 +135,10 @@ def run(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
     from xl_lesson3.errors import BadInputError, WorkbookIOError
-    from xl_lesson3.solver.problem import load, sheets_needed
-    from xl_lesson3.solver.writeback import check_writable, destination, write_solution
     from xl_lesson3.workbook.archive import check_archive
+    from xl_lesson3.workbook.destination import check_writable, destination
+    from xl_lesson3.workbook.load import sheets_needed
+    from xl_lesson3.workbook.load_aside import start_load
     from xl_lesson3.workbook.lock import locked
     from xl_lesson3.workbook.xlsx_patch import check_sheets_patchable
 
@@ -154,8 +155,12 @@ def run(args: argparse.Namespace) -> int:
         check_writable(dst, what="the solved workbook")
         check_sheets_patchable(args.book)
     lock = locked(args.book, wait=args.wait) if writes and onto_book else nullcontext()
-    with lock:
-        book = load(args.book, sheets_needed(args.objective, args.changing, args.sheet))
+    sheets = sheets_needed(args.objective, args.changing, args.sheet)
+    # The read starts before torch is imported, in a second process where it pays (load_aside).
+    with lock, start_load(args.book, sheets) as pending:
+        from xl_lesson3.solver.writeback import write_solution  # imports torch
+
+        book = pending.model()
         check_memory(  # before compiling: restarts x the cells of the sheets read
             "--restarts",
             float(args.restarts or 1) * len(book.cells) * _BYTES_PER_CELL_RESTART,

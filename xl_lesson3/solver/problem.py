@@ -21,6 +21,7 @@ from xl_lesson3.solver.excel_model import (
     sheet_solver_names,
 )
 from xl_lesson3.workbook.address import CellAddress, RangeAddress, quote_sheet
+from xl_lesson3.workbook.load import sheets_needed
 from xl_lesson3.workbook.model import WorkbookModel
 
 MAX_VARIABLES = 1_000_000
@@ -38,49 +39,12 @@ class Problem:
 
 
 def load(workbook: WorkbookModel | str | Path, sheets: list[str] | None = None) -> WorkbookModel:
-    """A WorkbookModel, loading it from a path when given one.
-
-    `sheets`: read only these sheets and those their formulas and names refer to (see
-    `load_workbook`); the whole file when one of them does not exist, so the checks that
-    follow name it as they would otherwise.
-    """
+    """A WorkbookModel, loading it from a path when given one (`load_sheets`)."""
     if isinstance(workbook, WorkbookModel):
         return workbook
-    from xl_lesson3.workbook.load import load_workbook, worksheet_names
+    from xl_lesson3.workbook.load import load_sheets
 
-    path = Path(workbook)
-    if sheets is not None:
-        known = {name.lower() for name in worksheet_names(path)}
-        if not all(name.lower() in known for name in sheets):
-            sheets = None
-    return load_workbook(path, sheets=sheets)
-
-
-def sheets_needed(
-    objective: CellAddress | str | None,
-    changing: Sequence[RangeAddress | CellAddress | str] | None,
-    sheet: str | None,
-) -> list[str] | None:
-    """The sheets a model starts from: the model's sheet and the changing cells' sheets.
-
-    None (read every sheet) when the model's sheet is not known before reading (it is then the
-    only sheet with a Solver model) or a reference does not parse (its error comes later).
-    """
-    if sheet is None and (objective is None or isinstance(objective, str) and "!" not in objective):
-        return None
-    refs: list[RangeAddress | CellAddress | str] = [] if objective is None else [objective]
-    refs.extend(changing or ())
-    found = [] if sheet is None else [sheet]
-    for ref in refs:
-        if isinstance(ref, str):
-            if "!" not in ref:
-                continue
-            try:
-                ref = RangeAddress.parse(ref, default_sheet=sheet)
-            except UnknownReferenceError:
-                return None
-        found.append(ref.sheet)
-    return list(dict.fromkeys(found))
+    return load_sheets(Path(workbook), sheets)
 
 
 def model_sheets(workbook: WorkbookModel) -> list[str]:

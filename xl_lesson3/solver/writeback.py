@@ -14,7 +14,6 @@ point) solution is never written.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import zipfile
@@ -25,17 +24,15 @@ from xl_lesson3.errors import BadInputError, SolverError, WorkbookIOError, locat
 from xl_lesson3.solver.api import SolveResult
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.changeset import ChangeSet
+from xl_lesson3.workbook.destination import (  # noqa: F401  (re-exported: callers import them here)
+    backup_path,
+    check_writable,
+    default_output,
+    destination,
+    next_backup_path,
+    same_file,
+)
 from xl_lesson3.workbook.model import WorkbookModel
-
-
-def default_output(src: Path) -> Path:
-    """``BOOK-solved.xlsx`` next to ``BOOK.xlsx`` (the suffix, .xlsm too, is kept)."""
-    return src.with_name(f"{src.stem}-solved{src.suffix}")
-
-
-def backup_path(src: Path) -> Path:
-    """``BOOK.bak.xlsx`` next to ``BOOK.xlsx`` (the first backup; see `next_backup_path`)."""
-    return src.with_name(f"{src.stem}.bak{src.suffix}")
 
 
 def changed_cells(
@@ -129,51 +126,6 @@ def _holds_formula(archive: zipfile.ZipFile, part: str) -> bool:
                 return True
             tail = chunk[-64:]
     return False
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """Whether paths `a` and `b` name one file (``--out BOOK`` is ``--in-place``)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return Path(a).resolve() == Path(b).resolve()
-
-
-def destination(src: Path, out: str | Path | None, in_place: bool) -> tuple[Path, bool]:
-    """(path written, whether that is the workbook itself)."""
-    if in_place and out is not None:
-        raise BadInputError("--out and --in-place: give one of them")
-    if in_place:
-        return src, True
-    dst = Path(out) if out is not None else default_output(src)
-    return dst, same_file(dst, src)
-
-
-def check_writable(dst: Path, *, what: str = "the file") -> None:
-    """Raise WorkbookIOError unless `dst` (a file, existing or not) can be written now.
-
-    Run before solving and before a backup is made, so a run never solves for nothing and never
-    leaves a backup of a book it then fails to change.
-    """
-    folder = dst.parent
-    if not folder.is_dir():
-        raise WorkbookIOError(f"{dst}: cannot write {what} (folder {folder} does not exist)")
-    if dst.is_dir():
-        raise WorkbookIOError(f"{dst}: cannot write {what} (it is a folder)")
-    if dst.exists() and not os.access(dst, os.W_OK):
-        raise WorkbookIOError(f"{dst}: cannot write {what} (the file is read-only)")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise WorkbookIOError(f"{dst}: cannot write {what} (folder {folder} is not writable)")
-
-
-def next_backup_path(src: Path) -> Path:
-    """The first of ``BOOK.bak.xlsx``, ``BOOK.bak1.xlsx``, ``BOOK.bak2.xlsx``... not taken."""
-    candidate = backup_path(src)
-    number = 0
-    while candidate.exists():
-        number += 1
-        candidate = src.with_name(f"{src.stem}.bak{number}{src.suffix}")
-    return candidate
 
 
 def write_solution(

@@ -17,11 +17,12 @@ import gc
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from xl_lesson3.errors import WorkbookIOError
+from xl_lesson3.errors import UnknownReferenceError, WorkbookIOError
+from xl_lesson3.workbook.address import CellAddress, RangeAddress
 from xl_lesson3.workbook.archive import check_archive
 from xl_lesson3.workbook.archive_budget import CellBudget
 from xl_lesson3.workbook.columns import CellStore, ColumnCells
@@ -78,6 +79,44 @@ def _load(package: Package, cached: bool, wanted: Iterable[str] | None) -> Workb
         todo = [] if wanted is None else _needed(book, tables, read)
     order = tuple(name for name in parts if name in read)
     return _model(package.path, book, order, read, tables)
+
+
+def load_sheets(path: str | Path, sheets: list[str] | None) -> WorkbookModel:
+    """`load_workbook(path, sheets=sheets)`, or the whole file when one of `sheets` does not
+    exist, so the checks that follow name it as they would otherwise."""
+    path = Path(path)
+    if sheets is not None:
+        known = {name.lower() for name in worksheet_names(path)}
+        if not all(name.lower() in known for name in sheets):
+            sheets = None
+    return load_workbook(path, sheets=sheets)
+
+
+def sheets_needed(
+    objective: CellAddress | str | None,
+    changing: Sequence[RangeAddress | CellAddress | str] | None,
+    sheet: str | None,
+) -> list[str] | None:
+    """The sheets a model starts from: the model's sheet and the changing cells' sheets.
+
+    None (read every sheet) when the model's sheet is not known before reading (it is then the
+    only sheet with a Solver model) or a reference does not parse (its error comes later).
+    """
+    if sheet is None and (objective is None or isinstance(objective, str) and "!" not in objective):
+        return None
+    refs: list[RangeAddress | CellAddress | str] = [] if objective is None else [objective]
+    refs.extend(changing or ())
+    found = [] if sheet is None else [sheet]
+    for ref in refs:
+        if isinstance(ref, str):
+            if "!" not in ref:
+                continue
+            try:
+                ref = RangeAddress.parse(ref, default_sheet=sheet)
+            except UnknownReferenceError:
+                return None
+        found.append(ref.sheet)
+    return list(dict.fromkeys(found))
 
 
 def worksheet_names(path: str | Path) -> tuple[str, ...]:
