@@ -9,6 +9,8 @@ import dataclasses
 import math
 from typing import Any
 
+import numpy as np
+
 from xl_lesson3.workbook.model import WorkbookModel
 
 
@@ -24,7 +26,7 @@ def model_differences(a: WorkbookModel, b: WorkbookModel) -> list[str]:
     """What differs between `a` and `b` (empty when they hold the same workbook)."""
     found = []
     for field in dataclasses.fields(WorkbookModel):
-        if field.name in ("cells", "array_cached_values"):
+        if field.name in ("cells", "array_cached_values", "layouts"):
             continue
         mine, theirs = getattr(a, field.name), getattr(b, field.name)
         if field.name in ("tables", "array_formulas"):
@@ -36,6 +38,19 @@ def model_differences(a: WorkbookModel, b: WorkbookModel) -> list[str]:
         same_value(v, cached_b[k]) for k, v in cached_a.items()
     ):
         found.append("array_cached_values differ")
+    if a.layouts.keys() != b.layouts.keys():
+        found.append(f"layouts: {sorted(a.layouts)} != {sorted(b.layouts)}")
+    for name, layout in a.layouts.items():
+        other = b.layouts[name]
+        same = all(
+            np.array_equal(getattr(layout, k), getattr(other, k)) for k in layout.ARRAYS
+        ) and (layout.part, layout.crc, layout.attr_texts) == (
+            other.part,
+            other.crc,
+            other.attr_texts,
+        )
+        if not same:
+            found.append(f"layout of {name} differs")
     for kind in ("formulas", "values"):
         mine, theirs = getattr(a.cells, kind), getattr(b.cells, kind)
         if mine.keys() != theirs.keys():

@@ -33,13 +33,14 @@ from xl_lesson3.workbook.load import load_sheets
 from xl_lesson3.workbook.load_aside import start_load
 out = {}
 for book, sheets in json.loads(sys.argv[1]):
-    with start_load(Path(book), sheets) as pending:
+    layout = sheets is not None  # as the solve command asks: the sheets it writes back into
+    with start_load(Path(book), sheets, layout=layout) as pending:
         try:
             aside = pending.model()
         except Exception as exc:
             aside = f"{type(exc).__name__}: {exc}"
     try:
-        here = load_sheets(Path(book), sheets)
+        here = load_sheets(Path(book), sheets, layout=layout)
     except Exception as exc:
         here = f"{type(exc).__name__}: {exc}"
     if isinstance(aside, str) or isinstance(here, str):

@@ -38,11 +38,16 @@ def _round_trip(model: WorkbookModel) -> WorkbookModel:
     return model_wire.decode(b"".join(model_wire.encode(model)))
 
 
+@pytest.mark.parametrize("layout", [False, True], ids=["model", "with-layouts"])
 @pytest.mark.parametrize("book", SHIPPED, ids=lambda p: p.name)
-def test_shipped_workbooks_come_back_the_same(book):
-    model = load_workbook(book)
+def test_shipped_workbooks_come_back_the_same(book, layout):
+    model = load_workbook(book, layout=layout)
     assert len(model.cells) > 1000  # the lesson's sheets, not an empty book
-    assert model_differences(model, _round_trip(model)) == []
+    assert bool(model.layouts) is layout
+    back = _round_trip(model)
+    assert model_differences(model, back) == []
+    for name, sent in model.layouts.items():  # the arrays themselves, not just equal ones
+        assert back.layouts[name].tail_at.tolist() == sent.tail_at.tolist()
 
 
 @pytest.mark.skipif(not BOOKS, reason="../shared/conformance is absent")

@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     lock = locked(args.book, wait=args.wait) if writes and onto_book else nullcontext()
     sheets = sheets_needed(args.objective, args.changing, args.sheet)
     # The read starts before torch is imported, in a second process where it pays (load_aside).
-    with lock, start_load(args.book, sheets) as pending:
+    with lock, start_load(args.book, sheets, layout=writes) as pending:
         from xl_lesson3.solver.writeback import write_solution  # imports torch
 
         book = pending.model()

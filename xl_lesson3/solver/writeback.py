@@ -161,4 +161,10 @@ def write_solution(
         with open(src, "rb") as original:
             write_atomically(copy, lambda f: shutil.copyfileobj(original, f, 1 << 20))
     # If not every dependent could be recalculated here, ask Excel to do it on opening.
-    return patch_workbook(src, dst, values=cells, full_calc_on_load=not complete)
+    return patch_workbook(
+        src,
+        dst,
+        values=cells,
+        full_calc_on_load=not complete,
+        layouts=result.workbook.layouts,  # the sheets as read: numbers are spliced in
+    )

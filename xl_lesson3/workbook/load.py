@@ -38,13 +38,19 @@ _SHEET_REF = re.compile(r"'((?:[^']|'')+)'!|([A-Za-z0-9_.\u00a0-\uffff]+(?::[\w.
 
 
 def load_workbook(
-    path: str | Path, *, cached_values: bool = False, sheets: Iterable[str] | None = None
+    path: str | Path,
+    *,
+    cached_values: bool = False,
+    sheets: Iterable[str] | None = None,
+    layout: bool = False,
 ) -> WorkbookModel:
     """Read `path` into a model.
 
     `cached_values`: formula cells (and array formulas' members, `WorkbookModel.cached_value`)
     also carry the values Excel saved, read in the same pass; the engine never needs them.
     `sheets`: load only these sheets and the sheets they depend on (default: every sheet).
+    `layout`: note where each cell's bytes are (`WorkbookModel.layouts`), for a write-back
+    that splices new values in (`xlsx_splice`).
     """
     path = Path(path)
     # Size limits and zip bombs, before any XML is parsed; the worksheets are checked as they
@@ -54,7 +60,7 @@ def load_workbook(
         package = open_package(path, CellBudget(path, summary))
         with package.zip:
             try:
-                model = _load(package, cached_values, sheets)
+                model = _load(package, cached_values, sheets, layout)
                 package.budget.finish(package.zip)  # type: ignore[union-attr]
                 return model
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
@@ -62,7 +68,9 @@ def load_workbook(
                 raise WorkbookIOError(f"{path}: damaged .xlsx archive ({exc})") from exc
 
 
-def _load(package: Package, cached: bool, wanted: Iterable[str] | None) -> WorkbookModel:
+def _load(
+    package: Package, cached: bool, wanted: Iterable[str] | None, layout: bool
+) -> WorkbookModel:
     book = package.workbook()
     parts = {sheet.name: sheet for sheet in book.sheets}
     tables = {
@@ -75,21 +83,23 @@ def _load(package: Package, cached: bool, wanted: Iterable[str] | None) -> Workb
     read: dict[str, SheetCells] = {}
     while todo:
         for name in todo:
-            read[name] = read_sheet(package, parts[name].part, name, strings, cached)
+            read[name] = read_sheet(package, parts[name].part, name, strings, cached, layout)
         todo = [] if wanted is None else _needed(book, tables, read)
     order = tuple(name for name in parts if name in read)
     return _model(package.path, book, order, read, tables)
 
 
-def load_sheets(path: str | Path, sheets: list[str] | None) -> WorkbookModel:
-    """`load_workbook(path, sheets=sheets)`, or the whole file when one of `sheets` does not
-    exist, so the checks that follow name it as they would otherwise."""
+def load_sheets(
+    path: str | Path, sheets: list[str] | None, *, layout: bool = False
+) -> WorkbookModel:
+    """`load_workbook(path, sheets=sheets, layout=layout)`, or the whole file when one of
+    `sheets` does not exist, so the checks that follow name it as they would otherwise."""
     path = Path(path)
     if sheets is not None:
         known = {name.lower() for name in worksheet_names(path)}
         if not all(name.lower() in known for name in sheets):
             sheets = None
-    return load_workbook(path, sheets=sheets)
+    return load_workbook(path, sheets=sheets, layout=layout)
 
 
 def sheets_needed(
@@ -162,6 +172,7 @@ def _model(
         character_set=book.character_set,
         array_cached_values=array_cached,
         partial=len(order) < len(book.sheets),
+        layouts={name: read[name].layout for name in order if read[name].layout is not None},
     )
 
 

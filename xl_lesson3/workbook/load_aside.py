@@ -29,10 +29,10 @@ ENV_SWITCH = "XL_LESSON3_LOAD_ASIDE"  # "0": always load in this process
 _OK = b"+"  # the child's first byte: a model follows; anything else: load here
 
 
-def start_load(path: Path, sheets: list[str] | None) -> PendingLoad:
-    """Start loading `path` (`load_sheets(path, sheets)`), in a child process when that can
-    pay; `PendingLoad.model()` returns the model either way."""
-    pending = PendingLoad(Path(path), sheets)
+def start_load(path: Path, sheets: list[str] | None, *, layout: bool = False) -> PendingLoad:
+    """Start loading `path` (`load_sheets(path, sheets, layout=layout)`), in a child process
+    when that can pay; `PendingLoad.model()` returns the model either way."""
+    pending = PendingLoad(Path(path), sheets, layout)
     if can_load_aside():
         pending.fork()
     return pending
@@ -53,8 +53,8 @@ class PendingLoad:
     """A load started by `start_load`: call `model()` once, and `close()` when done (a context
     manager does it), which stops a child whose model is no longer wanted."""
 
-    def __init__(self, path: Path, sheets: list[str] | None) -> None:
-        self.path, self.sheets = path, sheets
+    def __init__(self, path: Path, sheets: list[str] | None, layout: bool = False) -> None:
+        self.path, self.sheets, self.layout = path, sheets, layout
         self.pid: int | None = None
         self.fd: int | None = None
         self.forked = False  # for tests and benchmarks: whether a child did the reading
@@ -65,7 +65,7 @@ class PendingLoad:
         pid = os.fork()
         if pid == 0:  # the child: never returns
             os.close(read_end)
-            _child(self.path, self.sheets, write_end)
+            _child(self.path, self.sheets, self.layout, write_end)
         os.close(write_end)
         self.pid, self.fd, self.forked = pid, read_end, True
 
@@ -81,7 +81,7 @@ class PendingLoad:
                 return decode(memoryview(data)[len(_OK) :])
             except WireError:
                 pass
-        return load_sheets(self.path, self.sheets)
+        return load_sheets(self.path, self.sheets, layout=self.layout)
 
     def _receive(self) -> bytes | None:
         """The child's model bytes, or None when there is no child or it did not send one."""
@@ -120,7 +120,7 @@ class PendingLoad:
         self.close()
 
 
-def _child(path: Path, sheets: list[str] | None, fd: int) -> None:
+def _child(path: Path, sheets: list[str] | None, layout: bool, fd: int) -> None:
     """Load, send the model down `fd`, and leave without running the parent's exit handlers or
     flushing its copied output buffers."""
     status = 1
@@ -128,7 +128,7 @@ def _child(path: Path, sheets: list[str] | None, fd: int) -> None:
         from xl_lesson3.workbook.load import load_sheets
         from xl_lesson3.workbook.model_wire import encode
 
-        parts = encode(load_sheets(path, sheets))
+        parts = encode(load_sheets(path, sheets, layout=layout))
         with open(fd, "wb", closefd=True) as pipe:
             pipe.write(_OK)
             pipe.writelines(parts)

@@ -120,6 +120,9 @@ class WorkbookModel:
     # Read with `load_workbook(..., sheets=...)`: the file has sheets this model does not hold
     # (a write-back that recalculates every dependent reads the whole file again).
     partial: bool = False
+    # Sheet → where its cells' bytes lie in the file read (`sheet_layout.SheetLayout`); only
+    # from `load_workbook(..., layout=True)`, for a write-back that splices (`xlsx_splice`).
+    layouts: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.cells, CellStore):

@@ -32,6 +32,7 @@ from xl_lesson3.workbook.model import (
     Table,
     WorkbookModel,
 )
+from xl_lesson3.workbook.sheet_layout import SheetLayout
 
 MAGIC = b"XL3MODL1"
 _LENGTH = struct.Struct("<Q")
@@ -51,6 +52,7 @@ FIELDS = (
     "character_set",
     "array_cached_values",
     "partial",
+    "layouts",
 )
 
 
@@ -82,6 +84,7 @@ def encode(model: WorkbookModel) -> list[bytes]:
         "calc": [model.calc.iterate, model.calc.iterate_count, model.calc.iterate_delta],
         "character_set": model.character_set,
         "partial": model.partial,
+        "layouts": {name: _layout(layout, blobs) for name, layout in model.layouts.items()},
         "blobs": [len(b) for b in blobs],
     }
     head = orjson.dumps(header)
@@ -129,6 +132,7 @@ def _decode(view: memoryview) -> WorkbookModel:
         character_set=header["character_set"],
         array_cached_values=_cached_back(header["array_cached"]),
         partial=header["partial"],
+        layouts={name: _layout_back(spec, blobs) for name, spec in header["layouts"].items()},
     )
 
 
@@ -241,6 +245,30 @@ def _cached(values: Any) -> dict[str, Any]:
 def _cached_back(spec: dict[str, Any]) -> dict[CellAddress, Any]:
     values = _json_values_back(spec["values"], spec["fixes"])
     return {CellAddress(*c): v for c, v in zip(spec["cells"], values, strict=True)}
+
+
+# -- layouts ------------------------------------------------------------------------------------
+def _layout(layout: SheetLayout, blobs: list[bytes]) -> dict[str, Any]:
+    arrays = {}
+    for name in SheetLayout.ARRAYS:
+        array = getattr(layout, name)
+        arrays[name] = [array.dtype.str, _blob(blobs, array.tobytes())]
+    return {
+        "identity": [layout.part, layout.crc, layout.file_size, layout.compress_size],
+        "arrays": arrays,
+        "attr_texts": [_blob(blobs, text) for text in layout.attr_texts],
+    }
+
+
+def _layout_back(spec: dict[str, Any], blobs: list[memoryview]) -> SheetLayout:
+    arrays = {
+        name: np.frombuffer(blobs[at], np.dtype(dtype))
+        for name, (dtype, at) in spec["arrays"].items()
+    }
+    if sorted(arrays) != sorted(SheetLayout.ARRAYS) or len({len(a) for a in arrays.values()}) > 1:
+        raise WireError("model_wire: a sheet layout's arrays are missing or of unequal lengths")
+    texts = tuple(bytes(blobs[at]) for at in spec["attr_texts"])
+    return SheetLayout(*spec["identity"], **arrays, attr_texts=texts)
 
 
 # -- small parts --------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from openpyxl.utils.cell import get_column_letter
 
 from xl_lesson3.errors import WorkbookIOError, located
 from xl_lesson3.workbook.safexml import encoding_problem
-from xl_lesson3.workbook.xlsx_bulk_values import Targets, number_texts
+from xl_lesson3.workbook.xlsx_bulk_values import Targets, number_texts, value_ends
 from xl_lesson3.workbook.xlsx_canonical import (
     ATTRS,
     DIGITS,
@@ -42,7 +42,6 @@ from xl_lesson3.workbook.xlsx_cells import SheetPatcher, encode_value, retag
 
 _CELL_START = b'<c r="'
 _ROW_START = b"<row "
-_V, _V_END = b"<v>", b"</v></c>"
 
 
 def patch_sheet_bulk(
@@ -74,9 +73,9 @@ class BulkPatcher:
         numeric = np.flatnonzero(t.numeric)
         self.all_numeric = len(numeric) == t.n  # then no block needs the per-cell encoding
         if self.all_numeric:
-            self.ends = _value_ends(number_texts(t.numbers))
+            self.ends = value_ends(number_texts(t.numbers))
         else:
-            ends = _value_ends(number_texts(t.numbers[numeric]))
+            ends = value_ends(number_texts(t.numbers[numeric]))
             for i, end in zip(numeric.tolist(), ends, strict=True):
                 self.ends[i] = end
         # Per column set, the fixed start of each match of a row: the row's, then each cell's.
@@ -212,14 +211,6 @@ class BulkPatcher:
         if not (data.startswith(head) and data.endswith(tail)):
             raise NotCanonical  # cannot happen: the wrapper holds no target
         return data[len(head) : -len(tail)]
-
-
-def _value_ends(texts: list[bytes]) -> list[bytes]:
-    """``<v>text</v></c>`` for each text, built by C-level joins and splits (texts hold no NUL)."""
-    if not texts:
-        return []
-    joined = b"\0".join(texts).replace(b"\0", _V_END + b"\0" + _V)
-    return (_V + joined + _V_END).split(b"\0")
 
 
 class _Openers(dict):

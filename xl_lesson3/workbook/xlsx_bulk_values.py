@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from functools import cached_property
 from operator import itemgetter
 
 import numpy as np
@@ -48,16 +49,31 @@ class Targets:
         numbers, numeric = _numbers(self._values)
         self.numbers, self.numeric = numbers[self.order], numeric[self.order]  # (n,) each
         self.n = n
-        # Grouped by row: target row k holds targets first[k] to first[k + 1], in columns
-        # colsets[colset_of[k]] (a sheet has few distinct column sets), spelt letters[...].
+        # Grouped by row: target row k holds targets first[k] to first[k + 1].
         self.target_rows, first = np.unique(self.rows, return_index=True)  # (n_rows,)
         self.first = np.append(first, n)
+
+    # Target row k's columns are colsets[colset_of[k]] (a sheet has few distinct column sets),
+    # spelt letters[colset_of[k]]: made on first use (a spliced write-back never needs them).
+    @cached_property
+    def _grouping(self) -> tuple[np.ndarray, list[tuple[int, ...]]]:
         cols = self.cols.tolist()
         colsets = [tuple(cols[a:b]) for a, b in itertools.pairwise(self.first.tolist())]
         ids: dict[tuple[int, ...], int] = {}
-        self.colset_of = np.array([ids.setdefault(c, len(ids)) for c in colsets], np.int64)
-        self.colsets = list(ids)
-        self.letters = [[get_column_letter(c).encode() for c in cs] for cs in self.colsets]
+        colset_of = np.array([ids.setdefault(c, len(ids)) for c in colsets], np.int64)
+        return colset_of, list(ids)
+
+    @property
+    def colset_of(self) -> np.ndarray:
+        return self._grouping[0]
+
+    @property
+    def colsets(self) -> list[tuple[int, ...]]:
+        return self._grouping[1]
+
+    @cached_property
+    def letters(self) -> list[list[bytes]]:
+        return [[get_column_letter(c).encode() for c in cs] for cs in self.colsets]
 
     def value(self, index: int) -> object:
         """The value of target `index` (in sorted order)."""
@@ -96,3 +112,11 @@ def number_texts(numbers: np.ndarray) -> list[bytes]:
     for i in np.flatnonzero(~plain).tolist():
         texts[i] = number_text(float(numbers[i])).encode()
     return texts
+
+
+def value_ends(texts: list[bytes]) -> list[bytes]:
+    """``<v>text</v></c>`` for each text, built by C-level joins and splits (texts hold no NUL)."""
+    if not texts:
+        return []
+    joined = b"\0".join(texts).replace(b"\0", b"</v></c>\0<v>")
+    return (b"<v>" + joined + b"</v></c>").split(b"\0")

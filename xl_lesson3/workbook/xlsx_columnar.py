@@ -22,6 +22,7 @@ import numpy as np
 from xl_lesson3.errors import WorkbookIOError
 from xl_lesson3.workbook.address import CellAddress
 from xl_lesson3.workbook.columns import ColumnCells
+from xl_lesson3.workbook.sheet_layout import LayoutBuilder
 from xl_lesson3.workbook.xlsx_fastscan import (
     OTHER_ENCODING,
     NotCanonical,
@@ -31,7 +32,7 @@ from xl_lesson3.workbook.xlsx_fastscan import (
 )
 from xl_lesson3.workbook.xlsx_formulas import KEY_COLS, FormulaReader, SheetCells, typed_value
 from xl_lesson3.workbook.xlsx_package import Package, unescape_xstring
-from xl_lesson3.workbook.xlsx_tokens import Cells, Chunk, attributes_ok, tokenize
+from xl_lesson3.workbook.xlsx_tokens import Cells, Chunk, attributes_ok, tokenize_with_tags
 from xl_lesson3.workbook.xml_safe import ExpatCheck
 
 CHUNK = 4 << 20  # bytes of <sheetData> tokenised at a time, cut at a row's end (cache-sized:
@@ -43,18 +44,35 @@ NUMBER, SHARED, INLINE, OTHER = range(4)  # how a cell's value is stored, by its
 
 
 def read_sheet_columnar(
-    package: Package, part: str, sheet: str, strings: list[str], cached: bool
+    package: Package,
+    part: str,
+    sheet: str,
+    strings: list[str],
+    cached: bool,
+    layout: bool = False,
 ) -> SheetCells:
-    """Read worksheet `part` as `sheet` (see `xlsx_sheet.read_sheet`), or raise NotCanonical."""
+    """Read worksheet `part` as `sheet` (see `xlsx_sheet.read_sheet`), or raise NotCanonical.
+    `layout`: also note where each cell's bytes are (`SheetCells.layout`)."""
     reader = _Reader(package, sheet, strings, cached)
-    for data in sheet_chunks(package, part):
-        reader.add(tokenize(data), data)
-    return reader.finish()
+    builder = None
+    if layout:
+        info = package.zip.getinfo(part)
+        builder = LayoutBuilder(part, info.CRC, info.file_size, info.compress_size)
+    for base, data in sheet_chunks(package, part):
+        cells, tokens = tokenize_with_tags(data)
+        reader.add(cells, data)
+        if builder is not None:
+            builder.add(cells, tokens, base)
+    found = reader.finish()
+    if builder is not None:
+        found.layout = builder.finish()
+    return found
 
 
-def sheet_chunks(package: Package, part: str) -> Iterator[bytes]:
-    """The body of ``<sheetData>`` in pieces ending at a row's end; the rest of the part is
-    parsed by expat (refusing any document type declaration) as if ``<sheetData>`` were empty."""
+def sheet_chunks(package: Package, part: str) -> Iterator[tuple[int, bytes]]:
+    """The body of ``<sheetData>`` in pieces ending at a row's end, each with its offset in the
+    part; the rest of the part is parsed by expat (refusing any document type declaration) as
+    if ``<sheetData>`` were empty."""
     xml_check = ExpatCheck(f"{package.path}: {part}")
     head = b""
     pieces = iter(package.raw_chunks(part))
@@ -73,12 +91,15 @@ def sheet_chunks(package: Package, part: str) -> Iterator[bytes]:
             raise NotCanonical
     else:
         raise NotCanonical
-    yield from _body(pieces, rest, xml_check)
+    yield from _body(pieces, rest, start + len(_OPEN), xml_check)
     xml_check.close()
 
 
-def _body(pieces: Iterator[bytes], first: bytes, xml_check: ExpatCheck) -> Iterator[bytes]:
-    """The body's pieces; ``</sheetData>`` and what follows it go to the XML check."""
+def _body(
+    pieces: Iterator[bytes], first: bytes, base: int, xml_check: ExpatCheck
+) -> Iterator[tuple[int, bytes]]:
+    """The body's pieces (`first` starts at offset `base`); ``</sheetData>`` and what follows
+    it go to the XML check."""
     held: list[bytes] = []
     size = 0
     for piece in itertools.chain([first], pieces):
@@ -88,7 +109,7 @@ def _body(pieces: Iterator[bytes], first: bytes, xml_check: ExpatCheck) -> Itera
         if _CLOSE in piece or _CLOSE in tail + piece[: len(_CLOSE)]:
             data = b"".join(held)
             end = data.find(_CLOSE, max(0, size - len(piece) - len(_CLOSE)))
-            yield data[:end]
+            yield base, data[:end]
             xml_check.feed(data[end:])
             for after in pieces:
                 xml_check.feed(after)
@@ -97,8 +118,9 @@ def _body(pieces: Iterator[bytes], first: bytes, xml_check: ExpatCheck) -> Itera
             data = b"".join(held)
             cut = data.rfind(_ROW_END) + len(_ROW_END)
             if cut >= len(_ROW_END):
-                yield data[:cut]
+                yield base, data[:cut]
                 data = data[cut:]
+                base += cut
             held, size = [data], len(data)
     raise NotCanonical  # a truncated part
 

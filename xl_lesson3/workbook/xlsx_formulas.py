@@ -41,6 +41,9 @@ class SheetCells:
     values: dict[int, ColumnCells] = field(default_factory=dict)
     arrays: dict[CellAddress, ArrayFormula] = field(default_factory=dict)
     array_cached: dict[CellAddress, Any] = field(default_factory=dict)
+    # Where each cell's bytes are (`sheet_layout.SheetLayout`), when the reader was asked and
+    # the columnar reader read the part; else None.
+    layout: Any = None
 
 
 class FormulaReader:

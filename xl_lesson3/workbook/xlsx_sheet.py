@@ -30,18 +30,27 @@ _DIGITS = "0123456789"
 
 
 def read_sheet(
-    package: Package, part: str, sheet: str, strings: list[str], cached_values: bool
+    package: Package,
+    part: str,
+    sheet: str,
+    strings: list[str],
+    cached_values: bool,
+    layout: bool = False,
 ) -> SheetCells:
     """Read the worksheet `part` of `package` as sheet `sheet`.
 
     `strings` is the shared string table; `cached_values` keeps formula cells' saved results
-    (otherwise their value is None: the engine recalculates).
+    (otherwise their value is None: the engine recalculates). `layout`: note where each cell's
+    bytes are, for a write-back (only the columnar reader does; the others leave it None).
     """
-    for reader in (read_sheet_columnar, read_sheet_fast):
-        try:
-            return reader(package, part, sheet, strings, cached_values)
-        except NotCanonical:
-            pass
+    try:
+        return read_sheet_columnar(package, part, sheet, strings, cached_values, layout)
+    except NotCanonical:
+        pass
+    try:
+        return read_sheet_fast(package, part, sheet, strings, cached_values)
+    except NotCanonical:
+        pass
     return _ElementReader(package, part, sheet, strings, cached_values).run()
 
 

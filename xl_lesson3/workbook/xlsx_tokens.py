@@ -153,7 +153,7 @@ _BYTE_MASKS = np.array(
 )  # [k]: the low k bytes
 
 
-def _masked(words: np.ndarray, length: np.ndarray) -> np.ndarray:
+def masked(words: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Keep only the first `length` bytes (0..8) of each little-endian word."""
     return words & _BYTE_MASKS[np.clip(length, 0, 8)]
 
@@ -180,7 +180,7 @@ class Tokens:
         self.kind = self._kinds()
 
     def _kinds(self) -> np.ndarray:
-        key = _masked(self.chunk.word(self.start), self.length)
+        key = masked(self.chunk.word(self.start), self.length)
         at = np.minimum(np.searchsorted(_FIXED_KEYS, key), len(_FIXED_KEYS) - 1)
         fixed = (_FIXED_KEYS[at] == key) & (_FIXED_LENGTHS[at] == self.length)
         kind = np.where(fixed, _FIXED_KINDS[at], np.int8(-1))
@@ -267,7 +267,7 @@ def _check_entities(chunk: Chunk, amps: np.ndarray) -> None:
     named = np.zeros(len(amps), bool)
     present = set()
     for length, (keys, names) in _NAMED_BY_LENGTH.items():
-        prefix = _masked(word, length)
+        prefix = masked(word, length)
         named |= np.isin(prefix, keys)
         present.update(name for key, name in zip(keys, names, strict=True) if key in prefix)
     if bool(named.all()):
@@ -286,7 +286,7 @@ class RowTags:
     def __init__(self, tokens: Tokens, is_row: np.ndarray, digits: np.ndarray) -> None:
         self.digits = digits  # (rows,)
         # the digits as stored, after '<row r="', to compare with each cell's reference
-        self.words = _masked(tokens.chunk.word(tokens.start[is_row] + 8), digits)
+        self.words = masked(tokens.chunk.word(tokens.start[is_row] + 8), digits)
         self.numbers = self.words.view("S8").astype(np.int64)  # NULs after the digits: ignored
         self.owner = np.cumsum(is_row) - 1  # (tags,) the row each tag is in
 
@@ -356,7 +356,7 @@ def distinct_tails(chunk: Chunk, start: np.ndarray, length: np.ndarray) -> CellA
     words = np.zeros((len(start), max(n_words, 1)), np.uint64)  # (n, n_words)
     for k in range(n_words):
         longer = np.flatnonzero(length > 8 * k)  # most attribute texts take one word
-        words[longer, k] = _masked(chunk.word(start[longer] + 8 * k), length[longer] - 8 * k)
+        words[longer, k] = masked(chunk.word(start[longer] + 8 * k), length[longer] - 8 * k)
     digest = length.astype(np.uint64)
     for k in range(words.shape[1]):
         digest = digest * _MIX[k] ^ words[:, k]
@@ -389,9 +389,10 @@ class Cells:
         self.n = n = len(self.tag)
         owner = np.cumsum(is_cell) - 1  # (tags,) the cell each tag belongs to
         self.rows, self.cols, tail_at = _refs(chunk, start[self.tag], row_tags, self.tag)
-        empty = kind[self.tag] == C_EMPTY
+        self.empty = empty = kind[self.tag] == C_EMPTY
         tail_len = end[self.tag] - tail_at - empty  # attributes end before '>' or '/>'
         self.attrs = distinct_tails(chunk, tail_at, tail_len)
+        self.tail_at = tail_at  # after the reference's closing quote
         # formulas: 0 none, 1 <f>text</f> or <f/>, 2 with attributes
         self.f_kind = np.zeros(n, np.int8)
         self.f_start, self.f_end = np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -411,6 +412,20 @@ class Cells:
         self.t_start, self.t_end = self._texts(kind, owner, start, end, T)
         self.has_is = np.zeros(n, bool)
         self.has_is[owner[np.flatnonzero(kind == IS)]] = True
+        self._owner, self._opened = owner, opened
+
+    def ends(self, tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
+        """(after the formula element or, without one, after the start tag; after the cell)
+        of each cell: where a write-back's new value goes, and what it replaces."""
+        kind, end, owner = tokens.kind, tokens.end, self._owner
+        f_end = end[self.tag] + 1
+        closed = np.flatnonzero((kind == F_EMPTY) | (kind == FA_EMPTY))
+        f_end[owner[closed]] = end[closed] + 1
+        f_end[owner[self._opened]] = end[self._opened + 1] + 1  # the </f> after each <f>
+        cell_end = end[self.tag] + 1  # <c .../>: its tag
+        closing = np.flatnonzero(kind == C_END)
+        cell_end[owner[closing]] = end[closing] + 1
+        return f_end, cell_end
 
     def _texts(self, kind, owner, start, end, opening) -> tuple[np.ndarray, np.ndarray]:
         """(start, end) of each cell's text in the element `opening`; (0, 0) where none."""
@@ -436,7 +451,7 @@ def _refs(
     row = row_tags.owner[tag]
     digits = row_tags.digits[row]
     digits_at = at + n_letters
-    ok &= _masked(chunk.word(digits_at), digits) == row_tags.words[row]
+    ok &= masked(chunk.word(digits_at), digits) == row_tags.words[row]
     ok &= data[digits_at + digits] == 34  # '"'
     if len(at) and not bool(ok.all()):
         raise NotCanonical  # not the row's number, or a reference of another form
@@ -449,5 +464,10 @@ def _refs(
 
 def tokenize(data: bytes) -> Cells:
     """The cells of `data` (a run of whole ``<row>`` elements), checked; or NotCanonical."""
+    return tokenize_with_tags(data)[0]
+
+
+def tokenize_with_tags(data: bytes) -> tuple[Cells, Tokens]:
+    """`tokenize`, and the tags (for `Cells.ends`)."""
     tokens = Tokens(Chunk(data))
-    return Cells(tokens, check(tokens))
+    return Cells(tokens, check(tokens)), tokens

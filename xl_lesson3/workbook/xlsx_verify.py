@@ -22,7 +22,9 @@ from xl_lesson3.workbook.safexml import StreamParser
 from xl_lesson3.workbook.xlsx_bulk_values import Targets
 from xl_lesson3.workbook.xlsx_cells import cell_position, stored_form
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
+from xl_lesson3.workbook.xlsx_splice import SplicePlan
 from xl_lesson3.workbook.xlsx_verify_fast import verify_sheet_bulk
+from xl_lesson3.workbook.xlsx_verify_splice import verify_spliced
 
 CHUNK = 1 << 20
 
@@ -105,9 +107,16 @@ def verify_sheet(
     sheet: str,
     updates: Mapping[tuple[int, int], object],
     targets: Targets | None = None,
+    *,
+    spliced: SplicePlan | None = None,
 ) -> None:
     """Raise WorkbookIOError unless `part` of `package` stores every cell of `updates` as set.
-    `targets`: `xlsx_bulk_values.Targets(updates)` when the caller has it already."""
+    `targets`: `xlsx_bulk_values.Targets(updates)` when the caller has it already. `spliced`:
+    how the part was spliced (`xlsx_splice`): its cells are looked for where it put them first
+    (`xlsx_verify_splice`), and only if that fails found the general way."""
+    spliced_ok = spliced is not None and targets is not None
+    if spliced_ok and verify_spliced(package, part, sheet, spliced, targets):
+        return
     try:
         verify_sheet_bulk(package, part, sheet, updates, targets)
         return

@@ -83,12 +83,12 @@ def verify_sheet_bulk(
     `targets`: `Targets(updates)` when the caller has it already."""
     targets = targets if targets is not None else Targets(updates)
     where = f"{sheet} (written)"
-    process = _start_check(package, part)  # expat on the other core, when it can start
+    process = start_wellformed_check(package, part)  # expat on the other core, when it can start
     try:
-        _Check(targets, sheet).run(_chunks(package, part, where, parse=process is None))
+        _Check(targets, sheet).run(written_chunks(package, part, where, parse=process is None))
     except NotCanonical:
         if process is not None:  # damaged XML is the better answer, when it is the reason
-            _end_check(process, package, part, where, fallback=False)
+            end_wellformed_check(process, package, part, where, fallback=False)
         raise
     except BaseException:
         if process is not None:
@@ -96,10 +96,10 @@ def verify_sheet_bulk(
             process.communicate()
         raise
     if process is not None:
-        _end_check(process, package, part, where)
+        end_wellformed_check(process, package, part, where)
 
 
-def _start_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None:
+def start_wellformed_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None:
     """`xml_wellformed` on `part` in a process of its own, or None where none can start."""
     if not isinstance(package.filename, str) or not sys.executable:
         return None
@@ -119,7 +119,7 @@ def _start_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None
         return None
 
 
-def _end_check(
+def end_wellformed_check(
     process: subprocess.Popen,
     package: zipfile.ZipFile,
     part: str,
@@ -133,11 +133,13 @@ def _end_check(
     if process.returncode == NOT_WELL_FORMED:
         raise WorkbookIOError(located(where, err.decode("utf-8", "replace").strip()))
     if process.returncode != 0 and fallback:
-        for _ in _chunks(package, part, where, parse=True):
+        for _ in written_chunks(package, part, where, parse=True):
             pass
 
 
-def _chunks(package: zipfile.ZipFile, part: str, where: str, *, parse: bool) -> Iterator[bytes]:
+def written_chunks(
+    package: zipfile.ZipFile, part: str, where: str, *, parse: bool
+) -> Iterator[bytes]:
     """The part's bytes; with `parse`, each chunk parsed by expat first (handlers only for the
     refusals: no Python call per element)."""
     checker = StreamParser(_ignore, _ignore, where=where)
@@ -216,12 +218,12 @@ class _Check:
         kinds = list(map(self.kinds.__getitem__, attrs))
         numeric = t.numeric[first:end]
         if numeric.all():
-            if kinds.count(None) == len(kinds) and _same_numbers(velems, t.numbers[first:end]):
+            if kinds.count(None) == len(kinds) and same_numbers(velems, t.numbers[first:end]):
                 return
             suspects = range(end - first)
         else:
             at = np.flatnonzero(numeric).tolist()
-            same = [kinds[k] for k in at].count(None) == len(at) and _same_numbers(
+            same = [kinds[k] for k in at].count(None) == len(at) and same_numbers(
                 [velems[k] for k in at], t.numbers[first:end][at]
             )
             suspects = np.flatnonzero(~numeric).tolist() if same else range(end - first)
@@ -253,14 +255,20 @@ class _Check:
             )
 
 
-def _same_numbers(velems: list, numbers: np.ndarray) -> bool:
+def same_numbers(velems: list, numbers: np.ndarray) -> bool:
     """Whether the ``<v>`` elements `velems` hold exactly `numbers` (float64), read at once."""
     if not velems:
         return True
     if None in velems:
         return False
-    joined = b"".join(velems)
-    if joined.count(b"<v>") != len(velems):  # a <v/> among them
+    return same_joined_numbers(b"".join(velems), numbers)
+
+
+def same_joined_numbers(joined: bytes, numbers: np.ndarray) -> bool:
+    """Whether `joined`, ``<v>`` elements one after the other, holds exactly `numbers`."""
+    if not len(numbers):
+        return not joined
+    if joined.count(b"<v>") != len(numbers):  # a <v/> among them
         return False
     body = joined[3:-4].replace(b"</v><v>", b",")
     if body.translate(None, _NUMBER_BYTES):  # anything but number syntax (spaces, entities)
