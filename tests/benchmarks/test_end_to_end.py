@@ -73,6 +73,7 @@ def test_big_xlsx_stages_run_on_a_tiny_file():
     assert all(run[stage] > 0 for stage in stages)
     # the benchmark's own process has torch imported; its start-up-and-read process must not
     assert run["read_aside"] is (load_aside.usable_cores() >= 2)
+    assert run["spliced"]  # the write-back took the path the command takes on such a book
     # the write-back changes the 20 parameters, B2, both hidden units of every row (their
     # "Ones" input moves them) and, where a ReLU is active, the cells that follow (6 per row)
     rows = big_xlsx.SIZES["tiny"][0]

@@ -306,7 +306,7 @@ def _copy_package(src: Path, out: BinaryIO, plan: PatchPlan, general: frozenset[
                 behind = WriteBehind(writer.write)
                 chunks = read_ahead(iter(lambda: reader.read(_BULK_CHUNK), b""))
                 targets = plan.targets.setdefault(info.filename, Targets(updates))
-                spliced = _splice_plan(plan.layouts.get(sheet), info, targets)
+                spliced = splice_plan_for(plan.layouts.get(sheet), info, targets)
                 plan.spliced.pop(info.filename, None)
                 try:
                     if spliced is not None:
@@ -321,9 +321,10 @@ def _copy_package(src: Path, out: BinaryIO, plan: PatchPlan, general: frozenset[
                     behind.close()
 
 
-def _splice_plan(
+def splice_plan_for(
     layout: SheetLayout | None, info: zipfile.ZipInfo, targets: Targets
 ) -> SplicePlan | None:
+    """How to splice `targets` into the source part `info`, or None (see `xlsx_splice`)."""
     if layout is None or layout.part != info.filename:
         return None
     return splice_plan(layout, info.CRC, info.file_size, info.compress_size, targets)
