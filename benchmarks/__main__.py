@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import importlib
 import importlib.util
+import math
 import os
 import signal
 import sys
@@ -173,6 +174,20 @@ def _load_average() -> float | None:
         return None
 
 
+def host_speed() -> float:
+    """Seconds of a fixed pure-Python loop (2M additions; best of 3): how fast this shared host
+    runs now. It has measured from 0.12 s to 0.4 s on the same machine within an hour, so the
+    report prints it beside every absolute time."""
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
+
+
 def _version_number(text: str | None) -> str | None:
     """'LibreOffice 7.4.7.2' → '7.4.7.2'."""
     return text.split()[-1] if text else None
@@ -207,7 +222,7 @@ def _run(args: argparse.Namespace, command: str) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    load_before = _load_average()
+    load_before, speed_before = _load_average(), host_speed()
     start = time.perf_counter()
     sections = []
     for key in args.only or SECTIONS:
@@ -230,6 +245,7 @@ def _run(args: argparse.Namespace, command: str) -> int:
             **machine_info(",".join(devices)),
             "torch_threads": torch.get_num_threads(),
             "load_average": [load_before, _load_average()],
+            "python_loop": [speed_before, host_speed()],
         },
         "versions": library_versions(_version_number(soffice_version())),
     }

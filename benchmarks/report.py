@@ -180,7 +180,9 @@ def render_markdown(header: dict[str, Any], sections: list[Section]) -> str:
             f"- Machine: {machine['cpu']}, {machine['cpu_cores']} cores, "
             f"{machine.get('ram_gib')} GiB RAM, {machine['os']}; GPU: {gpu}; torch CPU threads: "
             f"{machine.get('torch_threads')}; 1-minute load average at start and end: "
-            f"{_pair(machine.get('load_average'))}."
+            f"{_pair(machine.get('load_average'))}; host speed, a fixed pure-Python loop "
+            f"(2M additions) at start and end: {_pair(machine.get('python_loop'))} s (the "
+            "shared host's speed varies: read absolute times with it)."
         ),
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items() if v) + ".",
         "",

@@ -9,7 +9,8 @@ the engine's last digit would differ from Excel's. (When a formula elsewhere use
 only the objective's own precedents are recalculated and the file asks Excel to recalculate the
 rest on opening.) The patch goes through `patch_workbook`, which copies every other
 zip part byte for byte and replaces the destination atomically; a failed (diverged, no better
-point) solution is never written.
+point) solution is never written. A model read with `layout=True` (the command line's) carries
+where each cell's bytes are, and the numbers are spliced in there (`xlsx_splice`).
 """
 
 from __future__ import annotations
