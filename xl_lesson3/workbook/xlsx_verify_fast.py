@@ -20,9 +20,10 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import orjson
@@ -46,6 +47,7 @@ from xl_lesson3.workbook.xlsx_cells import stored_form
 from xl_lesson3.workbook.xlsx_fastscan import text_of
 from xl_lesson3.workbook.xml_wellformed import NOT_WELL_FORMED
 
+T = TypeVar("T")
 _SCRIPT = Path(__file__).with_name("xml_wellformed.py")
 PROCESS_MIN_BYTES = 4 << 20  # parts this big are checked by expat in a process of their own
 
@@ -82,12 +84,21 @@ def verify_sheet_bulk(
     when the part is not in the form read here (the caller uses the element reader).
     `targets`: `Targets(updates)` when the caller has it already."""
     targets = targets if targets is not None else Targets(updates)
-    where = f"{sheet} (written)"
-    process = start_wellformed_check(package, part)  # expat on the other core, when it can start
+    checked_read(package, part, f"{sheet} (written)", _Check(targets, sheet).run)
+
+
+def checked_read(
+    package: zipfile.ZipFile, part: str, where: str, read: Callable[[Iterator[bytes]], T]
+) -> T:
+    """`read(chunks)` over the written `part` while expat checks it is well-formed: in a process
+    of its own on the other core when one can start, else on the same chunks here. Raises what
+    either finds; a NotCanonical from `read` only after the XML check (damaged XML is the better
+    answer when it is the reason)."""
+    process = start_wellformed_check(package, part)
     try:
-        _Check(targets, sheet).run(written_chunks(package, part, where, parse=process is None))
+        found = read(written_chunks(package, part, where, parse=process is None))
     except NotCanonical:
-        if process is not None:  # damaged XML is the better answer, when it is the reason
+        if process is not None:
             end_wellformed_check(process, package, part, where, fallback=False)
         raise
     except BaseException:
@@ -97,6 +108,7 @@ def verify_sheet_bulk(
         raise
     if process is not None:
         end_wellformed_check(process, package, part, where)
+    return found
 
 
 def start_wellformed_check(package: zipfile.ZipFile, part: str) -> subprocess.Popen | None:

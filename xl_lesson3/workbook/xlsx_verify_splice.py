@@ -22,12 +22,7 @@ from xl_lesson3.workbook.xlsx_bulk_values import Targets
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical, attributes
 from xl_lesson3.workbook.xlsx_splice import SplicePlan
 from xl_lesson3.workbook.xlsx_tokens import Chunk, masked
-from xl_lesson3.workbook.xlsx_verify_fast import (
-    end_wellformed_check,
-    same_joined_numbers,
-    start_wellformed_check,
-    written_chunks,
-)
+from xl_lesson3.workbook.xlsx_verify_fast import checked_read, same_joined_numbers
 
 _C_R = b'<c r="'
 _C_R_WORD = np.uint64(int.from_bytes(_C_R, "little"))
@@ -42,19 +37,10 @@ def verify_spliced(
     docstring); raises WorkbookIOError when the part is not well-formed XML."""
     if not _number_openers(plan):
         return False
-    where = f"{sheet} (written)"
     expected = _Expected(plan, targets)
-    process = start_wellformed_check(package, part)
-    try:
-        same = _compare(written_chunks(package, part, where, parse=process is None), expected)
-    except BaseException:
-        if process is not None:
-            process.kill()
-            process.communicate()
-        raise
-    if process is not None:
-        end_wellformed_check(process, package, part, where)
-    return same
+    return checked_read(
+        package, part, f"{sheet} (written)", lambda chunks: _compare(chunks, expected)
+    )
 
 
 def _number_openers(plan: SplicePlan) -> bool:
