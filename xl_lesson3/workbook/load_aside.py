@@ -61,8 +61,14 @@ class PendingLoad:
         self.exit_code: int | None = None  # the child's, once reaped (-9: stopped by `close`)
 
     def fork(self) -> None:
+        """Start the child; when the system refuses a process (limits), `model` loads here."""
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            return
         if pid == 0:  # the child: never returns
             os.close(read_end)
             _child(self.path, self.sheets, self.layout, write_end)
