@@ -19,9 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xl_lesson3.workbook.xlsx_formulas import KEY_COLS  # row * KEY_COLS + col: file order
 from xl_lesson3.workbook.xlsx_tokens import Cells, Tokens
-
-KEY_COLS = 1 << 14  # a cell's key is row * KEY_COLS + col: ascending in file order
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,8 +9,9 @@ changed elements, found by a hardened XML parser (`xl_lesson3.workbook.xlsx_cell
 openpyxl write goes through the bulk patcher instead (`xlsx_bulk_patch`: the same bytes, ~20x
 faster); one it cannot prove canonical makes the package start again, that sheet through the
 parser. A sheet whose cells the read noted (`layouts=`, `sheet_layout`), still as it was read,
-takes its numbers by splicing (`xlsx_splice`: the same bytes again, without finding the cells). Formulas are never added or removed, so Excel's calculation chain
-(``xl/calcChain.xml``) stays valid and is kept.
+takes its numbers by splicing (`xlsx_splice`: the same bytes again, without finding the cells).
+Formulas are never added or removed, so Excel's calculation chain (``xl/calcChain.xml``) stays
+valid and is kept.
 
 The output is written to a temporary file in the destination's folder, the changed cells are
 read back from it (`xl_lesson3.workbook.xlsx_verify`), it is flushed to disk, then moved over the

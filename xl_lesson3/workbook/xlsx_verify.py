@@ -114,8 +114,11 @@ def verify_sheet(
     `targets`: `xlsx_bulk_values.Targets(updates)` when the caller has it already. `spliced`:
     how the part was spliced (`xlsx_splice`): its cells are looked for where it put them first
     (`xlsx_verify_splice`), and only if that fails found the general way."""
-    spliced_ok = spliced is not None and targets is not None
-    if spliced_ok and verify_spliced(package, part, sheet, spliced, targets):
+    if (
+        spliced is not None
+        and targets is not None
+        and verify_spliced(package, part, sheet, spliced, targets)
+    ):
         return
     try:
         verify_sheet_bulk(package, part, sheet, updates, targets)
