@@ -86,10 +86,10 @@ class LayoutBuilder:
             name: np.concatenate(pieces) if pieces else np.zeros(0, _DTYPES[name])
             for name, pieces in self.pieces.items()
         }
-        keys = arrays["rows"].astype(np.int64) * KEY_COLS + arrays["cols"]
-        if len(keys) > 1 and not bool((np.diff(keys) > 0).all()):
+        layout = SheetLayout(*self.identity, **arrays, attr_texts=tuple(self.ids))
+        if len(layout) > 1 and not bool((np.diff(layout.keys()) > 0).all()):
             return None
-        return SheetLayout(*self.identity, **arrays, attr_texts=tuple(self.ids))
+        return layout
 
 
 _DTYPES = {

@@ -192,8 +192,7 @@ class BulkPatcher:
         key = (attrs, kind, empty)
         found = self.openers.get(key)
         if found is None:
-            tag = retag(b"<c" + attrs[1:] + b">", {"t": kind})
-            found = self.openers[key] = b'"' + tag[2:-1] + (b"/>" if empty else b">")
+            found = self.openers[key] = start_tag_rest(attrs, kind, empty)
         return found
 
     def _delegate(self, segment: bytes, lo: int, hi: int) -> bytes:
@@ -211,6 +210,14 @@ class BulkPatcher:
         if not (data.startswith(head) and data.endswith(tail)):
             raise NotCanonical  # cannot happen: the wrapper holds no target
         return data[len(head) : -len(tail)]
+
+
+def start_tag_rest(attrs: bytes, kind: str | None, empty: bool = False) -> bytes:
+    """A cell's start tag from its reference's closing quote (`attrs`: that quote, then the
+    other attributes), with ``t`` set to `kind` as `xlsx_cells.retag` sets it (None: removed,
+    as for a number), ending ``/>`` when `empty`, else ``>``."""
+    tag = retag(b"<c" + attrs[1:] + b">", {"t": kind})
+    return b'"' + tag[2:-1] + (b"/>" if empty else b">")
 
 
 class _Openers(dict):

@@ -4,7 +4,7 @@ When the columnar reader read the part (`sheet_layout`), every cell's start tag,
 value are known by offset. If the part is unchanged since (same CRC-32 and sizes in the zip
 directory), every target cell is in the layout and every new value is a finite number, the new
 part is the old one with each target cell's value replaced: the bytes before its start tag's
-attributes, the attributes with ``t`` set as `xlsx_cells.retag` sets it for a number (removed),
+attributes, the attributes with ``t`` set as the bulk patcher sets it for a number (removed),
 its ``<f>`` element as it was, then ``<v>text</v></c>``. These are the bytes `BulkPatcher` and
 `SheetPatcher` write (the tests compare all three); no regular expression or parser runs, and
 the cost is a slice per target. Otherwise `splice_plan` says no and the bulk patcher runs.
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from xl_lesson3.workbook.sheet_layout import KEY_COLS, SheetLayout
+from xl_lesson3.workbook.xlsx_bulk_patch import start_tag_rest
 from xl_lesson3.workbook.xlsx_bulk_values import Targets, number_texts, value_ends
-from xl_lesson3.workbook.xlsx_cells import retag
 from xl_lesson3.workbook.xlsx_fastscan import NotCanonical
 
 
@@ -52,11 +52,8 @@ def splice_plan(
     at = np.searchsorted(keys, wanted)
     if len(at) and (int(at.max()) >= len(keys) or not bool((keys[at] == wanted).all())):
         return None  # a cell to create: the bulk patcher inserts it
-    openers, plain_attr = [], []
-    for text in layout.attr_texts:
-        tag = retag(b"<c" + text + b">", {"t": None})
-        openers.append(b'"' + tag[2:-1] + b">")
-        plain_attr.append(openers[-1] == b'"' + text + b">")
+    openers = [start_tag_rest(b'"' + text, None) for text in layout.attr_texts]
+    plain_attr = [o == b'"' + t + b">" for o, t in zip(openers, layout.attr_texts, strict=True)]
     attr = layout.attr[at]
     f_from = layout.body_at(at)
     f_to = f_from + layout.f_len[at]

@@ -176,7 +176,7 @@ def _ignore(*_: object) -> None:
     return None
 
 
-class _Kinds(dict):
+class TagKinds(dict):
     """Start-tag attributes → their ``t`` (None for none or "n"), filled on first sight."""
 
     def __missing__(self, attrs: bytes) -> str | None:
@@ -191,7 +191,7 @@ class _Check:
         self.targets, self.sheet = targets, sheet
         self.walk = TargetRowWalk(targets.target_rows)
         self.arrays = self.walk.arrays
-        self.kinds = _Kinds()
+        self.kinds = TagKinds()
 
     def run(self, chunks: Iterator[bytes]) -> None:
         for kind, piece in sheet_pieces(chunks):

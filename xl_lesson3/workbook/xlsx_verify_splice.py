@@ -19,10 +19,9 @@ import numpy as np
 from openpyxl.utils.cell import get_column_letter
 
 from xl_lesson3.workbook.xlsx_bulk_values import Targets
-from xl_lesson3.workbook.xlsx_fastscan import NotCanonical, attributes
 from xl_lesson3.workbook.xlsx_splice import SplicePlan
 from xl_lesson3.workbook.xlsx_tokens import Chunk, masked
-from xl_lesson3.workbook.xlsx_verify_fast import checked_read, same_joined_numbers
+from xl_lesson3.workbook.xlsx_verify_fast import TagKinds, checked_read, same_joined_numbers
 
 _C_R = b'<c r="'
 _C_R_WORD = np.uint64(int.from_bytes(_C_R, "little"))
@@ -44,15 +43,10 @@ def verify_spliced(
 
 
 def _number_openers(plan: SplicePlan) -> bool:
-    """Whether every start tag the splice wrote is a number's (no ``t`` but ``t="n"``)."""
-    for opener in set(plan.opener):
-        try:
-            kind = attributes(opener[1:-1]).get("t")
-        except (NotCanonical, ValueError):
-            return False
-        if kind not in (None, "n"):
-            return False
-    return True
+    """Whether every start tag the splice wrote is a number's (no ``t`` but ``t="n"``), read
+    as the bulk check reads them."""
+    kinds = TagKinds()
+    return all(kinds[opener[:-1]] is None for opener in set(plan.opener))
 
 
 class _Expected:
@@ -146,10 +140,10 @@ def _targets_hold(chunk: Chunk, base: int, expected: _Expected, lo: int, hi: int
             found = data[at[:, None] + np.arange(len(opener))]
             if not bool((found == np.frombuffer(opener, np.uint8)).all()):
                 return False
-    return same_numbers_at(chunk, value_at, value_end, expected.numbers[lo:hi])
+    return _same_numbers_at(chunk, value_at, value_end, expected.numbers[lo:hi])
 
 
-def same_numbers_at(chunk: Chunk, start: np.ndarray, end: np.ndarray, numbers: np.ndarray) -> bool:
+def _same_numbers_at(chunk: Chunk, start: np.ndarray, end: np.ndarray, numbers: np.ndarray) -> bool:
     """`same_numbers` for the ``<v>`` elements at [start, end) of `chunk`, gathered at once."""
     lengths = end - start
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
